@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian/Ubuntu machine (run as root): system packages, a running
+# Docker engine, the base image, a virtual environment with swe-srl and its extras.
+# Usage: scripts/setup.sh [--no-docker]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_docker=1
+[ "${1:-}" = "--no-docker" ] && want_docker=0
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_pkgs=()
+for pkg in bubblewrap git python3-pytest patch; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+if [ "$want_docker" = 1 ]; then
+  command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+  command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+fi
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  log "installing system packages: ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ "$want_docker" = 1 ]; then
+  if ! docker info >/dev/null 2>&1; then
+    log "starting the Docker engine"
+    mkdir -p /var/log
+    driver=overlay2
+    for attempt in overlay2 vfs; do
+      driver=$attempt
+      nohup dockerd --storage-driver="$driver" --iptables=false --ip6tables=false --bridge=none \
+        >/var/log/swe-srl-dockerd.log 2>&1 &
+      for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
+      docker info >/dev/null 2>&1 && break
+      pkill dockerd || true; sleep 2
+    done
+    docker info >/dev/null 2>&1 || { echo "setup: the Docker engine did not start (see /var/log/swe-srl-dockerd.log)" >&2; exit 1; }
+    log "Docker engine running (storage driver $driver)"
+  fi
+  bash dockerfiles/build-base.sh
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.swe-srl-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  log "installing swe-srl with extras train, eval, dev"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[train,eval,dev]'
+  touch "$stamp"
+fi
+log "ready"

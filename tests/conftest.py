@@ -1,0 +1,44 @@
+"""Shared fixtures. Real components only: bubblewrap, a Docker engine, git, pytest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "trajectories"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BASE_IMAGE = "swe-srl/base:bookworm"
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def pytest_collection_modifyitems(config, items):
+    """Docker tests skip on a developer machine without an engine, but fail the run under CI=true."""
+    docker_items = [item for item in items if "docker" in item.keywords]
+    if not docker_items or docker_available():
+        return
+    if IN_CI:
+        raise pytest.UsageError(
+            f"CI=true but no Docker engine is reachable: {len(docker_items)} Docker tests are mandatory in CI"
+        )
+    for item in docker_items:
+        item.add_marker(pytest.mark.skip(reason="no Docker engine (mandatory under CI=true)"))
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES
