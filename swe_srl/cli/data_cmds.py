@@ -1,9 +1,152 @@
-"""CLI commands of one area (see swe_srl/cli/__init__.py)."""
+"""CLI commands of the data area: ``swe-srl trajectories ...`` and ``swe-srl steps ...``.
+
+Commands parse arguments and call ``swe_srl.trajectories``; nothing else happens here.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
+steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
+
+_FORMAT_HELP = (
+    "Force one input format (swe-agent, swe-agent-legacy, swe-smith, mini-swe-agent, openai, swe-srl); "
+    "detected per record otherwise."
+)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _print_skipped(skipped: list[str]) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if skipped:
+        console.print(f"[yellow]skipped {len(skipped)} malformed record(s):[/yellow]")
+        for message in skipped[:20]:
+            console.print(f"  {message}", markup=False)
+        if len(skipped) > 20:
+            console.print(f"  ... and {len(skipped) - 20} more")
+
+
+@trajectories_app.command("import")
+def import_cmd(
+    inputs: list[str] = typer.Argument(
+        ..., help="Files, directories, JSONL/parquet collections or a HF dataset name."
+    ),
+    out: Path = typer.Option(..., "--out", help="Directory for the normalized <id>.traj.json files."),
+    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
+    ),
+) -> None:
+    """Convert expert trajectories from any supported format into swe-srl's normalized format."""
+    from rich.console import Console
+
+    from swe_srl.records import RecordError
+    from swe_srl.trajectories.importers import import_to_directory
+
+    try:
+        report = import_to_directory(inputs, out, fmt=fmt, skip_bad=skip_bad)
+    except RecordError as err:
+        _fail(str(err))
+        return
+    formats = ", ".join(f"{name}: {count}" for name, count in sorted(report.formats.items())) or "none"
+    Console().print(
+        f"imported {report.imported} trajectories ({formats}) into {out}; skipped {len(report.skipped)}"
+    )
+    _print_skipped(report.skipped)
+
+
+@trajectories_app.command("stats")
+def stats_cmd(
+    inputs: list[str] = typer.Argument(
+        ..., help="Directories or files of trajectories (any supported format)."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the statistics as JSON here."),
+) -> None:
+    """Counts of trajectories, steps, tools, resolved share and lengths."""
+    import json
+
+    from rich.console import Console
+
+    from swe_srl.records import RecordError
+    from swe_srl.trajectories.importers import import_paths
+    from swe_srl.trajectories.stats import collect_trajectory_stats, trajectory_table
+
+    try:
+        stats = collect_trajectory_stats(import_paths(inputs))
+    except RecordError as err:
+        _fail(str(err))
+        return
+    Console().print(trajectory_table(stats))
+    if json_out is not None:
+        json_out.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+@steps_app.command("build")
+def build_cmd(
+    inputs: list[str] = typer.Argument(
+        ..., help="Trajectories: files, directories, JSONL/parquet (any format)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Directory for train/validation .jsonl/.parquet and stats.json."
+    ),
+    window: int = typer.Option(2, "--window", help="Latest rounds shown in full (-1: all)."),
+    list_earlier: bool = typer.Option(False, "--list-earlier", help="List earlier actions, one line each."),
+    obs_budget: int = typer.Option(2000, "--obs-budget", help="Characters per observation (-1: all)."),
+    resolved_only: bool = typer.Option(False, "--resolved-only", help="Only trajectories marked resolved."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Most instances per trajectory."),
+    tools: list[str] | None = typer.Option(None, "--tool", help="Only targets of this tool (repeatable)."),
+    dedupe: bool = typer.Option(True, "--dedupe/--no-dedupe", help="Drop repeated prompt + target."),
+    val_fraction: float = typer.Option(0.05, "--val-fraction", help="Share of trajectories in validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the by-trajectory split."),
+    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
+    ),
+) -> None:
+    """Cut trajectories into per-action SRL step instances (prompt = context, target = expert action)."""
+    from rich.console import Console
+
+    from swe_srl.records import RecordError
+    from swe_srl.trajectories.importers import ImportReport, import_paths
+    from swe_srl.trajectories.stats import step_table
+    from swe_srl.trajectories.steps import StepOptions, build_step_dataset
+
+    if not 0.0 <= val_fraction <= 1.0:
+        _fail("--val-fraction must lie in [0, 1]")
+    options = StepOptions(
+        window=None if window < 0 else window,
+        list_earlier=list_earlier,
+        observation_budget=None if obs_budget < 0 else obs_budget,
+        resolved_only=resolved_only,
+        max_steps_per_trajectory=max_steps,
+        tools=frozenset(tools) if tools else None,
+        dedupe=dedupe,
+        validation_fraction=val_fraction,
+        seed=seed,
+    )
+    report = ImportReport()
+    try:
+        stats = build_step_dataset(
+            import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report), out, options
+        )
+    except RecordError as err:
+        _fail(str(err))
+        return
+    done = f"wrote {stats.total_instances} instances to {out}; skipped {len(report.skipped)} records"
+    Console().print(step_table(stats), done)
+    _print_skipped(report.skipped)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.add_typer(trajectories_app, name="trajectories")
+    app.add_typer(steps_app, name="steps")

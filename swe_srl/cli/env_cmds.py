@@ -1,9 +1,33 @@
-"""CLI commands of one area (see swe_srl/cli/__init__.py)."""
+"""CLI commands of the environment area: sandboxes (see swe_srl/cli/__init__.py)."""
 
 from __future__ import annotations
 
 import typer
 
+sandbox_app = typer.Typer(help="Manage sandboxes (local bubblewrap workspaces and Docker containers).")
+
+
+@sandbox_app.command("gc")
+def sandbox_gc(
+    older_than: float = typer.Option(
+        3600.0, "--older-than", help="Only remove sandboxes older than SECONDS."
+    ),
+    docker: bool = typer.Option(True, "--docker/--no-docker", help="Also sweep labelled Docker containers."),
+) -> None:
+    """Remove leftover sandboxes: labelled containers and stale local workspaces."""
+    from swe_srl.sandbox.gc import gc_containers, gc_workspaces
+
+    removed = gc_workspaces(older_than)
+    if docker:
+        try:
+            removed += gc_containers(older_than)
+        except Exception as exc:  # no engine: local clean-up still counts
+            typer.echo(f"docker: skipped ({exc.__class__.__name__}: {exc})", err=True)
+    for item in removed:
+        typer.echo(f"removed {item.kind} {item.name} (age {item.age_seconds:.0f}s)")
+    typer.echo(f"{len(removed)} sandbox(es) removed")
+
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.add_typer(sandbox_app, name="sandbox")

@@ -40,7 +40,9 @@ class ToolSpec:
 
 BASH = ToolSpec(
     name="bash",
-    description="Run a bash command in the repository's shell. State (cwd, variables) persists between calls.",
+    description=(
+        "Run a bash command in the repository's shell. State (cwd, variables) persists between calls."
+    ),
     params=(Param("command", "string", "The bash command to run.", required=True),),
 )
 
@@ -60,7 +62,9 @@ STR_REPLACE_EDITOR = ToolSpec(
             required=True,
             enum=("view", "create", "str_replace", "insert", "undo_edit"),
         ),
-        Param("path", "string", "Absolute path to a file or directory, e.g. `/testbed/file.py`.", required=True),
+        Param(
+            "path", "string", "Absolute path to a file or directory, e.g. `/testbed/file.py`.", required=True
+        ),
         Param("file_text", "string", "Required for `create`: the content of the file."),
         Param("old_str", "string", "Required for `str_replace`: the exact text to replace."),
         Param("new_str", "string", "For `str_replace` the new text; required for `insert`."),
@@ -95,7 +99,11 @@ def openai_tool_schemas(tools: dict[str, ToolSpec] = TOOLS) -> list[dict]:
                 "function": {
                     "name": spec.name,
                     "description": spec.description,
-                    "parameters": {"type": "object", "properties": properties, "required": list(spec.required)},
+                    "parameters": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": list(spec.required),
+                    },
                 },
             }
         )

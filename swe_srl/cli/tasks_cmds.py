@@ -1,0 +1,63 @@
+"""CLI commands of the tasks area: list suites and tasks, validate a suite (see swe_srl/cli/__init__.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+tasks_app = typer.Typer(help="Task suites: list them, show their tasks, validate them in a sandbox.")
+
+
+@tasks_app.command("suites")
+def tasks_suites() -> None:
+    """List the suites under the envs folder ($SWE_SRL_ENVS or the repository's envs/)."""
+    from swe_srl.tasks import envs_root, list_suites
+
+    for name in list_suites():
+        typer.echo(name)
+    typer.echo(f"({envs_root()})", err=True)
+
+
+@tasks_app.command("list")
+def tasks_list(spec: str = typer.Argument(..., help="Suite name, tasks file (.jsonl/.json/.parquet) or folder.")) -> None:
+    """List a suite's tasks: instance id, repository, difficulty and test counts."""
+    from swe_srl.tasks import load_tasks
+
+    for task in load_tasks(spec):
+        difficulty = task.metadata.get("difficulty", "-")
+        typer.echo(
+            f"{task.instance_id}\t{task.repo}\t{difficulty}\t"
+            f"F2P={len(task.FAIL_TO_PASS)}\tP2P={len(task.PASS_TO_PASS)}"
+        )
+
+
+@tasks_app.command("validate")
+def tasks_validate(
+    spec: str = typer.Argument(..., help="Suite name, tasks file or folder."),
+    sandbox: str = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
+    instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
+) -> None:
+    """Prove every task: FAIL_TO_PASS fail with the bug and pass after the gold patch, PASS_TO_PASS always pass."""
+    from swe_srl.tasks import validate_suite
+
+    results = validate_suite(spec, sandbox, workers, instance_ids=instance)
+    for result in results:
+        mark = "ok  " if result.valid else "FAIL"
+        typer.echo(f"{mark} {result.instance_id} ({result.duration:.1f}s)")
+        for problem in result.problems:
+            typer.echo(f"     {problem}")
+    if output is not None:
+        output.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
+    bad = sum(not r.valid for r in results)
+    typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
+    if bad or not results:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    app.add_typer(tasks_app, name="tasks")

@@ -1,0 +1,64 @@
+"""``make_policy(spec, task)``: build a policy from its command-line spec.
+
+Specs: ``gold``, ``noop``, ``replay:FILE``, ``openai:MODEL@URL``, ``hf:PATH``, ``vllm:PATH``
+(``swe_srl.policy.vllm``, imported only when asked for). Scripted policies are per task, so the
+runner calls this once per task; model-backed ones are cheap to build (weights are cached).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_srl.policy.base import Policy
+from swe_srl.records import SweSrlError, Task
+
+KINDS = ("gold", "noop", "replay", "openai", "hf", "vllm")
+
+
+class PolicySpecError(SweSrlError, ValueError):
+    """A policy spec that names no known policy or lacks its argument."""
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    max_tokens: int = 2048
+    temperature: float = 0.0
+
+
+def _needs_task(kind: str, task: Task | None) -> Task:
+    if task is None:
+        raise PolicySpecError(f"policy {kind!r} is built per task; pass the task")
+    return task
+
+
+def make_policy(spec: str, task: Task | None = None, options: PolicyOptions | None = None) -> Policy:
+    """The policy ``spec`` names (see the module docstring)."""
+    from swe_srl.policy.scripted import GoldPolicy, NoopPolicy, ReplayPolicy
+
+    options = options or PolicyOptions()
+    kind, _, arg = spec.partition(":")
+    if kind == "gold" and not arg:
+        return GoldPolicy(_needs_task(kind, task))
+    if kind == "noop" and not arg:
+        return NoopPolicy()
+    if kind in ("replay", "openai", "hf", "vllm") and not arg:
+        raise PolicySpecError(f"policy spec {spec!r}: {kind} needs an argument ({kind}:...)")
+    if kind == "replay":
+        return ReplayPolicy(Path(arg), _needs_task(kind, task))
+    if kind == "openai":
+        model, sep, url = arg.rpartition("@")
+        if not sep or not model or not url:
+            raise PolicySpecError(f"policy spec {spec!r}: expected openai:MODEL@URL")
+        from swe_srl.policy.openai import OpenAIPolicy
+
+        return OpenAIPolicy(model, url, max_tokens=options.max_tokens, temperature=options.temperature)
+    if kind == "hf":
+        from swe_srl.policy.hf import HFPolicy
+
+        return HFPolicy(arg, max_tokens=options.max_tokens, temperature=options.temperature)
+    if kind == "vllm":
+        module = importlib.import_module("swe_srl.policy.vllm")
+        return module.make_vllm_policy(arg, options)
+    raise PolicySpecError(f"unknown policy spec {spec!r}; kinds: {', '.join(KINDS)}")

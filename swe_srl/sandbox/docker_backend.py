@@ -1,0 +1,270 @@
+"""The Docker sandbox: one container per episode, commands through one persistent shell.
+
+The container runs the task's image when it exists locally (SWE-bench images hold the repository
+at ``/testbed``), otherwise ``swe-srl/base:bookworm`` with the prepared base repository copied in
+(``.git`` included). It has no network, and memory, process and CPU limits, and carries labels
+(``swe-srl.sandbox=1``, ``swe-srl.created``, ``swe-srl.instance``) so ``swe-srl sandbox gc`` can
+find leftovers. Commands go through the shell of :mod:`swe_srl.sandbox.shell`, attached once to
+an ``exec`` of bash over the engine's socket, so a step costs a write and a read, not an exec.
+
+``reset()`` restores the repository in place with git; the container is never re-created. If
+the shell dies it is restarted; if the container itself is gone (killed, engine restarted) the
+sandbox raises :class:`SandboxError` instead of silently starting over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import select
+import shlex
+import socket
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+from swe_srl.records import ExecResult, Task
+from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
+from swe_srl.sandbox.shell import BASE_ENV, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
+
+BASE_IMAGE = "swe-srl/base:bookworm"
+LABEL = "swe-srl.sandbox"
+# pid 1 reaps orphans and survives the in-sandbox `kill -KILL -1` that ends a timed-out command.
+_INIT = ["bash", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"]
+
+
+class _ExecChannel:
+    """stdin/stdout of one ``docker exec``, demultiplexed from the engine's framed stream."""
+
+    def __init__(self, client: Any, container: Any, env: dict[str, str]):
+        argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *SHELL_ARGV]
+        exec_id = client.api.exec_create(container.id, argv, stdin=True, stdout=True, stderr=True)["Id"]
+        self._container = container
+        self._client = client
+        self._socket = client.api.exec_start(exec_id, socket=True)
+        self._raw: socket.socket = getattr(self._socket, "_sock", self._socket)
+        self._frames = bytearray()
+
+    def send(self, data: bytes) -> None:
+        self._raw.sendall(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            payload = self._pop_frames()
+            if payload:
+                return payload
+            ready, _, _ = select.select([self._raw], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                return None
+            chunk = self._raw.recv(1 << 16)
+            if not chunk:
+                return self._pop_frames() or b""
+            self._frames += chunk
+
+    def _pop_frames(self) -> bytes:
+        out = bytearray()
+        while len(self._frames) >= 8:
+            size = int.from_bytes(self._frames[4:8], "big")
+            if len(self._frames) < 8 + size:
+                break
+            if self._frames[0] == 1:  # stdout; the shell's own stderr is discarded
+                out += self._frames[8 : 8 + size]
+            del self._frames[: 8 + size]
+        return bytes(out)
+
+    def detach(self) -> None:
+        with contextlib.suppress(OSError):
+            self._raw.close()
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+            # A hung shell would outlive its socket: end every process but pid 1.
+            self._container.exec_run(["bash", "-c", "kill -KILL -1"], detach=False)
+        except Exception:
+            pass
+
+
+def _docker_client() -> Any:
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(f"no Docker engine reachable (DOCKER_HOST or the default socket): {exc}") from exc
+    return client
+
+
+class DockerSandbox:
+    """A :class:`~swe_srl.sandbox.base.Sandbox` in a Docker container with a persistent shell."""
+
+    kind = "docker"
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        image: str | None = None,
+        cache_root: Path | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        mem_limit: str = "4g",
+        pids_limit: int = 4096,
+        cpus: float = 2.0,
+        env: dict[str, str] | None = None,
+        client: Any = None,
+    ):
+        self.task = task
+        self.output_limit = output_limit
+        self._closed = False
+        self.container: Any = None
+        self.client = client or _docker_client()
+        self.image = image or self._pick_image(task)
+        self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
+        self._env = {**self._clean_env, **(env or {})}
+        labels = {LABEL: "1", "swe-srl.created": str(int(time.time())), "swe-srl.instance": task.instance_id}
+        try:
+            self.container = self.client.containers.create(
+                self.image,
+                command=_INIT,
+                detach=True,
+                network_mode="none",
+                mem_limit=mem_limit,
+                pids_limit=pids_limit,
+                nano_cpus=int(cpus * 1e9),
+                labels=labels,
+                hostname="testbed",
+                working_dir="/",
+            )
+            self.base_commit = self._install_repo(task, cache_root)
+            self.container.start()
+            self._session = ShellSession(self._open_channel, ctl_dir="/tmp/.swe-srl", pid_namespace=True)
+            self._session.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _pick_image(self, task: Task) -> str:
+        import docker
+
+        if task.image:
+            try:
+                self.client.images.get(task.image)
+                return task.image
+            except docker.errors.ImageNotFound:
+                pass
+        return BASE_IMAGE
+
+    def _image_path(self) -> dict[str, str]:
+        """A task image's own PATH (e.g. a conda environment) replaces the default one."""
+        if self.image == BASE_IMAGE:
+            return {}
+        env = self.client.images.get(self.image).attrs.get("Config", {}).get("Env") or []
+        return {k: v for k, _, v in (e.partition("=") for e in env) if k == "PATH"}
+
+    def _install_repo(self, task: Task, cache_root: Path | None) -> str:
+        if self.image != BASE_IMAGE:
+            return task.base_commit  # the task image holds the repository at its base commit
+        repo = prepare_base_repo(task, cache_root)
+        with open(repo_tarball(repo), "rb") as tar:
+            if not self.container.put_archive("/", tar):
+                raise SandboxError(f"could not copy the repository of {task.instance_id} into the container")
+        return head_of(repo)
+
+    def _open_channel(self) -> _ExecChannel:
+        self.container.reload()
+        if self.container.status != "running":
+            raise SandboxError(
+                f"container {self.container.short_id} of {self.task.instance_id} is {self.container.status}: "
+                "it was stopped or killed from outside (or the engine restarted); start a new sandbox"
+            )
+        return _ExecChannel(self.client, self.container, self._env)
+
+    # -- commands ---------------------------------------------------------------------------
+    def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
+        self._check_open()
+        return self._session.run(cmd, timeout, limit=self.output_limit)
+
+    def _raw(self, script: str, what: str) -> str:
+        return self._session.run_clean(script, self._clean_env, f"{what} in {self.task.instance_id}")
+
+    def diff(self) -> str:
+        self._check_open()
+        return self._session.git_diff(self.base_commit or "HEAD", self._clean_env)
+
+    def reset(self) -> None:
+        self._check_open()
+        self._session.git_reset(self.base_commit or "HEAD", self._clean_env)
+
+    # -- files ------------------------------------------------------------------------------
+    def _resolve(self, path: str, *, make_parent: bool = False) -> tuple[str, str]:
+        """Resolve ``path`` inside the container (symlinks followed); return it and its mode."""
+        if not path.startswith("/"):
+            path = f"{TESTBED}/{path}"
+        if path != TESTBED and not path.startswith(TESTBED + "/"):
+            raise SandboxError(f"path {path} is outside {TESTBED}")
+        mkdir = 'mkdir -p -- "$(dirname -- "$p")" && ' if make_parent else ""
+        script = (
+            f'p=$(realpath -m -- {shlex.quote(path)}) && case "$p" in {TESTBED}|{TESTBED}/*) ;; '
+            f'*) echo "outside: $p"; exit 3;; esac && {mkdir}'
+            'printf "%s\\n%s" "$p" "$(stat -c %a -- "$p" 2>/dev/null || echo 644)"'
+        )
+        try:
+            resolved, _, mode = self._raw(script, f"resolving {path}").partition("\n")
+        except SandboxError as exc:
+            raise SandboxError(f"path {path} leads outside {TESTBED} or cannot be resolved") from exc
+        return resolved, mode
+
+    def read_file(self, path: str) -> bytes:
+        self._check_open()
+        resolved, _ = self._resolve(path)
+        import docker
+
+        try:
+            stream, _ = self.container.get_archive(resolved)
+        except docker.errors.NotFound as exc:
+            raise SandboxError(f"cannot read {path}: no such file") from exc
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member is not None and member.isfile() else None
+            if handle is None:
+                raise SandboxError(f"cannot read {path}: not a regular file")
+            return handle.read()
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        self._check_open()
+        resolved, mode = self._resolve(path, make_parent=True)
+        payload = data.encode() if isinstance(data, str) else data
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(resolved.rsplit("/", 1)[1])
+            info.size, info.mtime, info.mode = len(payload), int(time.time()), int(mode or "644", 8)
+            tar.addfile(info, io.BytesIO(payload))
+        if not self.container.put_archive(resolved.rsplit("/", 1)[0] or "/", buffer.getvalue()):
+            raise SandboxError(f"cannot write {path}")
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError(f"sandbox for {self.task.instance_id} is closed")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.detach()
+        if self.container is not None:
+            # Failing here means it is already gone; `swe-srl sandbox gc` sweeps anything left.
+            with contextlib.suppress(Exception):
+                self.container.remove(force=True)
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

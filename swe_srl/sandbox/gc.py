@@ -1,0 +1,84 @@
+"""Clean-up of sandboxes an interrupted run left behind (what ``swe-srl sandbox gc`` does)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_srl.sandbox.docker_backend import LABEL
+from swe_srl.sandbox.local import workspace_root
+
+
+@dataclass(frozen=True)
+class Removed:
+    """One sandbox that was removed."""
+
+    kind: str  # "container" | "workspace"
+    name: str
+    age_seconds: float
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def gc_workspaces(older_than: float, root: Path | None = None, now: float | None = None) -> list[Removed]:
+    """Remove local workspaces older than ``older_than`` seconds whose owning process has exited.
+
+    Workspace directories are named ``<instance>.<pid>.<created>.<random>`` by the local backend.
+    """
+    root = root or workspace_root()
+    now = time.time() if now is None else now
+    removed: list[Removed] = []
+    if not root.is_dir():
+        return removed
+    for entry in sorted(root.iterdir()):
+        parts = entry.name.rsplit(".", 3)
+        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+            continue
+        age = now - int(parts[2])
+        if age < older_than or (_pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
+            continue  # still young, or its owner still runs (unless it is a day old)
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(Removed("workspace", str(entry), age))
+    return removed
+
+
+def gc_containers(
+    older_than: float, client=None, now: float | None = None, instance: str | None = None
+) -> list[Removed]:
+    """Remove containers labelled as swe-srl sandboxes and created more than ``older_than`` s ago.
+
+    ``instance`` narrows the sweep to one task's sandboxes.
+    """
+    if client is None:
+        import docker
+
+        client = docker.from_env()
+    now = time.time() if now is None else now
+    removed: list[Removed] = []
+    labels = [f"{LABEL}=1"] + ([f"swe-srl.instance={instance}"] if instance else [])
+    for container in client.containers.list(all=True, filters={"label": labels}):
+        created = container.labels.get("swe-srl.created", "")
+        age = now - int(created) if created.isdigit() else float("inf")
+        if age < older_than:
+            continue
+        try:
+            container.remove(force=True)
+        except Exception:
+            continue  # removed concurrently
+        removed.append(
+            Removed(
+                "container", f"{container.short_id} ({container.labels.get('swe-srl.instance', '')})", age
+            )
+        )
+    return removed

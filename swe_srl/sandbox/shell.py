@@ -1,0 +1,285 @@
+"""The persistent shell both sandbox backends talk to.
+
+One ``bash`` per episode reads requests from its stdin: ``__swe_run TIMEOUT SAVE 'command'``. Each
+command runs in a forked subshell that is its own process group (``set -m``), with stdin from
+``/dev/null`` and stderr merged into stdout, which is the channel back to the host. A forked
+watchdog kills the group when the timeout passes; the shell then prints a sentinel line holding
+the exit code and whether the command timed out. Forks instead of ``exec``s keep a trivial step
+near 2 ms, and a command that hangs or kills itself never takes the shell down with it.
+
+State persists like an interactive shell for the working directory and exported variables: the
+subshell's ``EXIT`` trap writes ``cd`` + ``export -p`` to a state file that the shell loads after
+the command. Both backends run this exact script with the same environment, so the same commands
+give byte-identical observations locally and in Docker.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from swe_srl.records import ExecResult
+from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, TRUNCATION_MARKER, SandboxError
+
+# The environment every command starts from, identical in both backends (no host variables).
+BASE_ENV: dict[str, str] = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "MANPAGER": "cat",
+    "PIP_NO_INPUT": "1",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "PIP_PROGRESS_BAR": "off",
+    "TQDM_DISABLE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",  # keeps `git status` and the diff free of __pycache__
+}
+# Byte-compiled files never belong in a model patch (a binary diff would not even apply).
+DIFF_EXCLUDES = (":(exclude)*.pyc",)
+# Same content as the base image's /etc/gitconfig, bound over the host's in the local sandbox.
+GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\temail = swe-srl@localhost\n\tname = swe-srl\n"
+TIMED_OUT_EXIT_CODE = 124
+SHELL_DIED_EXIT_CODE = 137
+GRACE_SECONDS = (
+    5.0  # beyond a command's timeout, how long the shell gets to report before it is presumed hung
+)
+SHELL_ARGV = ["bash", "--noprofile", "--norc", "-s"]
+_UNLIMITED = 1 << 40  # our own scripts' output (a diff) is never truncated
+
+_PREAMBLE = r"""
+builtin set +o history
+builtin set -m
+exec 2>/dev/null
+__swe_mark=%(mark)s
+__swe_ns=%(ns)d
+__swe_dir=%(ctl)s
+builtin cd -- %(home)s
+mkdir -p -- "$__swe_dir" && mkfifo -- "$__swe_dir/fifo.$$"
+exec 9<>"$__swe_dir/fifo.$$"
+rm -f -- "$__swe_dir/fifo.$$"
+__swe_save() { __swe_save_to "$__swe_dir/state"; }
+__swe_save_to() {
+  { builtin printf 'builtin cd -- %%q\n' "$PWD"; builtin set -o posix; builtin export -p; } >"$1"
+  builtin set +o posix
+}
+__swe_load() {
+  [[ -s $1 ]] || return 0
+  builtin compgen -e >"$__swe_dir/names"
+  builtin mapfile -t __swe_names <"$__swe_dir/names"
+  builtin unset -v "${__swe_names[@]}"
+  builtin source "$1"
+  builtin set +o posix
+}
+__swe_run() {
+  ( builtin set +m; [[ $2 == 1 ]] && builtin trap __swe_save EXIT; builtin eval "$3" ) </dev/null 2>&1 9>&- &
+  local job=$! rc timed=0
+  ( builtin read -t "$1" -u 9; builtin kill -KILL -- -"$job"; builtin exit 0 ) &
+  local dog=$!
+  builtin wait "$job"; rc=$?
+  # The watchdog exits 0 only if it fired; killed by us first, it exits 137 (no race either way).
+  builtin kill -KILL "$dog"; builtin wait "$dog" && timed=1
+  if [[ $timed == 1 && $__swe_ns == 1 ]]; then builtin kill -KILL -1; fi
+  if [[ $2 == 1 ]]; then __swe_load "$__swe_dir/state"; : >"$__swe_dir/state"; fi
+  builtin printf '\n%%s %%d %%d\n' "$__swe_mark" "$rc" "$timed"
+}
+__swe_reset() {
+  if [[ $__swe_ns == 1 ]]; then builtin kill -KILL -1; fi
+  __swe_load "$__swe_dir/base"
+  builtin printf '\n%%s 0 0\n' "$__swe_mark"
+}
+__swe_save_to "$__swe_dir/base"
+"""
+
+
+class Channel(Protocol):
+    """A byte pipe to a running shell: stdin one way, merged stdout/stderr the other."""
+
+    def send(self, data: bytes) -> None: ...
+
+    def recv(self, timeout: float) -> bytes | None:
+        """Bytes available within ``timeout``; ``None`` when none came; ``b""`` at end of stream."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _Collected:
+    head: bytearray
+    dropped_bytes: int = 0
+    status: bytes = b""
+    finished: bool = False
+    eof: bool = False
+
+
+def render_output(head: bytes, dropped_bytes: int, limit: int) -> tuple[str, bool]:
+    """Decode (bad bytes replaced) and cap at ``limit`` characters with the visible marker."""
+    text = head.decode("utf-8", errors="replace")
+    if len(text) <= limit and not dropped_bytes:
+        return text, False
+    dropped = max(0, len(text) - limit) + dropped_bytes
+    return text[:limit] + TRUNCATION_MARKER.format(dropped=dropped), True
+
+
+class ShellSession:
+    """Drives one persistent shell over a :class:`Channel`; restarts it when it dies."""
+
+    def __init__(self, opener, *, ctl_dir: str, home: str = TESTBED, pid_namespace: bool = True):
+        self._opener = opener  # () -> Channel, a fresh shell each call
+        self._ctl_dir = ctl_dir
+        self._home = home
+        self._ns = pid_namespace
+        self._mark = f"__SWE_SRL_DONE_{secrets.token_hex(8)}__".encode()
+        self._channel: Channel | None = None
+        self._carry = b""  # output that arrived after the previous sentinel (background processes)
+        self._starting = False
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._channel = self._opener()
+        script = _PREAMBLE % {
+            "mark": self._mark.decode(),
+            "ns": int(self._ns),
+            "ctl": shlex.quote(self._ctl_dir),
+            "home": shlex.quote(self._home),
+        }
+        self._starting = True
+        try:
+            self._channel.send(script.encode())
+            result = self.run("true", timeout=30.0, save=False)
+        except OSError as exc:
+            raise SandboxError(f"sandbox shell failed to start: {exc}") from exc
+        finally:
+            self._starting = False
+        if result.exit_code != 0:
+            raise SandboxError(f"sandbox shell failed to start: {result.output[-2000:]}")
+
+    def run_clean(self, script: str, env: dict[str, str], what: str, timeout: float = 300.0) -> str:
+        """Run a script of ours in the repository with ``env`` only, whatever the agent exported.
+
+        Git runs inside the sandbox on purpose: the repository's config and attributes are the
+        agent's to change (hooks, filters, fsmonitor), so they must never execute on the host.
+        """
+        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        cmd = f"builtin cd -- {shlex.quote(self._home)} && env -i {assignments} bash -c {shlex.quote(script)}"
+        result = self.run(cmd, timeout, save=False, limit=_UNLIMITED)
+        if result.exit_code != 0:
+            raise SandboxError(f"{what} failed (exit {result.exit_code}): {result.output[-2000:]}")
+        return result.output
+
+    def git_diff(self, base: str, env: dict[str, str]) -> str:
+        """``git diff`` against ``base`` with untracked files, through a temporary index."""
+        excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
+        script = (
+            'idx=$(mktemp) && cp .git/index "$idx" && export GIT_INDEX_FILE="$idx" && '
+            f"git add -A -- . {excludes} && git diff --cached {shlex.quote(base)}; "
+            'rc=$?; rm -f "$idx"; exit $rc'
+        )
+        return self.run_clean(script, env, "git diff")
+
+    def git_reset(self, base: str, env: dict[str, str]) -> None:
+        """Kill leftover processes, restore the initial shell state and the base commit in place."""
+        self.reset_state()
+        self.run_clean(f"git reset -q --hard {shlex.quote(base)} && git clean -q -fdx", env, "git reset")
+
+    def run(self, cmd: str, timeout: float = 60.0, *, save: bool = True, limit: int = DEFAULT_OUTPUT_LIMIT):
+        """Run one command; a dead or hung shell is replaced and the command reported as killed."""
+        if self._channel is None:
+            self.start()
+        if "\0" in cmd:
+            raise SandboxError("a command cannot contain NUL bytes")
+        started = time.monotonic()
+        timeout = max(float(timeout), 0.001)
+        request = f"__swe_run {timeout:.3f} {int(save)} {shlex.quote(cmd)}\n"
+        return self._exchange(request, timeout, started, limit)
+
+    def reset_state(self) -> None:
+        """Kill every process in the sandbox and restore the initial cwd and environment."""
+        if self._channel is None:
+            self.start()
+            return
+        self._exchange("__swe_reset\n", 30.0, time.monotonic(), DEFAULT_OUTPUT_LIMIT)
+        self._carry = b""
+
+    def _exchange(self, request: str, timeout: float, started: float, limit: int) -> ExecResult:
+        assert self._channel is not None
+        try:
+            self._channel.send(request.encode())
+        except OSError:
+            self._restart()
+            self._channel.send(request.encode())
+        got = self._collect(started + timeout + GRACE_SECONDS, limit)
+        if not got.finished and self._starting:
+            detail = bytes(got.head).decode(errors="replace")[-2000:]
+            raise SandboxError(
+                f"sandbox shell failed to start ({'hung' if not got.eof else 'exited'}): {detail}"
+            )
+        duration = time.monotonic() - started
+        output, truncated = render_output(bytes(got.head), got.dropped_bytes, limit)
+        if got.finished:
+            code_text, _, timed_text = got.status.decode(errors="replace").partition(" ")
+            timed_out = timed_text.strip() == "1"
+            exit_code = TIMED_OUT_EXIT_CODE if timed_out else int(code_text)
+            return ExecResult(output, exit_code, timed_out, duration, truncated)
+        # The shell died (EOF) or never answered: start a new one for the next command.
+        self._restart()
+        hung = not got.eof
+        code = TIMED_OUT_EXIT_CODE if hung else SHELL_DIED_EXIT_CODE
+        return ExecResult(output, code, hung, duration, truncated)
+
+    def _collect(self, deadline: float, limit: int) -> _Collected:
+        assert self._channel is not None
+        got = _Collected(head=bytearray())
+        max_bytes = 4 * limit + 4  # enough bytes for `limit` characters of any UTF-8 text
+        needle = b"\n" + self._mark + b" "
+        pending = bytearray(self._carry)
+        self._carry = b""
+        while True:
+            at = pending.find(needle)
+            if at >= 0 and (end := pending.find(b"\n", at + len(needle))) >= 0:
+                self._keep(got, pending[:at], max_bytes)
+                got.status = bytes(pending[at + len(needle) : end])
+                self._carry = bytes(pending[end + 1 :])
+                got.finished = True
+                return got
+            if at < 0 and len(pending) > len(needle):
+                self._keep(got, pending[: len(pending) - len(needle)], max_bytes)
+                del pending[: len(pending) - len(needle)]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._keep(got, pending, max_bytes)
+                return got
+            chunk = self._channel.recv(min(remaining, 1.0))
+            if chunk == b"":
+                self._keep(got, pending, max_bytes)
+                got.eof = True
+                return got
+            if chunk:
+                pending += chunk
+
+    @staticmethod
+    def _keep(got: _Collected, data: bytes | bytearray, max_bytes: int) -> None:
+        room = max_bytes - len(got.head)
+        got.head += data[: max(room, 0)]
+        got.dropped_bytes += max(len(data) - max(room, 0), 0)
+
+    def _restart(self) -> None:
+        self.close()
+        self.restarts += 1
+        self.start()
+
+    def close(self) -> None:
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            channel.close()
+
+    def detach(self) -> None:
+        """Drop the channel without cleaning up inside (the caller is destroying the sandbox)."""
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            getattr(channel, "detach", channel.close)()

@@ -1,0 +1,156 @@
+"""Run one agent action in a sandbox and say what happened, in SWE-agent's words.
+
+``execute`` never raises for an agent's mistake (unknown tool, bad arguments, failing command, a path
+outside the repository): those become an observation and a non-zero ``exit_code``. It raises only
+when the sandbox itself fails (``SandboxError``), which the episode loop handles.
+
+- ``bash`` runs the command in the sandbox's shell. An empty output reads "Your command ran
+  successfully and did not produce any output." whatever the exit status, exactly as SWE-agent shows
+  it to its experts (``exit_code`` keeps the real status).
+- ``str_replace_editor`` runs ``editor_script.py`` inside the sandbox. The script is installed in the
+  sandbox's ``/tmp`` on first use (its name carries its content hash, so a changed script is
+  installed afresh) and reads the call's arguments as base64 JSON from a here-document: nothing is
+  quoted into a shell line and no argument is limited by the command-line length. Its undo history
+  lives in the sandbox's ``/tmp`` too, so it lasts as long as the sandbox's shell.
+- ``submit`` ends the episode with the sandbox's diff against the base commit as the patch.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_srl.actions import FormatError, validate_action
+from swe_srl.records import Action, ExecResult
+from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TRUNCATION_MARKER, Sandbox
+
+NO_OUTPUT = "Your command ran successfully and did not produce any output."
+TIMEOUT_MESSAGE = (
+    "The command '{command}' was cancelled because it took more than {timeout:g} seconds. Please try a "
+    "different command that completes more quickly. Note: A common source of this error is if the command "
+    "is interactive or requires user input (it is impossible to receive user input in the current "
+    "environment, so the command will never complete)."
+)
+EMPTY_PATCH = "Submitted, but the repository has no changes against the base commit (empty patch)."
+_SIGKILL_EXIT = 137
+FORMAT_ERROR_EXIT = 2  # exit status reported for calls that never ran (bad tool or arguments)
+
+_SCRIPT_TEXT = (Path(__file__).parent / "editor_script.py").read_text()
+_STATE_DIR = "/tmp/.swe_srl"
+HISTORY_DIR = f"{_STATE_DIR}/editor_history"  # the script's default STATE_DIR
+SCRIPT_PATH = f"{_STATE_DIR}/editor-{hashlib.sha256(_SCRIPT_TEXT.encode()).hexdigest()[:12]}.py"
+_MISSING = "__SWE_SRL_EDITOR_MISSING__"
+_HEREDOC = "__SWE_SRL_EOF__"  # cannot occur in base64 text
+_DECODE = "import base64,sys; sys.stdout.buffer.write(base64.b64decode(sys.stdin.read()))"
+
+
+def _heredoc(data: bytes) -> str:
+    text = base64.b64encode(data).decode()
+    return "\n".join([*(text[i : i + 76] for i in range(0, len(text), 76)), _HEREDOC])
+
+
+def _editor_command(args_json: str) -> str:
+    return (
+        f"if [ -f {SCRIPT_PATH} ]; then python3 -I -S {SCRIPT_PATH} <<'{_HEREDOC}'\n"
+        f"{_heredoc(args_json.encode())}\nelse echo {_MISSING}; fi"
+    )
+
+
+def _install_command() -> str:
+    temp = f"{SCRIPT_PATH}.$$"
+    decode = f"python3 -c '{_DECODE}' > {temp} <<'{_HEREDOC}'"
+    return (
+        f"mkdir -p {_STATE_DIR} && {decode} && mv -f {temp} {SCRIPT_PATH}\n{_heredoc(_SCRIPT_TEXT.encode())}"
+    )
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one action did: the observation the agent reads, and how the call ended."""
+
+    observation: str
+    exit_code: int
+    submitted: bool = False
+    timed_out: bool = False
+    duration: float = 0.0
+    patch: str = ""
+
+
+def clip(text: str, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
+    """Keep the head and the tail of a long text (errors tend to sit at the end) around a marker."""
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    tail = limit - head
+    return text[:head] + TRUNCATION_MARKER.format(dropped=len(text) - limit) + text[-tail:]
+
+
+def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResult:
+    """Run ``action`` in ``sandbox``; agent mistakes come back as observations, never as exceptions."""
+    start = time.monotonic()
+    try:
+        validate_action(action)
+    except FormatError as err:
+        return ToolResult(str(err), FORMAT_ERROR_EXIT, duration=time.monotonic() - start)
+    if action.tool == "bash":
+        result = _run_bash(sandbox, str(action.args["command"]), timeout)
+    elif action.tool == "str_replace_editor":
+        result = _run_editor(sandbox, action, timeout)
+    else:  # submit: validate_action admits no other tool
+        patch = sandbox.diff()
+        result = ToolResult(patch or EMPTY_PATCH, 0, submitted=True, patch=patch)
+    return ToolResult(
+        observation=clip(result.observation),
+        exit_code=result.exit_code,
+        submitted=result.submitted,
+        timed_out=result.timed_out,
+        duration=time.monotonic() - start,
+        patch=result.patch,
+    )
+
+
+def _timed_out(result: ExecResult, timeout: float) -> bool:
+    """Whether the sandbox stopped the command for its timeout.
+
+    A SIGKILLed command (137) that ran for the whole timeout counts too: a backend's watchdog can
+    kill a command and still be reported as not having fired, when the two race.
+    """
+    return result.timed_out or (result.exit_code == _SIGKILL_EXIT and result.duration >= timeout)
+
+
+def _run_bash(sandbox: Sandbox, command: str, timeout: float) -> ToolResult:
+    if "\0" in command:  # no shell can hold it; the sandbox would refuse the whole request
+        return ToolResult("The command contains a NUL character; remove it and try again.", FORMAT_ERROR_EXIT)
+    result = sandbox.run(command, timeout=timeout)
+    output = result.output.rstrip("\n")
+    timed_out = _timed_out(result, timeout)
+    if timed_out:
+        message = TIMEOUT_MESSAGE.format(command=command, timeout=timeout)
+        output = f"{output}\n{message}" if output.strip() else message
+    elif not output.strip():
+        output = NO_OUTPUT
+    return ToolResult(output, result.exit_code, timed_out=timed_out)
+
+
+def _run_editor(sandbox: Sandbox, action: Action, timeout: float) -> ToolResult:
+    command = _editor_command(json.dumps(action.args))
+    result = sandbox.run(command, timeout=timeout)
+    if result.output.strip() == _MISSING:
+        installed = sandbox.run(_install_command(), timeout=timeout)
+        if installed.exit_code != 0:
+            message = f"str_replace_editor is unavailable in this sandbox: {installed.output.strip()}"
+            return ToolResult(message, installed.exit_code)
+        result = sandbox.run(command, timeout=timeout)
+    if _timed_out(result, timeout):
+        message = f"str_replace_editor was cancelled because it took more than {timeout:g} seconds."
+        return ToolResult(message, result.exit_code or 124, timed_out=True)
+    return ToolResult(result.output.rstrip("\n"), result.exit_code)
+
+
+def clear_editor_history(sandbox: Sandbox) -> None:
+    """Forget every file's undo history (call after ``sandbox.reset()``: the history lives in ``/tmp``)."""
+    sandbox.run(f"rm -rf {HISTORY_DIR}", timeout=30)

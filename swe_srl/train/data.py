@@ -1,0 +1,112 @@
+"""Step-instance datasets as the trainers read them.
+
+A step-instance folder (``swe-srl steps build ... --out DIR``) holds ``train`` and ``validation``
+splits as parquet (or JSONL) with the columns of ``swe_srl.records.StepInstance``: ``prompt`` (chat
+messages), ``target`` (the expert's canonical action), ``thought`` (the expert's monologue) and
+identifiers. GRPO reads ``prompt`` and passes ``target`` to the reward; SFT trains on
+``prompt`` -> ``<think>thought</think>\\naction``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swe_srl.records import RecordError
+
+REQUIRED_COLUMNS = ("prompt", "target", "thought", "instance_id", "step_index")
+
+
+@dataclass(frozen=True)
+class HeldOutRow:
+    """One validation example as the evaluation callback scores it."""
+
+    prompt: list[dict[str, str]]
+    target: str
+
+
+def sft_completion_text(thought: str, target: str) -> str:
+    """The SFT target of one step: the expert's monologue in think tags, then its action."""
+    from swe_srl.actions import parse_action
+    from swe_srl.trajectories.prompts import completion_text
+
+    return completion_text(thought, parse_action(target))
+
+
+def split_file(folder: Path, split: str) -> Path:
+    """The file holding ``split`` in a step-instance folder (parquet preferred over JSONL)."""
+    for suffix in (".parquet", ".jsonl"):
+        path = folder / f"{split}{suffix}"
+        if path.is_file():
+            return path
+    raise RecordError(f"no {split}.parquet or {split}.jsonl in the step-instance folder", source=str(folder))
+
+
+def _trim(text: str, limit: int) -> str:
+    """Keep the head and tail of a long message: the issue's start and the latest output both matter."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[...]\n{text[-half:]}"
+
+
+def _check_row(row: dict[str, Any], index: int, source: str) -> None:
+    for column in REQUIRED_COLUMNS:
+        if column not in row:
+            raise RecordError("missing column", source=source, record=str(index), field_name=column)
+    prompt = row["prompt"]
+    if not isinstance(prompt, list) or not all(isinstance(m, dict) and "role" in m for m in prompt):
+        raise RecordError("expected a list of chat messages", source=source, record=str(index), field_name="prompt")
+
+
+def load_split(
+    folder: str | Path, split: str, *, max_rows: int = 0, max_message_chars: int = 0, shuffle_seed: int | None = None
+):
+    """Load one split as a ``datasets.Dataset``; rows are checked, long messages trimmed."""
+    from datasets import Dataset
+
+    path = split_file(Path(folder), split)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+    else:
+        import json
+
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for index, row in enumerate(rows):
+        _check_row(row, index, str(path))
+        row["prompt"] = [
+            {"role": m["role"], "content": _trim(m.get("content") or "", max_message_chars)} for m in row["prompt"]
+        ]
+    if shuffle_seed is not None:
+        import random
+
+        random.Random(shuffle_seed).shuffle(rows)
+    if max_rows > 0:
+        rows = rows[:max_rows]
+    if not rows:
+        raise RecordError("split is empty", source=str(path))
+    return Dataset.from_list(rows)
+
+
+def to_sft_rows(dataset, max_thought_chars: int = 0):
+    """Prompt-completion rows for TRL's SFTTrainer (loss on the completion only).
+
+    ``max_thought_chars`` keeps only the start of long monologues: small models then spend their
+    token budget on the action, which is what the SRL reward scores.
+    """
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        thought = row["thought"][:max_thought_chars] if max_thought_chars > 0 else row["thought"]
+        text = sft_completion_text(thought, row["target"])
+        return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}
+
+    return dataset.map(convert, remove_columns=[c for c in dataset.column_names if c != "prompt"])
+
+
+def held_out_rows(dataset, limit: int = 0) -> list[HeldOutRow]:
+    """The first ``limit`` validation rows (all when 0) as typed records."""
+    count = len(dataset) if limit <= 0 else min(limit, len(dataset))
+    return [HeldOutRow(prompt=dataset[i]["prompt"], target=dataset[i]["target"]) for i in range(count)]

@@ -1,0 +1,150 @@
+"""Importers: expert trajectories in other projects' formats into ``swe_srl.records.Trajectory``.
+
+One module per family of formats; each exposes ``import_*(data, where) -> Trajectory`` over one
+raw record. ``import_paths`` streams files, directories, JSONL/parquet collections (and a Hugging
+Face dataset name when online), detects each record's format unless one is forced, and either
+stops at the first malformed record or, with ``skip_bad``, counts it and goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swe_srl.records import RecordError, Trajectory
+from swe_srl.trajectories.importers.chat import FORMAT_OPENAI, FORMAT_SWESMITH, import_openai, import_swesmith
+from swe_srl.trajectories.importers.common import Where
+from swe_srl.trajectories.importers.mini import FORMAT as FORMAT_MINI
+from swe_srl.trajectories.importers.mini import import_mini
+from swe_srl.trajectories.importers.native import FORMAT as FORMAT_NATIVE
+from swe_srl.trajectories.importers.native import import_native
+from swe_srl.trajectories.importers.sweagent import (
+    FORMAT_LEGACY,
+    FORMAT_V1,
+    import_sweagent_legacy,
+    import_sweagent_v1,
+)
+from swe_srl.trajectories.io import RawRecord, expand_paths, iter_raw_records
+
+Importer = Callable[[Any, Where], Trajectory]
+
+IMPORTERS: dict[str, Importer] = {
+    FORMAT_V1: import_sweagent_v1,
+    FORMAT_LEGACY: import_sweagent_legacy,
+    FORMAT_SWESMITH: import_swesmith,
+    FORMAT_MINI: import_mini,
+    FORMAT_OPENAI: import_openai,
+    FORMAT_NATIVE: import_native,
+}
+FORMATS = tuple(IMPORTERS)
+_HF_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class ImportReport:
+    """What an import run did: how many trajectories came out and which records were skipped."""
+
+    imported: int = 0
+    skipped: list[str] = field(default_factory=list)  # one RecordError message per skipped record
+    formats: dict[str, int] = field(default_factory=dict)
+
+
+def import_record(raw: RawRecord, fmt: str | None = None) -> Trajectory:
+    """One raw record as a trajectory; any malformation becomes a ``RecordError`` naming file and record."""
+    from swe_srl.trajectories.detect import detect_format
+
+    if fmt is not None and fmt not in IMPORTERS:
+        raise RecordError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}", source=raw.source)
+    name = fmt or detect_format(raw.data, source=raw.source, record=raw.record)
+    try:
+        return IMPORTERS[name](raw.data, Where(raw.source, raw.record))
+    except RecordError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as err:
+        # Importers check the fields they rely on; this catches shapes nobody anticipated.
+        raise RecordError(
+            f"malformed {name} record: {type(err).__name__}: {err}", source=raw.source, record=raw.record
+        ) from None
+
+
+def _hf_records(name: str, split: str) -> Iterator[RawRecord]:
+    import datasets  # heavy, and needs the network: only for dataset names
+
+    for index, row in enumerate(datasets.load_dataset(name, split=split, streaming=True)):
+        yield RawRecord(f"hf:{name}", f"row {index}", row)
+
+
+def _raw_records(paths: Iterable[str | Path], errors: list[RecordError], split: str) -> Iterator[RawRecord]:
+    """Raw records of every input; unreadable files/lines go to ``errors`` instead of stopping."""
+    for raw_path in paths:
+        text = str(raw_path)
+        if not Path(text).exists() and _HF_NAME.match(text):
+            yield from _hf_records(text, split)
+            continue
+        try:
+            files = list(expand_paths([raw_path]))
+        except RecordError as err:
+            errors.append(err)
+            continue
+        for path in files:
+            yield from iter_raw_records(path, errors=errors)
+
+
+def import_paths(
+    paths: Iterable[str | Path],
+    *,
+    fmt: str | None = None,
+    skip_bad: bool = False,
+    report: ImportReport | None = None,
+    split: str = "train",
+) -> Iterator[Trajectory]:
+    """Stream trajectories from every input; ``skip_bad`` counts malformed records in ``report``."""
+    report = report if report is not None else ImportReport()
+    errors: list[RecordError] = []
+    for raw in _raw_records(paths, errors, split):
+        _drain(errors, report, skip_bad)
+        try:
+            traj = import_record(raw, fmt)
+        except RecordError as err:
+            if not skip_bad:
+                raise
+            report.skipped.append(str(err))
+            continue
+        report.imported += 1
+        report.formats[traj.source_format] = report.formats.get(traj.source_format, 0) + 1
+        yield traj
+    _drain(errors, report, skip_bad)
+
+
+def _drain(errors: list[RecordError], report: ImportReport, skip_bad: bool) -> None:
+    if errors and not skip_bad:
+        raise errors[0]
+    report.skipped.extend(str(err) for err in errors)
+    errors.clear()
+
+
+def import_to_directory(
+    paths: Iterable[str | Path], out_dir: str | Path, *, fmt: str | None = None, skip_bad: bool = False
+) -> ImportReport:
+    """Import every input and write one ``<trajectory id>.traj.json`` per trajectory under ``out_dir``.
+
+    Two trajectories with the same id get distinct file names (``-2``, ``-3`` ...), never overwrite.
+    """
+    from swe_srl.trajectories.io import safe_file_name, write_trajectory
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = ImportReport()
+    used: set[str] = set()
+    for traj in import_paths(paths, fmt=fmt, skip_bad=skip_bad, report=report):
+        base = safe_file_name(str(traj.metadata.get("trajectory_id") or traj.instance_id))
+        name, number = base, 1
+        while name in used:
+            number += 1
+            name = f"{base}-{number}"
+        used.add(name)
+        write_trajectory(traj, out / f"{name}.traj.json")
+    return report

@@ -1,0 +1,110 @@
+"""mini-swe-agent trajectories (``*.traj.json``): bash-only agents with fenced commands.
+
+Older files are a bare list of chat messages; newer ones are ``{"info": ..., "messages": [...],
+"trajectory_format": "mini-swe-agent-1"}``. Each assistant turn holds exactly one fenced block
+(````` ```mswea_bash_command ````` or, before that, ````` ```bash `````); the next user turn is the
+command's output (``<returncode>..</returncode><output>..</output>``, kept verbatim). The command
+is taken with mini-swe-agent's own action regex, so the action is exactly what it executed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from swe_srl.records import Action, Step, Trajectory
+from swe_srl.trajectories.importers.common import Where, content_text, extract_problem_statement, messages_of
+
+FORMAT = "mini-swe-agent"
+_ACTION = re.compile(r"```(?:mswea_bash_command|bash)\s*\n(.*?)\n```", re.DOTALL)
+_TASK = re.compile(r"Please solve this issue: (.*?)\n\nYou can execute bash commands", re.DOTALL)
+_SUBMIT_MARKERS = ("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "MINI_SWE_AGENT_FINAL_OUTPUT")
+
+
+def is_mini(data: Any) -> bool:
+    """A mini-swe-agent transcript: its format tag, or assistant turns with fenced bash and no XML calls."""
+    if isinstance(data, dict) and str(data.get("trajectory_format", "")).startswith("mini-swe-agent"):
+        return True
+    messages = data.get("messages") if isinstance(data, dict) else data
+    if not isinstance(messages, list):
+        return False
+    texts = [
+        content_text(m.get("content"))
+        for m in messages
+        if isinstance(m, dict) and m.get("role") == "assistant" and not m.get("tool_calls")
+    ]
+    return (
+        bool(texts)
+        and any("```mswea_bash_command" in t or "```bash" in t for t in texts)
+        and not any("<function=" in t for t in texts)
+    )
+
+
+def _problem(task_message: str) -> str:
+    match = _TASK.search(task_message)
+    return match.group(1) if match else extract_problem_statement(task_message)
+
+
+def _step(text: str) -> Step | None:
+    blocks = list(_ACTION.finditer(text))
+    if len(blocks) != 1:
+        return None  # mini-swe-agent rejects such a turn with a format error, so nothing ran
+    block = blocks[0]
+    thought = "\n\n".join(
+        part.strip() for part in (text[: block.start()], text[block.end() :]) if part.strip()
+    )
+    command = block.group(1).strip()
+    return Step(
+        thought=thought,
+        action=Action("bash", {"command": command}),
+        observation="",
+        raw_action=block.group(0),
+    )
+
+
+def import_mini(data: Any, where: Where) -> Trajectory:
+    """A mini-swe-agent trajectory as a trajectory."""
+    messages = messages_of(data, where)
+    info = data.get("info") if isinstance(data, dict) and isinstance(data.get("info"), dict) else {}
+    steps: list[Step] = []
+    skipped: list[dict[str, Any]] = []
+    pending: Step | None = None
+    task: str | None = None
+    for index, message in enumerate(messages):
+        text = content_text(message.get("content"))
+        if message["role"] == "user" and task is None:
+            task = text
+        elif message["role"] == "assistant":
+            pending = _step(text)
+            if pending is None:
+                skipped.append(
+                    {"index": index, "role": "assistant", "content": text, "reason": "not one command"}
+                )
+            else:
+                steps.append(pending)
+        elif message["role"] in ("user", "tool") and pending is not None:
+            pending.observation = text
+            pending = None
+        elif message["role"] in ("user", "tool") and skipped and skipped[-1]["index"] == index - 1:
+            skipped.append({"index": index, "role": message["role"], "content": text, "reason": "reply"})
+    final_patch = str(info.get("submission") or "")
+    if (
+        not final_patch
+        and steps
+        and any(marker in steps[-1].action.args["command"] for marker in _SUBMIT_MARKERS)
+    ):
+        final_patch = steps[-1].observation
+    metadata: dict[str, Any] = {"trajectory_id": where.default_id, "info": info}
+    if skipped:
+        metadata["skipped_turns"] = skipped
+    model = (info.get("config") or {}).get("model") or {} if isinstance(info.get("config"), dict) else {}
+    return Trajectory(
+        instance_id=str(info.get("instance_id") or where.default_id),
+        source_format=FORMAT,
+        model=str(model.get("model_name", "")) if isinstance(model, dict) else "",
+        problem_statement=_problem(task or ""),
+        steps=steps,
+        final_patch=final_patch,
+        resolved=None,
+        metadata=metadata,
+    )

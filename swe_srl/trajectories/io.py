@@ -1,0 +1,188 @@
+"""Reading and writing trajectories in swe-srl's normalized format.
+
+One trajectory is one JSON file (``*.traj.json`` or ``*.json``) holding ``Trajectory.to_dict()``;
+a collection is JSONL, one trajectory per line. Readers stream: ``iter_trajectories`` holds one
+trajectory in memory at a time, whatever the number of files or lines.
+
+``iter_raw_records`` is the lower layer shared with the importers: it yields every raw JSON record
+of a file (the whole document of a JSON file, each line of a JSONL file, each row of a parquet
+file) labelled with where it came from, so errors can name file and record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from swe_srl.records import TRAJECTORY_SCHEMA_VERSION, RecordError, Trajectory
+
+JSON_SUFFIXES = (".json", ".traj")
+JSONL_SUFFIXES = (".jsonl",)
+PARQUET_SUFFIXES = (".parquet",)
+INPUT_SUFFIXES = JSON_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One raw JSON record and where it came from."""
+
+    source: str  # file path
+    record: str  # "" for a whole-file document, "line 3" / "row 7" inside collections
+    data: Any
+
+
+def trajectory_id(traj: Trajectory) -> str:
+    """The identity of one trajectory (several trajectories may share an instance id)."""
+    return str(traj.metadata.get("trajectory_id") or traj.instance_id)
+
+
+def safe_file_name(name: str) -> str:
+    """``name`` with every character a file name should not hold replaced by ``_``."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name) or "trajectory"
+
+
+def write_trajectory(traj: Trajectory, path: str | Path) -> Path:
+    """Write one trajectory as a JSON file; a directory ``path`` gets ``<trajectory id>.traj.json``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / f"{safe_file_name(trajectory_id(traj))}.traj.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(traj.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def trajectory_from_dict(data: Any, *, source: str = "", record: str = "") -> Trajectory:
+    """Validate a normalized-format dict and build the record; errors name file, record and field."""
+    if not isinstance(data, dict):
+        raise RecordError("expected a JSON object", source=source, record=record)
+    version = data.get("schema_version", TRAJECTORY_SCHEMA_VERSION)
+    if not isinstance(version, int) or version > TRAJECTORY_SCHEMA_VERSION:
+        raise RecordError(
+            f"unsupported schema version {version!r} (this swe-srl reads <= {TRAJECTORY_SCHEMA_VERSION})",
+            source=source,
+            record=record,
+            field_name="schema_version",
+        )
+    if not isinstance(data.get("instance_id"), str):
+        raise RecordError("missing or not a string", source=source, record=record, field_name="instance_id")
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        raise RecordError("missing or not a list", source=source, record=record, field_name="steps")
+    for index, step in enumerate(steps):
+        action = step.get("action") if isinstance(step, dict) else None
+        if not isinstance(action, dict) or not isinstance(action.get("tool"), str):
+            raise RecordError(
+                "step has no action with a tool name",
+                source=source,
+                record=record or data["instance_id"],
+                field_name=f"steps[{index}].action",
+            )
+        if not isinstance(action.get("args", {}), dict):
+            raise RecordError(
+                "action args must be an object",
+                source=source,
+                record=record or data["instance_id"],
+                field_name=f"steps[{index}].action.args",
+            )
+    return Trajectory.from_dict(data)
+
+
+def read_trajectory(path: str | Path) -> Trajectory:
+    """Read one trajectory written by ``write_trajectory``."""
+    path = Path(path)
+    return trajectory_from_dict(_load_json(path), source=str(path))
+
+
+def write_jsonl(trajectories: Iterable[Trajectory], path: str | Path) -> int:
+    """Write trajectories one per line (streaming); returns how many were written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for traj in trajectories:
+            handle.write(json.dumps(traj.to_dict(), ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named directly, plus every input file under named directories (sorted, recursive)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.name.endswith(INPUT_SUFFIXES):
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            raise RecordError("no such file or directory", source=str(path))
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RecordError(f"not valid JSON: {err}", source=str(path)) from None
+
+
+def _iter_jsonl(path: Path, errors: list[RecordError] | None) -> Iterator[RawRecord]:
+    with path.open("r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                error = RecordError(f"not valid JSON: {err}", source=str(path), record=f"line {number}")
+                if errors is None:
+                    raise error from None
+                errors.append(error)  # a bad line costs only itself
+                continue
+            yield RawRecord(str(path), f"line {number}", data)
+
+
+def _iter_parquet(path: Path, batch_size: int = 64) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq  # heavy; only parquet inputs need it
+
+    row = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        for data in batch.to_pylist():
+            yield RawRecord(str(path), f"row {row}", data)
+            row += 1
+
+
+def iter_raw_records(path: str | Path, errors: list[RecordError] | None = None) -> Iterator[RawRecord]:
+    """Every raw record of one file: JSON document, JSONL lines or parquet rows.
+
+    With an ``errors`` list, unreadable records are appended to it and skipped; without, they raise.
+    """
+    path = Path(path)
+    name = path.name
+    if name.endswith(JSONL_SUFFIXES):
+        yield from _iter_jsonl(path, errors)
+    elif name.endswith(PARQUET_SUFFIXES):
+        yield from _iter_parquet(path)
+    else:
+        try:
+            data = _load_json(path)
+        except RecordError as err:
+            if errors is None:
+                raise
+            errors.append(err)
+            return
+        yield RawRecord(str(path), "", data)
+
+
+def iter_trajectories(paths: Iterable[str | Path] | str | Path) -> Iterator[Trajectory]:
+    """Stream normalized trajectories from files, directories and JSONL collections."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    for path in expand_paths(paths):
+        for raw in iter_raw_records(path):
+            yield trajectory_from_dict(raw.data, source=raw.source, record=raw.record)

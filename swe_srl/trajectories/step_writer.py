@@ -1,0 +1,107 @@
+"""Streaming writer of step-instance datasets: JSONL lines and parquet row groups per split.
+
+Rows are buffered per split and flushed as one parquet row group every ``batch_rows`` rows, so
+memory does not grow with the dataset. The parquet files load with
+``datasets.load_dataset("parquet", data_files=...)``; ``prompt`` is a list of ``{role, content}``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from swe_srl.records import StepInstance
+
+COLUMNS = ("prompt", "target", "thought", "instance_id", "trajectory_id", "step_index", "num_steps", "tool")
+SPLIT_NAMES = ("train", "validation")
+
+
+def instance_row(instance: StepInstance) -> dict[str, Any]:
+    """The row of one instance (``to_dict`` without ``dataclasses.asdict``'s deep copy: 4x faster)."""
+    return {column: getattr(instance, column) for column in COLUMNS}
+
+
+def parquet_schema() -> Any:
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    return pa.schema(
+        [
+            ("prompt", pa.list_(message)),
+            ("target", pa.string()),
+            ("thought", pa.string()),
+            ("instance_id", pa.string()),
+            ("trajectory_id", pa.string()),
+            ("step_index", pa.int64()),
+            ("num_steps", pa.int64()),
+            ("tool", pa.string()),
+        ]
+    )
+
+
+class _SplitSink:
+    """One split's JSONL handle, parquet writer and pending rows."""
+
+    def __init__(self, out_dir: Path, name: str, batch_rows: int):
+        self.jsonl_path = out_dir / f"{name}.jsonl"
+        self.parquet_path = out_dir / f"{name}.parquet"
+        self.jsonl: IO[str] = self.jsonl_path.open("w", encoding="utf-8")
+        self.batch_rows = batch_rows
+        self.columns: dict[str, list[Any]] = {column: [] for column in COLUMNS}
+        self.writer: Any = None
+        self.rows = 0
+
+    def write(self, instance: StepInstance) -> None:
+        row = instance_row(instance)
+        self.jsonl.write(json.dumps(row, ensure_ascii=False))
+        self.jsonl.write("\n")
+        for column in COLUMNS:
+            self.columns[column].append(row[column])
+        self.rows += 1
+        if len(self.columns["target"]) >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.columns["target"] and self.writer is not None:
+            return
+        schema = parquet_schema()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.parquet_path, schema, compression="zstd")
+        if self.columns["target"]:
+            batch = pa.RecordBatch.from_pydict(self.columns, schema=schema)
+            self.writer.write_batch(batch)
+        self.columns = {column: [] for column in COLUMNS}
+
+    def close(self) -> None:
+        self.flush()  # also creates an empty, schema-only file for an empty split
+        self.writer.close()
+        self.jsonl.close()
+
+
+class StepDatasetWriter:
+    """Context manager writing ``<split>.jsonl`` and ``<split>.parquet`` for each split under a directory."""
+
+    def __init__(self, out_dir: str | Path, *, batch_rows: int = 512):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.sinks = {name: _SplitSink(self.out_dir, name, batch_rows) for name in SPLIT_NAMES}
+
+    def write(self, instance: StepInstance, split: str) -> None:
+        self.sinks[split].write(instance)
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+
+    def __enter__(self) -> StepDatasetWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,134 @@
+"""Step instances: a trajectory with N actions gives N SRL examples.
+
+Instance k holds the context before expert action k (``prompts.build_messages`` over steps
+0..k-1) and, as target, the canonical text of action k (``render_action``); the expert's
+monologue for step k rides along as ``thought`` for SFT (``sft_completion``).
+
+``build_step_dataset`` streams trajectories into ``train``/``validation`` JSONL and parquet files:
+filters (resolved only, tools, a cap per trajectory), deduplication of identical prompt + target,
+and a split BY TRAJECTORY (a seeded hash of the trajectory id), so no trajectory contributes to
+both splits. Memory stays bounded by one trajectory plus one parquet batch plus a set of 16-byte
+dedupe keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_srl.actions import render_action
+from swe_srl.records import StepInstance, Trajectory
+from swe_srl.trajectories.io import trajectory_id
+from swe_srl.trajectories.prompts import (
+    DEFAULT_OBSERVATION_BUDGET,
+    DEFAULT_WINDOW,
+    build_messages,
+)
+from swe_srl.trajectories.stats import StepStats
+
+TRAIN = "train"
+VALIDATION = "validation"
+SPLITS = (TRAIN, VALIDATION)
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """How trajectories become step instances."""
+
+    window: int | None = DEFAULT_WINDOW
+    list_earlier: bool = False
+    observation_budget: int | None = DEFAULT_OBSERVATION_BUDGET
+    resolved_only: bool = False
+    max_steps_per_trajectory: int | None = None
+    tools: frozenset[str] | None = None  # keep instances whose target uses one of these tools
+    dedupe: bool = True
+    validation_fraction: float = 0.05
+    seed: int = 0
+
+
+def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> Iterator[StepInstance]:
+    """The instances of one trajectory, in step order, after the tool filter and the cap."""
+    tid = trajectory_id(traj)
+    emitted = 0
+    for k, step in enumerate(traj.steps):
+        if options.max_steps_per_trajectory is not None and emitted >= options.max_steps_per_trajectory:
+            return
+        if options.tools is not None and step.action.tool not in options.tools:
+            continue
+        prompt = build_messages(
+            traj.problem_statement,
+            traj.steps[:k],
+            options.window,
+            list_earlier=options.list_earlier,
+            observation_budget=options.observation_budget,
+        )
+        emitted += 1
+        yield StepInstance(
+            instance_id=traj.instance_id,
+            trajectory_id=tid,
+            step_index=k,
+            num_steps=len(traj.steps),
+            tool=step.action.tool,
+            prompt=prompt,
+            target=render_action(step.action),
+            thought=step.thought,
+        )
+
+
+def sft_completion(instance: StepInstance) -> str:
+    """The SFT target of an instance: ``<think>{thought}</think>`` then the action's canonical text."""
+    return f"<think>{instance.thought}</think>\n{instance.target}"
+
+
+def split_of(traj_id: str, validation_fraction: float, seed: int = 0) -> str:
+    """The split of a whole trajectory: a seeded hash of its id, stable across runs and machines."""
+    digest = hashlib.sha256(f"{seed}:{traj_id}".encode()).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64
+    return VALIDATION if position < validation_fraction else TRAIN
+
+
+def dedupe_key(instance: StepInstance) -> bytes:
+    """A 16-byte digest of prompt + target: equal keys mean the same training example."""
+    digest = hashlib.blake2b(digest_size=16)
+    for message in instance.prompt:
+        digest.update(message["role"].encode())
+        digest.update(b"\x00")
+        digest.update(message["content"].encode("utf-8", "surrogatepass"))
+        digest.update(b"\x01")
+    digest.update(instance.target.encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
+def build_step_dataset(
+    trajectories: Iterable[Trajectory],
+    out_dir: str | Path,
+    options: StepOptions = StepOptions(),
+    *,
+    batch_rows: int = 512,
+) -> StepStats:
+    """Write train/validation JSONL + parquet and ``stats.json`` under ``out_dir``; return the stats."""
+    from swe_srl.trajectories.step_writer import StepDatasetWriter
+
+    stats = StepStats()
+    seen: set[bytes] = set()
+    with StepDatasetWriter(out_dir, batch_rows=batch_rows) as writer:
+        for traj in trajectories:
+            stats.trajectories_in += 1
+            if options.resolved_only and traj.resolved is not True:
+                stats.skipped_unresolved += 1
+                continue
+            split = split_of(trajectory_id(traj), options.validation_fraction, options.seed)
+            stats.add_trajectory(split)
+            for instance in step_instances(traj, options):
+                if options.dedupe:
+                    key = dedupe_key(instance)
+                    if key in seen:
+                        stats.duplicates += 1
+                        continue
+                    seen.add(key)
+                writer.write(instance, split)
+                stats.add_instance(instance, split)
+    stats.write(Path(out_dir) / "stats.json")
+    return stats

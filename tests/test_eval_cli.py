@@ -1,0 +1,134 @@
+"""``swe-srl eval`` end to end: run files, faults, resume after SIGKILL, local vs Docker."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swe_srl.cli import app
+from swe_srl.eval.suites import load_suite
+
+HANG_TEST = (
+    "diff --git a/tests/test_issue_1.py b/tests/test_issue_1.py\nnew file mode 100644\n"
+    "--- /dev/null\n+++ b/tests/test_issue_1.py\n@@ -0,0 +1,3 @@\n"
+    "+def test_negative_compound_duration():\n+    while True:\n+        pass\n"
+)
+
+
+def _sample():
+    return load_suite("sample").tasks[0]
+
+
+def _row(task, instance_id: str, **changes) -> str:
+    return json.dumps(dataclasses.replace(task, instance_id=instance_id, **changes).to_dict())
+
+
+def _suite(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _eval(*args: str) -> None:
+    result = CliRunner().invoke(app, ["eval", "--no-progress", *args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+def _results(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("policy", "rate"), [("gold", 1.0), ("noop", 0.0)])
+def test_scripted_policies_score_as_expected(tmp_path, policy, rate):
+    out = tmp_path / policy
+    _eval("--tasks", "sample", "--policy", policy, "--out", str(out))
+    report = json.loads((out / "report.json").read_text())
+    assert report["resolve_rate"] == rate and report["total"] == 1
+    lo, hi = report["ci95"]
+    assert lo <= rate <= hi
+    predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [p["model_name_or_path"] for p in predictions] == [policy]
+    assert bool(predictions[0]["model_patch"]) == (policy == "gold")
+    trajectory = json.loads((out / "trajectories" / "swe-srl__durata-1.traj.json").read_text())
+    assert trajectory["steps"][-1]["action"]["tool"] == "submit"
+    assert trajectory["resolved"] == (policy == "gold")
+
+
+def test_oracle_setting(tmp_path):
+    _eval("--tasks", "sample", "--policy", "gold", "--setting", "oracle", "--out", str(tmp_path / "o"))
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["resolved"] == 1
+
+
+def test_faulty_tasks_are_reported_and_the_run_goes_on(tmp_path):
+    task = _sample()
+    rows = [
+        _row(task, "good-1"),
+        '{"instance_id": "torn", "repo": ',  # not JSON
+        json.dumps({"instance_id": "no-statement", "repo": "x/y"}),
+        _row(task, "hangs", test_patch=HANG_TEST, FAIL_TO_PASS=("tests/test_issue_1.py::test_negative_compound_duration",)),
+        _row(task, "gold-does-not-apply", patch=task.patch.replace("stripped, text", "something, else")),
+        _row(task, "missing-repo", repo_dir="/nonexistent/repo"),
+    ]
+    out = tmp_path / "out"
+    _eval("--tasks", str(_suite(tmp_path / "tasks.jsonl", rows)), "--policy", "gold", "--out", str(out),
+          "--workers", "2", "--test-timeout", "3")  # fmt: skip
+    by_id = {r["instance_id"]: r for r in _results(out)}
+    assert by_id["good-1"]["status"] == "resolved"
+    assert by_id["tasks.jsonl:line2"]["status"] == "error" and "not JSON" in by_id["tasks.jsonl:line2"]["reason"]
+    assert by_id["no-statement"]["status"] == "error" and "problem_statement" in by_id["no-statement"]["reason"]
+    assert (by_id["hangs"]["status"], by_id["hangs"]["reason"]) == ("error", "tests timed out after 3s")
+    assert by_id["gold-does-not-apply"]["status"] == "unresolved"
+    assert by_id["missing-repo"]["status"] == "error" and "repo_dir" in by_id["missing-repo"]["reason"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["total"] == 6 and report["resolved"] == 1
+    assert set(report["errors"]) == {"tasks.jsonl:line2", "no-statement", "hangs", "missing-repo"}
+
+
+def test_sigkill_mid_run_then_rerun_reports_every_task_once(tmp_path):
+    task = _sample()
+    ids = [f"task-{i}" for i in range(4)]
+    suite = _suite(tmp_path / "tasks.jsonl", [_row(task, i) for i in ids])
+    out = tmp_path / "out"
+    argv = [str(Path(sys.executable).with_name("swe-srl")), "eval", "--tasks", str(suite), "--policy", "gold",
+            "--out", str(out), "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = results.read_text().count("\n")
+    assert 1 <= finished < len(ids), "the kill must land mid-run"
+    with results.open("a") as handle:  # what a crash in the middle of a write leaves behind
+        handle.write('{"instance_id": "task-3", "status": "reso')
+    subprocess.run(argv, check=True, capture_output=True, timeout=300)
+    lines = _results(out)
+    assert sorted(r["instance_id"] for r in lines) == ids
+    report = json.loads((out / "report.json").read_text())
+    assert sorted(t["instance_id"] for t in report["tasks"]) == ids and report["resolved"] == 4
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 4
+
+
+def _tests_and_status(out: Path) -> tuple[str, dict]:
+    (row,) = _results(out)
+    return row["status"], row["tests"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("policy", ["gold", "noop"])
+def test_local_and_docker_give_identical_results(tmp_path, policy):
+    for kind in ("local", "docker"):
+        _eval("--tasks", "sample", "--policy", policy, "--sandbox", kind, "--out", str(tmp_path / kind))
+    assert _tests_and_status(tmp_path / "local") == _tests_and_status(tmp_path / "docker")
+    local = json.loads((tmp_path / "local" / "predictions.jsonl").read_text())
+    docker = json.loads((tmp_path / "docker" / "predictions.jsonl").read_text())
+    assert local["model_patch"] == docker["model_patch"]

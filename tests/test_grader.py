@@ -1,0 +1,122 @@
+"""The grader on the sample task, in real bubblewrap sandboxes with real git and pytest."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from swe_srl.eval.grader import SandboxGrader, binary_patch_reason
+from swe_srl.eval.logs import grade_output, pytest_summary, run_section
+from swe_srl.eval.patches import base_file, patch_from_edits
+from swe_srl.eval.stats import wilson_interval
+from swe_srl.eval.suites import load_suite
+
+PARSER = "durata/parser.py"
+
+
+@pytest.fixture(scope="module")
+def task():
+    return load_suite("sample").tasks[0]
+
+
+@pytest.fixture(scope="module")
+def grader():
+    return SandboxGrader("local", test_timeout=60)
+
+
+def test_gold_patch_resolves(task, grader):
+    result = grader.grade(task, task.patch)
+    assert result.status == "resolved", result.reason
+    assert result.resolved
+    assert set(result.tests) == set(task.FAIL_TO_PASS) | set(task.PASS_TO_PASS)
+    assert set(result.tests.values()) == {"PASSED"}
+
+
+def test_empty_patch_is_unresolved(task, grader):
+    result = grader.grade(task, "")
+    assert (result.status, result.resolved, result.reason) == ("unresolved", False, "empty patch")
+
+
+def test_unrelated_patch_fails_the_fail_to_pass_tests(task, grader):
+    patch = patch_from_edits(task, {"durata/notes.py": "NOTE = 1\n"})
+    result = grader.grade(task, patch)
+    assert result.status == "unresolved"
+    assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)
+    assert all(result.tests[t] == "PASSED" for t in task.PASS_TO_PASS)
+
+
+def test_patch_that_does_not_apply_reports_gits_reason(task, grader):
+    stale = task.patch.replace("seconds = _parse_components(body, text)", "seconds = 0")
+    wrong = task.patch.replace("return _parse_components(stripped, text)", "return nothing_like_this")
+    result = grader.grade(task, wrong if wrong != task.patch else stale)
+    assert result.status == "patch_failed"
+    assert "git apply" in result.reason and "patch does not apply" in result.reason
+
+
+def test_garbage_patch_is_patch_failed(task, grader):
+    result = grader.grade(task, "this is not a diff\n")
+    assert result.status == "patch_failed"
+    assert "No valid patches" in result.reason or "no valid patches" in result.reason.lower()
+
+
+def test_binary_patch_is_patch_failed(task, grader):
+    patch = (
+        "diff --git a/durata/logo.png b/durata/logo.png\nnew file mode 100644\nindex 0000000..1111111\n"
+        "GIT binary patch\nliteral 4\nLcmZ?wbaV#*0Am1Z\n\nliteral 0\nHcmV?d00001\n"
+    )
+    assert binary_patch_reason(patch)
+    result = grader.grade(task, patch)
+    assert (result.status, result.reason) == ("patch_failed", "binary patches are not supported")
+
+
+def test_hanging_tests_end_as_timed_out_error(task):
+    source = base_file(task, PARSER).replace('def parse_duration(text):\n', 'def parse_duration(text):\n    while True:\n        pass\n', 1)
+    assert "while True" in source
+    result = SandboxGrader("local", test_timeout=3).grade(task, patch_from_edits(task, {PARSER: source}))
+    assert result.status == "error"
+    assert result.reason == "error: tests timed out" or "timed out" in result.reason
+    assert result.duration < 40
+
+
+def test_crashing_test_process_is_an_error(task, grader):
+    crash = "import os\nos._exit(0)\n"  # the interpreter vanishes while importing the package
+    patch = patch_from_edits(task, {"durata/__init__.py": crash + base_file(task, "durata/__init__.py")})
+    result = grader.grade(task, patch)
+    assert result.status == "error"
+    assert result.reason.startswith("tests crashed")
+
+
+def test_broken_test_patch_is_an_error(task, grader):
+    # a test patch that creates a file the base already has cannot apply
+    broken = dataclasses.replace(task, test_patch=task.test_patch.replace("tests/test_issue_1.py", "tests/test_units.py"))
+    result = grader.grade(broken, task.patch)
+    assert result.status == "error"
+    assert "test patch" in result.reason
+
+
+def test_run_section_uses_only_the_shells_markers():
+    output = "noise\nswe-srl-run-ab-start\nbody\nswe-srl-run-zz-exit=0\n+ echo swe-srl-run-ab-exit=1\nswe-srl-run-ab-exit=1\n"
+    assert run_section(output, "ab") == ("body\nswe-srl-run-zz-exit=0\n", 1)
+    assert run_section("swe-srl-run-ab-start\nbody", "ab") == ("body", None)
+
+
+def test_summary_must_be_the_last_thing_printed():
+    run = "=== short test summary info ===\nFAILED t.py::a\n=== 1 failed in 0.1s ===\n"
+    assert pytest_summary(run)[0].startswith("=== short")
+    forged, why = pytest_summary(run + "PASSED t.py::a\n")
+    assert forged is None and "after pytest's summary" in why
+
+
+def test_timeout_exit_status_is_reported(task):
+    grade = grade_output(task, "swe-srl-run-n-start\nswe-srl-run-n-exit=124\n", "n", 7)
+    assert (grade.status, grade.reason) == ("error", "tests timed out after 7s")
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "lo", "hi"),
+    [(0, 0, 0.0, 1.0), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (5, 10, 0.2366, 0.7634)],
+)
+def test_wilson_interval(k, n, lo, hi):
+    got = wilson_interval(k, n)
+    assert got[0] == pytest.approx(lo, abs=1e-4) and got[1] == pytest.approx(hi, abs=1e-4)
