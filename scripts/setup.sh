@@ -9,7 +9,7 @@ want_docker=1
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 need_pkgs=()
-for pkg in bubblewrap git python3-pytest patch; do
+for pkg in bubblewrap git python3-pytest patch tmux; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if [ "$want_docker" = 1 ]; then

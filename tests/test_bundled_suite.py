@@ -68,7 +68,9 @@ def test_bug_kinds_difficulties_and_multi_file_fixes_vary(tasks):
     difficulties = Counter(t.metadata["difficulty"] for t in tasks)
     assert len(kinds) >= 6, kinds
     assert set(difficulties) == {"easy", "medium", "hard"}
-    assert {"off-by-one", "wrong-condition", "unhandled-edge-case", "wrong-api-use", "state-bug"} <= set(kinds)
+    assert {"off-by-one", "wrong-condition", "unhandled-edge-case", "wrong-api-use", "state-bug"} <= set(
+        kinds
+    )
     two_file = [t.instance_id for t in tasks if len(changed_files(t.patch)) >= 2]
     assert len(two_file) >= 3, two_file
 
@@ -82,7 +84,9 @@ def test_diffs_have_the_expected_shape(tasks):
         assert test_file.startswith(ISSUE_TEST_PREFIX)
         assert task.FAIL_TO_PASS and all(t.startswith(test_file + "::") for t in task.FAIL_TO_PASS)
         assert not set(task.FAIL_TO_PASS) & set(task.PASS_TO_PASS)
-        assert not any(f.startswith("tests/") for f in changed_files(task.patch)), "the fix must not touch tests"
+        assert not any(f.startswith("tests/") for f in changed_files(task.patch)), (
+            "the fix must not touch tests"
+        )
 
 
 def test_problem_statements_do_not_point_at_the_fix(tasks):
@@ -147,3 +151,14 @@ def test_validation_rejects_a_task_whose_bug_is_missing(tasks):
     assert not result.valid
     assert any(p.startswith("FAIL_TO_PASS tests pass with the bug present") for p in result.problems)
     assert all(result.before[t] == "PASSED" for t in task.FAIL_TO_PASS)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_two_file_tasks_validate_in_docker(tasks):
+    """The Docker backend gives the same verdicts (same base image Python and pytest as the host)."""
+    picked = [t for t in tasks if len(changed_files(t.patch)) >= 2][:2]
+    for task in picked:
+        result = validate_task(task, "docker")
+        assert result.valid, (task.instance_id, result.problems)
+        assert set(result.after) >= set(task.FAIL_TO_PASS) | set(task.PASS_TO_PASS)

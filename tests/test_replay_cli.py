@@ -82,7 +82,8 @@ def test_replay_driven_through_tmux_like_a_person(fixtures_dir: Path):
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            alive = subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode == 0
+            probe = subprocess.run(["tmux", "has-session", "-t", session], capture_output=True)
+            alive = probe.returncode == 0
             if not alive:
                 break
             time.sleep(0.3)

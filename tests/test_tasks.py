@@ -137,7 +137,11 @@ def test_dataset_names_are_not_files():
         ({"metadata": ["x"]}, "metadata", "must be an object"),
         ({"patch": "this is not a diff"}, "patch", "not a unified diff"),
         ({"test_patch": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-a\n"}, "test_patch", "diff"),
-        ({"PASS_TO_PASS": ["tests/test_m.py::test_new"]}, "PASS_TO_PASS", "both FAIL_TO_PASS and PASS_TO_PASS"),
+        (
+            {"PASS_TO_PASS": ["tests/test_m.py::test_new"]},
+            "PASS_TO_PASS",
+            "both FAIL_TO_PASS and PASS_TO_PASS",
+        ),
     ],
 )
 def test_bad_row_names_file_line_instance_and_field(tmp_path, overrides, field_name, message):
@@ -185,7 +189,9 @@ def test_bad_row_in_json_and_parquet_names_row_index(tmp_path):
 
 def test_setup_patch_that_does_not_apply_is_a_record_error(tmp_path):
     stored = bundled_rows()[0]
-    broken = stored["setup_patch"].replace('-        return (0, ident, "")', '-        return (0, ident, "?")')
+    broken = stored["setup_patch"].replace(
+        '-        return (0, ident, "")', '-        return (0, ident, "?")'
+    )
     assert broken != stored["setup_patch"]
     stored.update(base_commit="", setup_patch=broken, repo_dir=str(BUNDLED / stored["repo_dir"]))
     path = write_jsonl(tmp_path / "t.jsonl", [stored])

@@ -34,6 +34,7 @@ from pathlib import Path
 SUITE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SUITE_DIR.parent.parent
 sys.path[:0] = [str(SUITE_DIR), str(REPO_ROOT)]
+sys.dont_write_bytecode = True  # keep bugs/__pycache__ out of the suite folder
 
 from bugs import LIBRARIES, Bug, all_bugs  # noqa: E402
 
@@ -92,7 +93,9 @@ def run_pytest(repo: Path, *paths: str) -> dict[str, str]:
 def checkout_library(lib: str, dest: Path) -> Path:
     repo = dest / lib
     shutil.copytree(
-        SUITE_DIR / "repos" / lib, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
+        SUITE_DIR / "repos" / lib,
+        repo,
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc"),
     )
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
@@ -106,7 +109,9 @@ def apply_edits(repo: Path, bug: Bug) -> None:
         text = path.read_text()
         count = text.count(edit.old)
         if count != 1:
-            raise BuildError(f"{bug.instance_id}: edit text occurs {count} times in {edit.path}, expected once")
+            raise BuildError(
+                f"{bug.instance_id}: edit text occurs {count} times in {edit.path}, expected once"
+            )
         path.write_text(text.replace(edit.old, edit.new))
 
 
@@ -129,7 +134,9 @@ def classify(bug: Bug, repo: Path, diffs: Diffs, library_tests: list[str]) -> tu
     after = run_pytest(repo)
     issue_tests = sorted(test for test in after if test.startswith(bug.test_path + "::"))
     problems = [f"{t} is {after[t]} after the fix" for t in after if after[t] != "PASSED"]
-    problems += [f"{t} is {before.get(t, 'missing')} with the bug" for t in library_tests if before.get(t) != "PASSED"]
+    problems += [
+        f"{t} is {before.get(t, 'missing')} with the bug" for t in library_tests if before.get(t) != "PASSED"
+    ]
     f2p = [t for t in issue_tests if before.get(t) != "PASSED"]
     if not f2p:
         problems.append("no regression test fails with the bug")
@@ -160,7 +167,11 @@ def build_task(bug: Bug, repo: Path, library_tests: list[str]) -> dict:
         "eval_type": "pytest",
         "repo_dir": f"repos/{bug.lib}",
         "setup_patch": diffs.setup_patch,
-        "metadata": {"difficulty": bug.difficulty, "bug_kind": bug.bug_kind, "files_changed": len({e.path for e in bug.edits})},
+        "metadata": {
+            "difficulty": bug.difficulty,
+            "bug_kind": bug.bug_kind,
+            "files_changed": len({e.path for e in bug.edits}),
+        },
     }
 
 

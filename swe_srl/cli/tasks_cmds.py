@@ -21,7 +21,9 @@ def tasks_suites() -> None:
 
 
 @tasks_app.command("list")
-def tasks_list(spec: str = typer.Argument(..., help="Suite name, tasks file (.jsonl/.json/.parquet) or folder.")) -> None:
+def tasks_list(
+    spec: str = typer.Argument(..., help="Suite name, tasks file (.jsonl/.json/.parquet) or folder."),
+) -> None:
     """List a suite's tasks: instance id, repository, difficulty and test counts."""
     from swe_srl.tasks import load_tasks
 
@@ -41,7 +43,7 @@ def tasks_validate(
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
 ) -> None:
-    """Prove every task: FAIL_TO_PASS fail with the bug and pass after the gold patch, PASS_TO_PASS always pass."""
+    """Prove each task: F2P fail with the bug and pass after the gold patch; P2P always pass."""
     from swe_srl.tasks import validate_suite
 
     results = validate_suite(spec, sandbox, workers, instance_ids=instance)

@@ -26,7 +26,7 @@ from typing import Any
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
-from swe_srl.sandbox.shell import BASE_ENV, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
 BASE_IMAGE = "swe-srl/base:bookworm"
@@ -141,7 +141,7 @@ class DockerSandbox:
             )
             self.base_commit = self._install_repo(task, cache_root)
             self.container.start()
-            self._session = ShellSession(self._open_channel, ctl_dir="/tmp/.swe-srl", pid_namespace=True)
+            self._session = ShellSession(self._open_channel, ctl_dir=CONTROL_DIR, pid_namespace=True)
             self._session.start()
         except BaseException:
             self.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
-from swe_srl.sandbox.shell import BASE_ENV, GITCONFIG, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
 WORKSPACE_DIRNAME = "swe-srl-ws"
@@ -93,6 +93,7 @@ def bwrap_argv(workspace: Path, gitconfig: Path, env: dict[str, str]) -> list[st
         if os.path.isdir(d):
             argv += ["--tmpfs", d, "--remount-ro", d]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", env["HOME"]]
+    argv += ["--tmpfs", CONTROL_DIR]
     argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--remount-ro", "/", "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -173,7 +174,7 @@ class LocalSandbox:
             argv = bwrap_argv(self.workspace, self.root / "gitconfig", self._env)
             return ShellSession(
                 lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log"),
-                ctl_dir="/tmp/.swe-srl",
+                ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
             )
         home = self.root / "home"

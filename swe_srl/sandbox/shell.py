@@ -43,6 +43,8 @@ BASE_ENV: dict[str, str] = {
 DIFF_EXCLUDES = (":(exclude)*.pyc",)
 # Same content as the base image's /etc/gitconfig, bound over the host's in the local sandbox.
 GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\temail = swe-srl@localhost\n\tname = swe-srl\n"
+# The shell's own files (state, fifo); not under /tmp, which agents like to wipe.
+CONTROL_DIR = "/run/swe-srl"
 TIMED_OUT_EXIT_CODE = 124
 SHELL_DIED_EXIT_CODE = 137
 GRACE_SECONDS = (
@@ -78,11 +80,13 @@ __swe_load() {
 __swe_run() {
   ( builtin set +m; [[ $2 == 1 ]] && builtin trap __swe_save EXIT; builtin eval "$3" ) </dev/null 2>&1 9>&- &
   local job=$! rc timed=0
-  ( builtin read -t "$1" -u 9; builtin kill -KILL -- -"$job"; builtin exit 0 ) &
+  # The watchdog marks that it fired *before* killing, so the mark is there when `wait` returns.
+  : >"$__swe_dir/fired"
+  ( builtin read -t "$1" -u 9; builtin echo 1 >"$__swe_dir/fired"; builtin kill -KILL -- -"$job" ) &
   local dog=$!
   builtin wait "$job"; rc=$?
-  # The watchdog exits 0 only if it fired; killed by us first, it exits 137 (no race either way).
-  builtin kill -KILL "$dog"; builtin wait "$dog" && timed=1
+  builtin kill -KILL "$dog"; builtin wait "$dog"
+  builtin read -r timed <"$__swe_dir/fired"; timed=${timed:-0}
   if [[ $timed == 1 && $__swe_ns == 1 ]]; then builtin kill -KILL -1; fi
   if [[ $2 == 1 ]]; then __swe_load "$__swe_dir/state"; : >"$__swe_dir/state"; fi
   builtin printf '\n%%s %%d %%d\n' "$__swe_mark" "$rc" "$timed"

@@ -109,7 +109,9 @@ def task_from_row(data: Any, ref: RowRef, base_dir: Path | None = None) -> Task:
         check_patch(values.get(name, ""), ref, data, name)
     overlap = set(values.get("FAIL_TO_PASS", ())) & set(values.get("PASS_TO_PASS", ()))
     if overlap:
-        raise ref.error(f"tests listed in both FAIL_TO_PASS and PASS_TO_PASS: {sorted(overlap)}", data, "PASS_TO_PASS")
+        raise ref.error(
+            f"tests listed in both FAIL_TO_PASS and PASS_TO_PASS: {sorted(overlap)}", data, "PASS_TO_PASS"
+        )
     if extras:
         values["metadata"] = {**extras, **values.get("metadata", {})}
     repo_dir = values.get("repo_dir", "")

@@ -91,9 +91,24 @@ def judge(task: Task, before: dict[str, str], after: dict[str, str]) -> list[str
         problems.append("FAIL_TO_PASS is empty: nothing shows the bug")
     checks = (
         ("FAIL_TO_PASS tests pass with the bug present", task.FAIL_TO_PASS, before, lambda s: s == "PASSED"),
-        ("FAIL_TO_PASS tests do not pass after the gold patch", task.FAIL_TO_PASS, after, lambda s: s != "PASSED"),
-        ("PASS_TO_PASS tests do not pass with the bug present", task.PASS_TO_PASS, before, lambda s: s != "PASSED"),
-        ("PASS_TO_PASS tests do not pass after the gold patch", task.PASS_TO_PASS, after, lambda s: s != "PASSED"),
+        (
+            "FAIL_TO_PASS tests do not pass after the gold patch",
+            task.FAIL_TO_PASS,
+            after,
+            lambda s: s != "PASSED",
+        ),
+        (
+            "PASS_TO_PASS tests do not pass with the bug present",
+            task.PASS_TO_PASS,
+            before,
+            lambda s: s != "PASSED",
+        ),
+        (
+            "PASS_TO_PASS tests do not pass after the gold patch",
+            task.PASS_TO_PASS,
+            after,
+            lambda s: s != "PASSED",
+        ),
     )
     for message, tests, statuses, bad in checks:
         offenders = [t for t in tests if bad(statuses.get(t, "MISSING"))]

@@ -7,6 +7,8 @@ The app reads trajectory records only; it imports no training code.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -27,7 +29,7 @@ class ReplayApp(App[None]):
     #search { dock: bottom; display: none; }
     #search.visible { display: block; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar = [
         Binding("j,down", "move(1)", "next"),
         Binding("k,up", "move(-1)", "previous"),
         Binding("slash", "start_search", "search"),
@@ -51,8 +53,8 @@ class ReplayApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         options = [
-            Option(f"{row.index + 1:>3} {row.tool[:10]:<10} {row.short_action[:24]}{self._reward(row.reward)}")
-            for row in step_rows(self.trajectory)
+            Option(f"{r.index + 1:>3} {r.tool[:10]:<10} {r.short_action[:24]}{self._reward(r.reward)}")
+            for r in step_rows(self.trajectory)
         ]
         with Horizontal():
             yield OptionList(*options, id="steps")

@@ -50,11 +50,9 @@ def compared_renderable(row: ComparedStep, total: int) -> RenderableType:
     table.add_column(ratio=1)
     sides = []
     for label, step in (("expert", row.expert), ("student", row.student)):
-        sides.append(
-            Panel(action_renderable(step), title=label, border_style="green" if label == "expert" else "magenta")
-            if step
-            else Panel(Text("(no step)", style="dim"), title=label)
-        )
+        style = "green" if label == "expert" else "magenta"
+        content = action_renderable(step) if step else Text("(no step)", style="dim")
+        sides.append(Panel(content, title=label, border_style=style))
     table.add_row(*sides)
     sim = "n/a" if row.similarity is None else f"{row.similarity:.3f}"
     return Group(Text(f"Step {row.index + 1}/{total} · similarity (SRL reward) {sim}", style="bold"), table)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- verbatim source lines and issue text
 """Bugs in semverkit (semantic versions, constraints, resolver)."""
 
 from bugs import Bug, Edit
@@ -14,10 +15,10 @@ BUGS = [
             Edit(
                 "semverkit/version.py",
                 '    if isinstance(ident, int):\n        return (0, ident, "")\n',
-                '    if isinstance(ident, int):\n        return (0, 0, str(ident))\n',
+                "    if isinstance(ident, int):\n        return (0, 0, str(ident))\n",
             ),
         ),
-        '''from semverkit import Constraint, Version
+        """from semverkit import Constraint, Version
 
 
 def test_numeric_prerelease_identifiers_compare_numerically():
@@ -34,7 +35,7 @@ def test_sorting_release_candidates():
 def test_best_prerelease_is_highest_number():
     versions = [Version.parse(t) for t in ["3.1.0-rc.9", "3.1.0-rc.12"]]
     assert str(Constraint(">=3.1.0-rc.1").best(versions)) == "3.1.0-rc.12"
-''',
+""",
         """Release candidate 10 sorts before release candidate 9
 
 We tag release candidates as `X.Y.Z-rc.N`. Once we got past `rc.9`, our release tooling started
@@ -64,7 +65,7 @@ should be greater than `rc.9` and `rc.2`. Alphanumeric ordering (`alpha` < `beta
                 "    if major > 0 or patch is None:\n        high = Version(major + 1, 0, 0, (0,))\n",
             ),
         ),
-        '''from semverkit import Constraint, Version
+        """from semverkit import Constraint, Version
 
 
 def test_caret_zero_minor_partial():
@@ -84,7 +85,7 @@ def test_caret_major_partial_still_works():
     c = Constraint("^1")
     assert c.allows(Version.parse("1.9.0"))
     assert not c.allows(Version.parse("2.0.0"))
-''',
+""",
         """`^0.2` accepts 0.9.0
 
 For 0.x libraries a caret range is supposed to only allow changes that do not modify the left-most
@@ -121,7 +122,7 @@ Expected: `^0.2` means `>=0.2.0 <0.3.0`, and `^0.0` means `>=0.0.0 <0.1.0`.
                 "    high = Version(major, (minor or 0) + 1, 0, (0,))\n",
             ),
         ),
-        '''from semverkit import Constraint, Version
+        """from semverkit import Constraint, Version
 
 
 def test_tilde_major_only_allows_any_minor():
@@ -133,7 +134,7 @@ def test_tilde_major_only_allows_any_minor():
 
 def test_tilde_major_x():
     assert Constraint("~2.x").allows(Version.parse("2.7.0"))
-''',
+""",
         """`~1` only matches 1.0.x
 
 According to the usual range semantics, `~1` is the same as `1.x` (`>=1.0.0 <2.0.0`): with only a
@@ -164,7 +165,7 @@ Expected `True` for both.
                 "",
             ),
         ),
-        '''from semverkit import Version
+        """from semverkit import Version
 
 
 def test_bump_patch_releases_prerelease():
@@ -177,7 +178,7 @@ def test_bump_patch_drops_build():
 
 def test_bump_patch_release_unchanged_behaviour():
     assert str(Version.parse("1.2.3+sha.1").bump_patch()) == "1.2.4"
-''',
+""",
         """bump_patch on a release candidate skips a version
 
 Our release script does `Version.parse(current).bump_patch()` to finalize a candidate. For
@@ -206,7 +207,7 @@ Version('1.2.4')
                 '        comparators.append(Comparator("<=", Version(high_major, high_minor, 0)))\n',
             ),
         ),
-        '''from semverkit import Constraint, Version
+        """from semverkit import Constraint, Version
 
 
 def test_hyphen_range_partial_upper_includes_whole_minor():
@@ -220,7 +221,7 @@ def test_hyphen_range_major_upper():
     c = Constraint("1.0.0 - 2")
     assert c.allows(Version.parse("2.9.9"))
     assert not c.allows(Version.parse("3.0.0"))
-''',
+""",
         """Hyphen range with a partial upper bound rejects patch releases
 
 ```python
@@ -248,7 +249,7 @@ matches: `1.0.0 - 2.3` means `>=1.0.0 <2.4.0`, so 2.3.7 is allowed. A major-only
                 "        other.requirements = dict(self.requirements)\n",
             ),
         ),
-        '''from semverkit import Registry, resolve
+        """from semverkit import Registry, resolve
 
 
 def registry():
@@ -269,7 +270,7 @@ def test_backtracking_with_direct_requirement():
 def test_failed_branch_does_not_constrain_sibling():
     result = resolve(registry(), {"json": ">=1.0.0", "api": "*", "cli": "1.0.0"})
     assert str(result["api"]) == "1.0.0"
-''',
+""",
         """resolve() fails when a package is also a direct requirement
 
 The resolver normally finds a working combination by falling back to older versions:
@@ -313,7 +314,7 @@ api 1.0.0, cli 1.0.0, json 1.4.0.
                 "        if all(c.allows(version) for c in constraints)\n",
             ),
         ),
-        '''from semverkit import Constraint, Registry, Version, resolve
+        """from semverkit import Constraint, Registry, Version, resolve
 
 
 def test_best_with_prereleases_opted_in():
@@ -330,7 +331,7 @@ def test_filter_with_prereleases_opted_in():
 def test_resolve_allow_prerelease():
     reg = Registry({"p": {"1.0.0": {}, "1.1.0-beta.1": {}}})
     assert str(resolve(reg, {"p": "*"}, allow_prerelease=True)["p"]) == "1.1.0-beta.1"
-''',
+""",
         """include_prerelease / allow_prerelease have no effect
 
 I want to test our app against the beta of a dependency, so I opted in to pre-releases, but they

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- verbatim source lines and issue text
 """Bugs in spans (intervals, interval sets, date ranges)."""
 
 from bugs import Bug, Edit
@@ -23,7 +24,7 @@ BUGS = [
                 "            return not (other.upper_closed and self.lower_closed)\n",
             ),
         ),
-        '''from spans import Interval, IntervalSet
+        """from spans import Interval, IntervalSet
 
 
 def test_open_intervals_sharing_endpoint_are_not_adjacent():
@@ -38,7 +39,7 @@ def test_interval_set_keeps_hole_between_open_intervals():
 
 def test_half_open_pair_still_merges():
     assert list(IntervalSet([Interval(1, 2), Interval(2, 3)])) == [Interval(1, 3)]
-''',
+""",
         """IntervalSet swallows the point between two open intervals
 
 ```python
@@ -71,7 +72,7 @@ should stay `[(1, 2), (2, 3)]`. `Interval.open(1, 2).adjacent(Interval.open(2, 3
                 "            next_month = date(cursor.year, cursor.month + 1, 1)\n",
             ),
         ),
-        '''from datetime import date
+        """from datetime import date
 
 from spans import DateRange
 
@@ -87,7 +88,7 @@ def test_split_across_new_year():
 def test_split_december_only():
     r = DateRange.month(2024, 12)
     assert r.split_by_month() == [r]
-''',
+""",
         """split_by_month crashes for ranges that include December
 
 Our monthly report splits the reporting period per month. It worked all year, but now:
@@ -117,7 +118,7 @@ Even `DateRange.month(2024, 12).split_by_month()` fails. Expected
                 "        if day.weekday() <= 5:\n            count += 1\n",
             ),
         ),
-        '''from datetime import date
+        """from datetime import date
 
 from spans import DateRange, business_days
 
@@ -134,7 +135,7 @@ def test_ten_days():
 
 def test_weekend_only():
     assert business_days(DateRange(date(2024, 3, 9), date(2024, 3, 11))) == 0
-''',
+""",
         """business_days counts Saturdays
 
 ```python
@@ -168,7 +169,7 @@ contains a Saturday is off by one.
                 "        pieces.append(Interval(cut.upper, interval.upper, True, interval.upper_closed))\n",
             ),
         ),
-        '''from spans import Interval, IntervalSet
+        """from spans import Interval, IntervalSet
 
 
 def test_difference_with_open_cut_keeps_endpoints():
@@ -186,7 +187,7 @@ def test_difference_with_closed_cut_drops_endpoints():
 def test_complement_of_open_interval():
     s = IntervalSet([Interval.open(2, 4)])
     assert list(s.complement(Interval.closed(0, 10))) == [Interval.closed(0, 2), Interval.closed(4, 10)]
-''',
+""",
         """Set difference gets the endpoints wrong unless intervals are half-open
 
 Subtracting an open interval should leave its endpoints in the result, and subtracting a closed one
@@ -221,7 +222,7 @@ intervals everything looks right.
                 "            merged[-1] = DateRange(merged[-1].start, item.end)\n",
             ),
         ),
-        '''from datetime import date
+        """from datetime import date
 
 from spans.daterange import DateRange, merge_ranges
 
@@ -239,7 +240,7 @@ def test_merge_three_with_nested():
         DateRange(date(2024, 1, 19), date(2024, 1, 25)),
     ]
     assert merge_ranges(ranges) == [DateRange(date(2024, 1, 1), date(2024, 1, 25))]
-''',
+""",
         """merge_ranges loses days when one range lies inside another
 
 I merge the vacation periods of a team to find the days when someone is away:
@@ -268,7 +269,7 @@ The first range covers the whole month and the second lies within it, so the res
                 "    return a.lower, a.lower_closed or b.lower_closed\n",
             ),
         ),
-        '''from spans import Interval, IntervalSet
+        """from spans import Interval, IntervalSet
 
 
 def test_intersection_same_lower_bound_open_wins():
@@ -281,7 +282,7 @@ def test_interval_set_intersection_same_start():
     a = IntervalSet([Interval(0, 10)])
     b = IntervalSet([Interval(0, 4, lower_closed=False)])
     assert 0 not in (a & b)
-''',
+""",
         """Intersection contains the shared start point when one side excludes it
 
 ```python

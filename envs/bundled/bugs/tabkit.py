@@ -10,8 +10,12 @@ BUGS = [
         "negative-int-becomes-float",
         "easy",
         "wrong-regex",
-        (Edit("tabkit/values.py", '_INT_RE = re.compile(r"^[+-]?\\d+$")', '_INT_RE = re.compile(r"^\\d+$")'),),
-        '''from tabkit import infer, read_csv, write_csv
+        (
+            Edit(
+                "tabkit/values.py", '_INT_RE = re.compile(r"^[+-]?\\d+$")', '_INT_RE = re.compile(r"^\\d+$")'
+            ),
+        ),
+        """from tabkit import infer, read_csv, write_csv
 
 
 def test_infer_negative_int():
@@ -27,7 +31,7 @@ def test_infer_explicit_plus():
 def test_csv_round_trip_negative():
     text = "delta\\n-5\\n12\\n"
     assert write_csv(read_csv(text)) == text
-''',
+""",
         """Negative integers are read as floats
 
 ```python
@@ -62,7 +66,7 @@ should give back the same text. `infer("-3")` returns `-3.0` too; `infer("+7")` 
                 "            rows = sorted(rows, key=lambda row: row[i], reverse=reverse)\n",
             ),
         ),
-        '''from tabkit import Table, read_csv
+        """from tabkit import Table, read_csv
 
 
 def test_sort_with_missing_values_puts_them_last():
@@ -78,7 +82,7 @@ def test_sort_reverse_missing_still_last():
 def test_sort_two_keys_with_missing():
     t = Table(["g", "v"], [["a", None], ["a", 2], ["b", 1]])
     assert t.sort_by("g", "v").rows == [["a", 2], ["a", None], ["b", 1]]
-''',
+""",
         """sort_by crashes when a column has empty cells
 
 ```python
@@ -106,7 +110,7 @@ others (also when sorting with `reverse=True`), like spreadsheets do: `cy, ann, 
                 "    return sum(present) / len(values) if values else None\n",
             ),
         ),
-        '''from tabkit import Table
+        """from tabkit import Table
 
 
 def test_mean_ignores_missing_values():
@@ -118,7 +122,7 @@ def test_mean_ignores_missing_values():
 def test_mean_all_present():
     t = Table(["k", "v"], [["x", 1], ["x", 2]])
     assert t.group_by("k", m="mean:v").column("m") == [1.5]
-''',
+""",
         """group_by mean is too low when some values are missing
 
 ```python
@@ -145,7 +149,7 @@ all for a group without values.
                 '    return [cell.strip().replace("\\\\|", "|") for cell in line.split("|")]\n',
             ),
         ),
-        '''from tabkit import Table, from_markdown, to_markdown
+        """from tabkit import Table, from_markdown, to_markdown
 
 
 def test_parse_escaped_pipe():
@@ -156,7 +160,7 @@ def test_parse_escaped_pipe():
 def test_round_trip_with_pipe():
     t = Table(["expr", "n"], [["x|y", 1]])
     assert from_markdown(to_markdown(t)).rows == [["x|y", 1]]
-''',
+""",
         """from_markdown fails on cells containing an escaped pipe
 
 `to_markdown` correctly escapes `|` inside cells as `\\|`, but reading such a table back fails:
@@ -194,7 +198,7 @@ Expected a table with the single row `["x|y", 1]`. GitHub renders `\\|` as a lit
                 "        max([len(name)] + [len(row[i]) for row in cells])\n",
             ),
         ),
-        '''from tabkit import Table, to_markdown, to_text
+        """from tabkit import Table, to_markdown, to_text
 from tabkit.values import display_width
 
 
@@ -217,7 +221,7 @@ def test_text_grid_aligns_with_wide_characters():
 def test_markdown_ascii_unchanged():
     t = Table(["a"], [["xyz"]])
     assert to_markdown(t) == "| a   |\\n| --- |\\n| xyz |\\n"
-''',
+""",
         """Tables with CJK text are misaligned
 
 Both the Markdown and the plain-text renderers produce ragged columns as soon as a cell contains
@@ -260,7 +264,7 @@ separators do not line up. Every line of the output should have the same display
                 "    body = [[_escape(str(v)) for v in row] for row in table.rows]\n",
             ),
         ),
-        '''from tabkit import Table, read_csv, to_markdown, write_csv
+        """from tabkit import Table, read_csv, to_markdown, write_csv
 
 
 def test_write_csv_empty_cell_round_trip():
@@ -276,7 +280,7 @@ def test_markdown_none_and_bool():
     out = to_markdown(Table(["name", "ok"], [["ann", None], ["bob", True]]))
     assert "None" not in out and "True" not in out
     assert "| bob  | true |" in out
-''',
+""",
         """Empty cells are written as "None" and booleans as "True"
 
 Reading a CSV and writing it back changes the data:

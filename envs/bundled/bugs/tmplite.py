@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- verbatim source lines and issue text
 """Bugs in tmplite (template engine: lexer, expressions, filters, nodes)."""
 
 from bugs import Bug, Edit
@@ -17,7 +18,7 @@ BUGS = [
                 "        self.last = index0 == length\n",
             ),
         ),
-        '''from tmplite import render
+        """from tmplite import render
 
 
 def test_loop_last_marks_final_item():
@@ -27,7 +28,7 @@ def test_loop_last_marks_final_item():
 
 def test_loop_last_single_item():
     assert render("{% for x in xs %}{% if loop.last %}end{% endif %}{% endfor %}", xs=[1]) == "end"
-''',
+""",
         """`loop.last` is never true inside a for loop
 
 I'm building a comma separated list the usual way:
@@ -56,7 +57,7 @@ Expected `'a, b, c'`.
                 """("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("'", "&#39;")""",
             ),
         ),
-        '''from tmplite import Template
+        """from tmplite import Template
 from tmplite.filters import escape
 
 
@@ -67,7 +68,7 @@ def test_escape_double_quote():
 def test_autoescape_attribute_value():
     t = Template('<input value="{{ v }}">', autoescape=True)
     assert t.render(v='x" onfocus="alert(1)') == '<input value="x&quot; onfocus=&quot;alert(1)">'
-''',
+""",
         """Autoescape does not escape double quotes (attribute injection)
 
 With `autoescape=True` I expected user input to be safe inside quoted HTML attributes, but double
@@ -95,7 +96,7 @@ Single quotes are escaped (`&#39;`) and so are `<`, `>` and `&`, but `"` is not.
                 "    if not value:\n        return fallback\n",
             ),
         ),
-        '''from tmplite import render
+        """from tmplite import render
 
 
 def test_default_keeps_zero():
@@ -113,7 +114,7 @@ def test_default_boolean_mode_replaces_falsy():
 
 def test_default_none_and_missing():
     assert render("{{ v|default('x') }}{{ nope|default('y') }}", v=None) == "xy"
-''',
+""",
         """`default` filter replaces 0 and empty strings
 
 ```python
@@ -156,7 +157,7 @@ Expected `'Unread: 0'` and `'False'`.
                 "            render_body(self.body, ctx, out, autoescape)\n",
             ),
         ),
-        '''from tmplite import Template, render
+        """from tmplite import Template, render
 
 
 def test_loop_variable_does_not_overwrite_outer_value():
@@ -177,7 +178,7 @@ def test_set_inside_loop_is_local():
 def test_render_twice_is_independent():
     t = Template("{% for x in xs %}{{ x }}{% endfor %}{{ x }}")
     assert t.render(xs=[1, 2], x="!") == "12!"
-''',
+""",
         """Variables from a for loop leak into the rest of the template
 
 A loop variable overwrites a variable of the same name that was passed to `render`, and the change
@@ -218,7 +219,7 @@ be visible inside it.
                 '            text = piece.lstrip(" ") if trim_next else piece\n',
             ),
         ),
-        '''from tmplite import render
+        """from tmplite import render
 
 
 def test_trim_removes_newlines_after_tag():
@@ -233,7 +234,7 @@ def test_trim_removes_tabs():
 def test_trim_multiline_list():
     src = "<ul>\\n{%- for x in xs %}\\n  <li>{{ x }}</li>\\n{%- endfor %}\\n</ul>"
     assert render(src, xs=[1, 2]) == "<ul>\\n  <li>1</li>\\n  <li>2</li>\\n</ul>"
-''',
+""",
         """Whitespace control (`{%-` / `-%}`) does not remove newlines
 
 The docs say a `-` inside a tag removes all whitespace on that side of the tag, but only spaces are
@@ -257,8 +258,8 @@ blank lines in the output. Single-line templates with only spaces around the tag
         (
             Edit(
                 "tmplite/lexer.py",
-                "            trim_next = False\n        lineno += piece.count(\"\\n\")\n",
-                "            trim_next = False\n            lineno += piece.count(\"\\n\")\n",
+                '            trim_next = False\n        lineno += piece.count("\\n")\n',
+                '            trim_next = False\n            lineno += piece.count("\\n")\n',
             ),
             Edit(
                 "tmplite/engine.py",
@@ -266,7 +267,7 @@ blank lines in the output. Single-line templates with only spaces around the tag
                 "                condition = self.expr(tag.value[4:], token.lineno)\n",
             ),
         ),
-        '''import pytest
+        """import pytest
 
 from tmplite import Template, TemplateSyntaxError
 
@@ -292,7 +293,7 @@ def test_line_of_bad_elif():
 def test_message_mentions_line():
     with pytest.raises(TemplateSyntaxError, match="line 3"):
         Template("{% if a %}\\n\\n{% elif %%% %}{% endif %}")
-''',
+""",
         """TemplateSyntaxError reports the wrong line number
 
 Errors in larger templates point at the wrong line, which makes them hard to find. Two cases I
@@ -328,7 +329,7 @@ tmplite.errors.TemplateSyntaxError: line 1: unexpected character in expression: 
                 "    if len(text) < length:\n        return text\n",
             ),
         ),
-        '''from tmplite import render
+        """from tmplite import render
 from tmplite.filters import truncate
 
 
@@ -342,7 +343,7 @@ def test_truncate_filter_exact_length():
 
 def test_truncate_one_over():
     assert truncate("123456789", 8) == "12345..."
-''',
+""",
         """`truncate` shortens text that already fits
 
 ```python
