@@ -9,7 +9,7 @@ want_docker=1
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 need_pkgs=()
-for pkg in bubblewrap git python3-pytest patch tmux; do
+for pkg in bubblewrap git python3-pytest patch tmux gcc python3-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if [ "$want_docker" = 1 ]; then
@@ -48,7 +48,14 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.swe-srl-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Reinstall when the package metadata or the C extension's source changed (the editable install
+# builds swe_srl/_seqmatch, the fast exact difflib ratio behind the SRL reward).
+stale=0
+[ -f "$stamp" ] || stale=1
+for f in pyproject.toml setup.py swe_srl/_seqmatch.c; do
+  [ -f "$f" ] && [ "$f" -nt "$stamp" ] && stale=1
+done
+if [ "$stale" = 1 ]; then
   log "installing swe-srl with extras train, eval, dev"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e '.[train,eval,dev]'

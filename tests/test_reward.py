@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import random
 import re
 import shutil
@@ -257,3 +258,14 @@ def test_batch_pool_and_serial_results_are_identical(actions: list[str]):
 def test_batch_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="2 completions but 1 expert actions"):
         reward.batch_step_rewards(["a", "b"], ["a"])
+
+
+FUZZ_EXAMPLES = int(os.environ.get("SWE_SRL_FUZZ_EXAMPLES", "0"))
+
+
+@pytest.mark.fuzz
+@pytest.mark.skipif(FUZZ_EXAMPLES == 0, reason="set SWE_SRL_FUZZ_EXAMPLES (make fuzz) for this run")
+@settings(max_examples=max(FUZZ_EXAMPLES, 1), deadline=None)
+@given(a=_STRINGS, b=_STRINGS)
+def test_parity_fuzz(a: str, b: str):
+    assert seqmatch().matching_blocks(a, b) == reference_blocks(a, b)

@@ -27,6 +27,7 @@ _DEF = re.compile(r"^\s*(?:async\s+def|def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*[:=]")
 _ERROR_WANT = re.compile(r"^\s*(Traceback \(most recent call last\)|[\w.]*(Error|Exception)\b)")
 _TOKEN = re.compile(r"\w+|[^\w\s]+")
+_STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
 # Words that occur in issues' code but never identify where the bug lives.
 _COMMON = frozenset(
     {"self", "true", "false", "none", "print", "import", "from", "return", "date", "datetime", "expected"}
@@ -42,6 +43,7 @@ class Edit:
     old_str: str
     new_str: str
     line: int  # 1-based line of the first changed line in the file as it is before this edit
+    base_line: int  # the same line's number in the untouched base file
     removed: tuple[str, ...]  # the changed lines before (without newlines)
     added: tuple[str, ...]  # and after
     scope: str  # the enclosing "def"/"class" name, or the assigned module-level name, or ""
@@ -153,6 +155,7 @@ def _plan_file(pfile, base_text: str, widen_for) -> FileEdits:
                     old_str=old_str,
                     new_str=new_str,
                     line=start + 1,
+                    base_line=source_line + 1,
                     removed=tuple(x.rstrip("\n") for x in removed),
                     added=tuple(x.rstrip("\n") for x in added),
                     scope=scope,
@@ -198,7 +201,7 @@ def issue_identifiers(issue: str) -> list[str]:
     """Names the issue's code mentions, most frequent first (builtins and keywords left out)."""
     counts: dict[str, int] = {}
     for fragment in code_fragments(issue):
-        for name in _NAME.findall(fragment):
+        for name in _NAME.findall(_STRING.sub('""', fragment)):
             if (
                 len(name) < 3
                 or keyword.iskeyword(name)
@@ -323,26 +326,38 @@ def _token_changes(old: str, new: str) -> list[tuple[str, str]]:
     return changes
 
 
+def _balanced(text: str) -> bool:
+    return all(text.count(a) == text.count(b) for a, b in ("()", "[]", "{}"))
+
+
+def _one_line_change(old: str, new: str, old_raw: str, new_raw: str) -> str:
+    if old == new:
+        deeper = len(old_raw) - len(old_raw.lstrip()) > len(new_raw) - len(new_raw.lstrip())
+        where = "too deep, so it only runs inside the enclosing block" if deeper else "not deep enough"
+        return f"it is indented {where}"
+    changes = _token_changes(old, new)
+    if len(changes) > 2 or not all(_balanced(a) and _balanced(b) for a, b in changes):
+        return f"it should read `{new}`"
+    parts = []
+    for before, after in changes:
+        if before and after:
+            parts.append(f"`{before}` should be `{after}`")
+        elif after:
+            parts.append(f"it is missing `{after}`")
+        else:
+            parts.append(f"`{before}` should not be there")
+    return "; ".join(parts)
+
+
 def describe_change(removed: tuple[str, ...], added: tuple[str, ...]) -> str:
     """A short clause saying what has to change, e.g. "`<=` should be `<`"."""
-    old = [line.strip() for line in removed if line.strip()]
-    new = [line.strip() for line in added if line.strip()]
+    old = [line for line in removed if line.strip()]
+    new = [line for line in added if line.strip()]
     if len(old) == 1 and len(new) == 1:
-        parts = []
-        for before, after in _token_changes(old[0], new[0])[:3]:
-            if before and after:
-                parts.append(f"`{before}` should be `{after}`")
-            elif after:
-                parts.append(f"it is missing `{after}`")
-            else:
-                parts.append(f"`{before}` should not be there")
-        return "; ".join(parts) or "the line needs rewriting"
+        return _one_line_change(old[0].strip(), new[0].strip(), old[0], new[0])
     if not old and new:
-        lead = new[0]
-        return f"nothing here handles that case; it needs {len(new)} more line(s), starting with `{lead}`"
+        lead = next((line.strip() for line in new if not line.strip().startswith("#")), new[0].strip())
+        return f"{len(new)} more line(s), starting with `{lead}`"
     if old and new:
-        return (
-            f"`{old[0]}` is too simple for this; it has to become {len(new)} line(s) "
-            f"starting with `{new[0]}`"
-        )
-    return f"`{old[0]}` should go" if old else "the code needs a small change"
+        return f"it has to become {len(new)} lines, starting with `{new[0].strip()}`"
+    return f"`{old[0].strip()}` should go" if old else "the code needs a small change"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
+from swe_srl.sandbox.limits import CgroupJail, ResourceLimits
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
@@ -45,7 +46,7 @@ def workspace_root() -> Path:
 class _PipeChannel:
     """The shell's stdin/stdout pipes of a child process."""
 
-    def __init__(self, argv: list[str], cwd: str, log: Path):
+    def __init__(self, argv: list[str], cwd: str, log: Path, env: dict[str, str] | None = None):
         with open(log, "ab") as stderr:  # bwrap's own complaints, for start-up errors
             self.proc = subprocess.Popen(
                 argv,
@@ -53,7 +54,7 @@ class _PipeChannel:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 cwd=cwd,
-                env={} if argv[0] == "bwrap" else None,
+                env=env,
                 start_new_session=True,  # its own session: a signal to our group never reaches it
             )
 
@@ -78,9 +79,18 @@ class _PipeChannel:
                     stream.close()
 
 
-def bwrap_argv(workspace: Path, gitconfig: Path, env: dict[str, str]) -> list[str]:
+def bwrap_argv(
+    workspace: Path, gitconfig: Path, env: dict[str, str], tmpfs_bytes: int = ResourceLimits.tmpfs_bytes
+) -> list[str]:
     """The bubblewrap command line that confines one episode's shell."""
-    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "testbed"]
+    argv = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "testbed",
+    ]
     argv += ["--ro-bind", "/usr", "/usr", "--tmpfs", "/usr/local", "--remount-ro", "/usr/local"]
     for path in _ROOT_LINKS:
         if os.path.islink(path):
@@ -92,7 +102,8 @@ def bwrap_argv(workspace: Path, gitconfig: Path, env: dict[str, str]) -> list[st
     for d in _SECRET_DIRS:
         if os.path.isdir(d):
             argv += ["--tmpfs", d, "--remount-ro", d]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", env["HOME"]]
+    size = ["--size", str(tmpfs_bytes)]  # an unsized tmpfs would grow into the host's RAM
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"]]
     argv += ["--tmpfs", CONTROL_DIR]
     argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--remount-ro", "/", "--clearenv"]
     for key, value in env.items():
@@ -130,6 +141,7 @@ class LocalSandbox:
         cache_root: Path | None = None,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         env: dict[str, str] | None = None,
+        limits: ResourceLimits | None = None,
     ):
         if isolation is None:
             isolation = os.environ.get(UNSAFE_ENV_VAR, "") not in ("1", "true", "yes")
@@ -142,6 +154,8 @@ class LocalSandbox:
         self.task = task
         self.isolation = isolation
         self.output_limit = output_limit
+        self.limits = limits or ResourceLimits()
+        self._jail: CgroupJail | None = None
         self._closed = False
         base = prepare_base_repo(task, cache_root)
         self.base_commit = head_of(base)
@@ -171,9 +185,11 @@ class LocalSandbox:
 
     def _make_session(self) -> ShellSession:
         if self.isolation:
-            argv = bwrap_argv(self.workspace, self.root / "gitconfig", self._env)
+            bwrap = bwrap_argv(self.workspace, self.root / "gitconfig", self._env, self.limits.tmpfs_bytes)
+            self._jail = CgroupJail(self.root.name, self.limits)  # pids and memory: see limits.py
+            argv = self._jail.wrap(bwrap)
             return ShellSession(
-                lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log"),
+                lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
             )
@@ -236,6 +252,8 @@ class LocalSandbox:
         session = getattr(self, "_session", None)
         if session is not None:
             session.detach()
+        if self._jail is not None:
+            self._jail.release()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalSandbox:

@@ -283,7 +283,7 @@ The resolver normally finds a working combination by falling back to older versi
 ...     "json": {"1.0.0": {}, "1.4.0": {}, "2.0.0": {}},
 ... })
 >>> resolve(reg, {"api": "*", "cli": "*"})
-{'cli': Version('1.0.0'), 'json': Version('1.4.0'), 'api': Version('1.0.0')}
+{'api': Version('1.0.0'), 'cli': Version('1.0.0'), 'json': Version('1.4.0')}
 ```
 
 But if I also list `json` in my own requirements (with any range, even `*`), it gives up:

@@ -1,0 +1,181 @@
+"""Resource limits for the local sandbox: processes, memory, file size and tmpfs size.
+
+An agent's commands are untrusted and a training run lasts days, so a fork bomb, a memory hog or
+a command filling the disk must hit a wall inside the sandbox, never the host.
+
+- **Processes and memory** need a cgroup: ``RLIMIT_NPROC`` is never enforced for uid 0 (the
+  sandbox runs as root inside a user namespace mapped to the caller), so ``ulimit -u`` alone is no
+  bound when swe-srl runs as root. :class:`CgroupJail` makes one cgroup per sandbox (cgroup v1
+  ``pids`` and ``memory`` hierarchies, or a delegated cgroup v2 subtree) and the shell joins it
+  before ``exec``-ing bubblewrap, so every process the agent starts is born inside it.
+- **File size** (``RLIMIT_FSIZE``) and **open files** (``RLIMIT_NOFILE``) are plain rlimits set
+  with ``prlimit``; they hold for root too (bubblewrap drops ``CAP_SYS_RESOURCE``, so they cannot be
+  raised from inside). Without a memory cgroup, ``RLIMIT_AS`` stands in for the memory limit.
+- **tmpfs** mounts (``/tmp``, ``$HOME``) get a size, or they would grow into the host's RAM.
+
+Where no cgroup can be made (no permission, no controller), :attr:`CgroupJail.enforced` says which
+limits are missing so callers can warn; the sandbox still starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_DIRNAME = "swe-srl"  # parent of every sandbox's cgroup, in each hierarchy
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """Per-sandbox ceilings; the defaults suit SWE-bench-sized repositories and test suites."""
+
+    pids: int = 1024  # processes and threads at once
+    memory_bytes: int = 4 << 30
+    file_size_bytes: int = 2 << 30  # largest file one process may write (RLIMIT_FSIZE)
+    open_files: int = 4096  # RLIMIT_NOFILE
+    tmpfs_bytes: int = 1 << 30  # each of /tmp and $HOME inside the sandbox
+
+    def __post_init__(self) -> None:
+        for name in ("pids", "memory_bytes", "file_size_bytes", "open_files", "tmpfs_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ResourceLimits.{name} must be positive, got {getattr(self, name)}")
+
+
+def _cgroup_mounts() -> dict[str, Path]:
+    """Controller (``pids``, ``memory``; ``""`` for cgroup v2) -> mount point, from mountinfo."""
+    mounts: dict[str, Path] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            left, _, right = line.partition(" - ")
+            fields, extra = left.split(), right.split()
+            if len(fields) < 5 or len(extra) < 3:
+                continue
+            if extra[0] == "cgroup2":
+                mounts.setdefault("", Path(fields[4]))
+            elif extra[0] == "cgroup":
+                for option in extra[2].split(","):
+                    if option in ("pids", "memory"):
+                        mounts.setdefault(option, Path(fields[4]))
+    return mounts
+
+
+def _own_cgroups() -> dict[str, str]:
+    """Controller -> this process's cgroup path in that hierarchy (``""`` for cgroup v2)."""
+    own: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                own[controller] = path
+    return own
+
+
+def _write(path: Path, value: str) -> bool:
+    try:
+        path.write_text(value)
+    except OSError:
+        return False
+    return True
+
+
+class CgroupJail:
+    """One sandbox's cgroup(s): made on construction, emptied and removed by :meth:`release`."""
+
+    def __init__(self, name: str, limits: ResourceLimits):
+        self.name = name
+        self.limits = limits
+        self.dirs: list[Path] = []
+        self.enforced: set[str] = set()  # subset of {"pids", "memory"}
+        mounts, own = _cgroup_mounts(), _own_cgroups()
+        for controller, setting, value in (
+            ("pids", "pids.max", str(limits.pids)),
+            ("memory", "memory.limit_in_bytes", str(limits.memory_bytes)),
+        ):
+            if controller in mounts and controller in own:
+                self._make(mounts[controller], own[controller], controller, {setting: value})
+        if self.enforced != {"pids", "memory"} and "" in mounts and "" in own:
+            self._make(
+                mounts[""], own[""], "v2", {"pids.max": str(limits.pids), "memory.max": str(limits.memory_bytes)}
+            )
+
+    def _make(self, mount: Path, own: str, controller: str, settings: dict[str, str]) -> None:
+        directory = mount / own.lstrip("/") / CGROUP_DIRNAME / self.name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return
+        applied = {key for key, value in settings.items() if _write(directory / key, value)}
+        if not applied:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+            return
+        self.dirs.append(directory)
+        self.enforced |= {key.split(".")[0] for key in applied}
+        if controller == "memory":  # no swap either, where the kernel accounts it
+            _write(directory / "memory.memsw.limit_in_bytes", str(self.limits.memory_bytes))
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` started inside the cgroup(s) and under the rlimits (join first, then ``exec``)."""
+        rlimits = [
+            f"--fsize={self.limits.file_size_bytes}",
+            f"--nofile={self.limits.open_files}",
+            f"--nproc={self.limits.pids}",  # a real bound wherever swe-srl does not run as root
+        ]
+        if "memory" not in self.enforced:
+            rlimits.append(f"--as={self.limits.memory_bytes}")
+        prlimit = shutil.which("prlimit")
+        if prlimit:
+            argv = [prlimit, *rlimits, "--", *argv]
+        if not self.dirs:
+            return argv
+        join = " && ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs)
+        return [shutil.which("sh") or "/bin/sh", "-c", f'{join} && exec "$@"', "sh", *argv]
+
+    def pids(self) -> list[int]:
+        """Processes still in the cgroup."""
+        found: set[int] = set()
+        for directory in self.dirs:
+            with contextlib.suppress(OSError, ValueError):
+                found |= {int(p) for p in (directory / "cgroup.procs").read_text().split()}
+        return sorted(found)
+
+    def release(self, wait: float = 5.0) -> None:
+        """Kill whatever is left in the cgroup(s) and remove them; idempotent."""
+        deadline = time.monotonic() + wait
+        while self.dirs:
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            for directory in list(self.dirs):
+                with contextlib.suppress(FileNotFoundError):
+                    try:
+                        directory.rmdir()
+                    except OSError:
+                        continue  # still populated (processes exiting): try again
+                self.dirs.remove(directory)
+            if self.dirs and time.monotonic() > deadline:
+                return  # `swe-srl sandbox gc` sweeps what is left
+            if self.dirs:
+                time.sleep(0.01)
+
+
+def gc_cgroups() -> list[Path]:
+    """Remove empty per-sandbox cgroups an interrupted run left behind; returns the removed ones."""
+    removed: list[Path] = []
+    mounts, own = _cgroup_mounts(), _own_cgroups()
+    for controller, mount in mounts.items():
+        parent = mount / own.get(controller, "/").lstrip("/") / CGROUP_DIRNAME
+        if not parent.is_dir():
+            continue
+        for child in parent.iterdir():
+            if child.is_dir():
+                with contextlib.suppress(OSError):
+                    child.rmdir()  # fails while processes remain: a live sandbox
+                    removed.append(child)
+    return removed
