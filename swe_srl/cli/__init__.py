@@ -17,7 +17,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_AREAS = ("env_cmds", "episode_cmds", "eval_cmds", "data_cmds", "train_cmds", "ui_cmds", "show_cmds")
+_AREAS = (
+    "env_cmds",
+    "episode_cmds",
+    "tasks_cmds",
+    "eval_cmds",
+    "data_cmds",
+    "train_cmds",
+    "ui_cmds",
+    "show_cmds",
+)
 
 for _area in _AREAS:
     importlib.import_module(f"swe_srl.cli.{_area}").register(app)

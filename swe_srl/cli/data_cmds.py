@@ -146,7 +146,93 @@ def build_cmd(
     _print_skipped(report.skipped)
 
 
+@trajectories_app.command("replay-check")
+def replay_check_cmd(
+    file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
+    tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
+    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the reports as JSON here."),
+    quiet: bool = typer.Option(False, "--quiet", help="Print one summary line per trajectory, no step table."),
+) -> None:
+    """Re-execute expert trajectories in SweEnv: per-step observation similarity and final resolution."""
+    import json
+
+    from rich.console import Console
+
+    from swe_srl.records import RecordError
+    from swe_srl.tasks import load_tasks
+    from swe_srl.trajectories.io import iter_trajectories
+    from swe_srl.trajectories.replay_check import replay_check, replay_table
+
+    console = Console()
+    try:
+        by_id = {task.instance_id: task for task in load_tasks(tasks)}
+        trajectories = list(iter_trajectories(file))
+    except (RecordError, OSError, ValueError) as err:
+        _fail(str(err))
+        return
+    reports, failed = [], False
+    for traj in trajectories:
+        task = by_id.get(traj.instance_id)
+        if task is None:
+            _fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
+        report = replay_check(traj, task, sandbox, grade=grade)
+        reports.append(report)
+        failed |= report.resolved is False
+        if quiet:
+            console.print(replay_table(report).caption)
+        else:
+            console.print(replay_table(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n", encoding="utf-8")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def rollout_cmd(
+    policy: str = typer.Option(..., "--policy", help="expert[:N] | gold | noop | replay:FILE | openai:... | hf:..."),
+    tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
+    out: Path = typer.Option(..., "--out", help="Directory for kept trajectories and rollout.jsonl (resumes)."),
+    attempts: int = typer.Option(1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."),
+    keep: str = typer.Option("resolved", "--keep", help="resolved (rejection sampling) | all"),
+    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),
+    max_steps: int = typer.Option(50, "--max-steps", min=1),
+    instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+) -> None:
+    """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
+    import json
+
+    from rich.console import Console
+
+    from swe_srl.trajectories.rollout import RolloutConfig, RolloutProgress, rollout_table, run_rollout
+
+    config = RolloutConfig(
+        policy=policy,
+        tasks=tasks,
+        out=out,
+        attempts=attempts,
+        keep=keep,
+        sandbox=sandbox,
+        workers=workers,
+        max_steps=max_steps,
+        instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
+    )
+    try:
+        with RolloutProgress(config) as progress:
+            report = run_rollout(config, on_attempt=progress.advance)
+    except ValueError as err:
+        _fail(str(err))
+        return
+    Console().print(rollout_table(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.add_typer(trajectories_app, name="trajectories")
     app.add_typer(steps_app, name="steps")
+    app.command("rollout")(rollout_cmd)

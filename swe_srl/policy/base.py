@@ -1,24 +1,11 @@
 """The ``Policy`` protocol: what the agent loop asks for the next reply.
 
-The protocol itself lives with the agent loop (``swe_srl.episode``) and is re-exported here so
-policy backends import it from their own package.
+The protocol lives with the agent loop (``swe_srl.episode``); it is re-exported here so policy
+backends and their users import it from the policy package.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
-from swe_srl.records import Step
-
-try:  # the agent loop owns the protocol; fall back to the same shape while it is absent
-    from swe_srl.episode import Policy
-except ImportError:  # pragma: no cover - only before swe_srl.episode exists
-
-    @runtime_checkable
-    class Policy(Protocol):  # type: ignore[no-redef]
-        """Given the issue and the steps so far, return the next model reply (text with one action)."""
-
-        def act(self, problem_statement: str, history: list[Step]) -> str: ...
-
+from swe_srl.episode import Policy
 
 __all__ = ["Policy"]

@@ -39,6 +39,10 @@ class HFPolicy:
     temperature: float = 0.0
     window: int | None = 2
 
+    @property
+    def name(self) -> str:
+        return f"{self.__class__.__name__.removesuffix('Policy').lower()}:{getattr(self, 'model', None) or self.path}"
+
     def complete(self, messages: list[dict[str, str]]) -> str:
         import torch
 

@@ -32,6 +32,10 @@ class OpenAIPolicy:
     window: int | None = 2
 
     @property
+    def name(self) -> str:
+        return f"{self.__class__.__name__.removesuffix('Policy').lower()}:{getattr(self, 'model', None) or self.path}"
+
+    @property
     def endpoint(self) -> str:
         url = self.base_url.rstrip("/")
         return url if url.endswith("/chat/completions") else url + "/chat/completions"

@@ -1,7 +1,7 @@
 """``make_policy(spec, task)``: build a policy from its command-line spec.
 
-Specs: ``gold``, ``noop``, ``replay:FILE``, ``openai:MODEL@URL``, ``hf:PATH``, ``vllm:PATH``
-(``swe_srl.policy.vllm``, imported only when asked for). Scripted policies are per task, so the
+Specs: ``gold``, ``noop``, ``replay:FILE``, ``expert`` / ``expert:N`` (``swe_srl.policy.expert``),
+``openai:MODEL@URL``, ``hf:PATH``, ``vllm:PATH`` (``swe_srl.policy.vllm``, imported only when asked for). Scripted policies are per task, so the
 runner calls this once per task; model-backed ones are cheap to build (weights are cached).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from swe_srl.policy.base import Policy
 from swe_srl.records import SweSrlError, Task
 
-KINDS = ("gold", "noop", "replay", "openai", "hf", "vllm")
+KINDS = ("gold", "noop", "replay", "expert", "openai", "hf", "vllm")
 
 
 class PolicySpecError(SweSrlError, ValueError):
@@ -43,6 +43,10 @@ def make_policy(spec: str, task: Task | None = None, options: PolicyOptions | No
         return GoldPolicy(_needs_task(kind, task))
     if kind == "noop" and not arg:
         return NoopPolicy()
+    if kind == "expert" and (not arg or arg.isdigit()):
+        from swe_srl.policy.expert import ExpertPolicy
+
+        return ExpertPolicy(_needs_task(kind, task), variant=int(arg or 0))
     if kind in ("replay", "openai", "hf", "vllm") and not arg:
         raise PolicySpecError(f"policy spec {spec!r}: {kind} needs an argument ({kind}:...)")
     if kind == "replay":

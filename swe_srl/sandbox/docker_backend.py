@@ -26,6 +26,7 @@ from typing import Any
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
+from swe_srl.sandbox.limits import ResourceLimits
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
@@ -116,11 +117,15 @@ class DockerSandbox:
         cpus: float = 2.0,
         env: dict[str, str] | None = None,
         client: Any = None,
+        limits: ResourceLimits | None = None,
     ):
         self.task = task
         self.output_limit = output_limit
         self._closed = False
         self.container: Any = None
+        if limits is not None:  # the local backend's limits, applied the Docker way
+            mem_limit, pids_limit = limits.memory_bytes, limits.pids
+        self.limits = limits or ResourceLimits()
         self.client = client or _docker_client()
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
@@ -134,6 +139,7 @@ class DockerSandbox:
                 network_mode="none",
                 mem_limit=mem_limit,
                 pids_limit=pids_limit,
+                ulimits=self._ulimits(),
                 nano_cpus=int(cpus * 1e9),
                 labels=labels,
                 hostname="testbed",
@@ -146,6 +152,16 @@ class DockerSandbox:
         except BaseException:
             self.close()
             raise
+
+    def _ulimits(self) -> list[Any]:
+        """File size and open files: without a storage quota, fsize keeps one file from filling the disk."""
+        import docker
+
+        fsize, nofile = self.limits.file_size_bytes, self.limits.open_files
+        return [
+            docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize),
+            docker.types.Ulimit(name="nofile", soft=nofile, hard=nofile),
+        ]
 
     def _pick_image(self, task: Task) -> str:
         import docker

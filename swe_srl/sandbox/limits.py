@@ -100,9 +100,8 @@ class CgroupJail:
             if controller in mounts and controller in own:
                 self._make(mounts[controller], own[controller], controller, {setting: value})
         if self.enforced != {"pids", "memory"} and "" in mounts and "" in own:
-            self._make(
-                mounts[""], own[""], "v2", {"pids.max": str(limits.pids), "memory.max": str(limits.memory_bytes)}
-            )
+            settings = {"pids.max": str(limits.pids), "memory.max": str(limits.memory_bytes)}
+            self._make(mounts[""], own[""], "v2", settings)
 
     def _make(self, mount: Path, own: str, controller: str, settings: dict[str, str]) -> None:
         directory = mount / own.lstrip("/") / CGROUP_DIRNAME / self.name

@@ -1,0 +1,177 @@
+"""Replay check: re-execute a trajectory's actions in ``SweEnv`` and compare what comes back.
+
+A trajectory is only good training data if its observations are what the environment really
+answers to its actions. ``replay_check`` starts the task's sandbox, plays every recorded action in
+order, and scores each replayed observation against the recorded one with the SRL similarity
+(``2M/T``, :func:`swe_srl.reward.similarity`). Deterministic steps score 1.0; steps whose output
+holds timings (pytest's "in 0.06s") score just below. The final patch of the replay is then graded
+in a fresh sandbox, so the report also says whether the trajectory still resolves its task.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+
+from swe_srl.records import Task, Trajectory
+
+PARSE_ERROR_TOOL = "parse_error"
+
+
+def _similarity(a: str, b: str) -> float:
+    try:
+        from swe_srl.reward import similarity
+    except ImportError:  # the reward module is optional here; difflib gives the same number
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return similarity(a, b)
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """One replayed step: how close the new observation is to the recorded one."""
+
+    index: int
+    tool: str
+    similarity: float
+    recorded_chars: int
+    replayed_chars: int
+    exit_code: int
+
+    @property
+    def exact(self) -> bool:
+        return self.similarity == 1.0
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """The outcome of replaying one trajectory."""
+
+    instance_id: str
+    steps: tuple[StepCheck, ...]
+    replayed_steps: int  # may be fewer than recorded when the episode ended early
+    recorded_steps: int
+    patch_similarity: float
+    patch_identical: bool
+    resolved: bool | None  # None: not graded
+    eval_status: str = ""
+    recorded_resolved: bool | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def mean_similarity(self) -> float:
+        return sum(s.similarity for s in self.steps) / len(self.steps) if self.steps else 1.0
+
+    @property
+    def min_similarity(self) -> float:
+        return min((s.similarity for s in self.steps), default=1.0)
+
+    @property
+    def exact_steps(self) -> int:
+        return sum(s.exact for s in self.steps)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(
+            mean_similarity=self.mean_similarity,
+            min_similarity=self.min_similarity,
+            exact_steps=self.exact_steps,
+        )
+        return data
+
+
+def _replay_steps(env, trajectory: Trajectory) -> tuple[list[StepCheck], str, list[str]]:
+    """Play the recorded actions; return the checks, the final patch and notes."""
+    checks: list[StepCheck] = []
+    notes: list[str] = []
+    info: dict = {}
+    ended = False
+    for index, step in enumerate(trajectory.steps):
+        if ended:
+            notes.append(f"the replay ended after step {index}; {len(trajectory.steps) - index} step(s) not run")
+            break
+        # A recorded parse error is replayed from its raw text so the same explanation comes back.
+        action = step.raw_action if step.action.tool == PARSE_ERROR_TOOL else step.action
+        observation, _, terminated, truncated, info = env.step(action)
+        checks.append(
+            StepCheck(
+                index=index,
+                tool=step.action.tool,
+                similarity=round(_similarity(observation, step.observation), 6),
+                recorded_chars=len(step.observation),
+                replayed_chars=len(observation),
+                exit_code=int(info.get("exit_code", -1)),
+            )
+        )
+        ended = terminated or truncated
+    patch = info.get("patch", "") if ended else env.unwrapped.sandbox.diff()
+    return checks, patch, notes
+
+
+def replay_check(
+    trajectory: Trajectory,
+    task: Task,
+    sandbox_kind: str = "local",
+    *,
+    grade: bool = True,
+    grader=None,
+    step_timeout: float = 120.0,
+) -> ReplayReport:
+    """Re-execute ``trajectory`` on ``task`` in a ``sandbox_kind`` sandbox and report the differences."""
+    from swe_srl.env import SweEnv
+
+    if trajectory.instance_id != task.instance_id:
+        raise ValueError(f"trajectory is for {trajectory.instance_id!r}, the task is {task.instance_id!r}")
+    env = SweEnv(
+        task=task,
+        sandbox=sandbox_kind,
+        max_steps=max(1, len(trajectory.steps)),
+        step_timeout=step_timeout,
+        diff_every_step=False,
+    )
+    try:
+        env.reset(options={"task": task})
+        checks, patch, notes = _replay_steps(env, trajectory)
+    finally:
+        env.close()
+    resolved, status = None, ""
+    if grade:
+        if grader is None:
+            from swe_srl.eval.grader import SandboxGrader
+
+            grader = SandboxGrader(sandbox_kind)
+        result = grader.grade(task, patch)
+        resolved, status = bool(result.resolved), result.status
+    return ReplayReport(
+        instance_id=task.instance_id,
+        steps=tuple(checks),
+        replayed_steps=len(checks),
+        recorded_steps=len(trajectory.steps),
+        patch_similarity=round(_similarity(patch, trajectory.final_patch), 6),
+        patch_identical=patch == trajectory.final_patch,
+        resolved=resolved,
+        eval_status=status,
+        recorded_resolved=trajectory.resolved,
+        notes=tuple(notes),
+    )
+
+
+def replay_table(report: ReplayReport):
+    """A rich table: one row per step, then the verdict."""
+    from rich.table import Table
+
+    table = Table(title=f"replay check: {report.instance_id}")
+    for name, justify in (("step", "right"), ("tool", "left"), ("similarity", "right"),
+                          ("recorded chars", "right"), ("replayed chars", "right"), ("exit", "right")):
+        table.add_column(name, justify=justify)
+    for check in report.steps:
+        colour = "green" if check.exact else ("yellow" if check.similarity >= 0.9 else "red")
+        table.add_row(str(check.index + 1), check.tool, f"[{colour}]{check.similarity:.4f}[/{colour}]",
+                      str(check.recorded_chars), str(check.replayed_chars), str(check.exit_code))
+    verdict = {True: "[green]resolved[/green]", False: "[red]not resolved[/red]", None: "not graded"}
+    table.caption = (
+        f"{report.exact_steps}/{len(report.steps)} steps identical, mean {report.mean_similarity:.4f}, "
+        f"min {report.min_similarity:.4f}; final patch "
+        f"{'identical' if report.patch_identical else f'similarity {report.patch_similarity:.4f}'}; "
+        f"{verdict[report.resolved]}" + (f" ({report.eval_status})" if report.eval_status else "")
+    )
+    return table
