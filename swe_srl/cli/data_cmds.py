@@ -153,7 +153,9 @@ def replay_check_cmd(
     sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the reports as JSON here."),
-    quiet: bool = typer.Option(False, "--quiet", help="Print one summary line per trajectory, no step table."),
+    quiet: bool = typer.Option(
+        False, "--quiet", help="Print one summary line per trajectory, no step table."
+    ),
 ) -> None:
     """Re-execute expert trajectories in SweEnv: per-step observation similarity and final resolution."""
     import json
@@ -191,10 +193,16 @@ def replay_check_cmd(
 
 
 def rollout_cmd(
-    policy: str = typer.Option(..., "--policy", help="expert[:N] | gold | noop | replay:FILE | openai:... | hf:..."),
+    policy: str = typer.Option(
+        ..., "--policy", help="expert[:N] | gold | noop | replay:FILE | openai:... | hf:..."
+    ),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
-    out: Path = typer.Option(..., "--out", help="Directory for kept trajectories and rollout.jsonl (resumes)."),
-    attempts: int = typer.Option(1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Directory for kept trajectories and rollout.log (a rerun resumes)."
+    ),
+    attempts: int = typer.Option(
+        1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."
+    ),
     keep: str = typer.Option("resolved", "--keep", help="resolved (rejection sampling) | all"),
     sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),

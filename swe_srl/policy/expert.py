@@ -117,7 +117,10 @@ class _Planner:
 
     def outline(self, path: str, search: str) -> None:
         command = self.rng.choice(
-            (f'grep -n "def \\|class " {TESTBED}/{path}', f'grep -nE "^(class|def) |^    def " {TESTBED}/{path}')
+            (
+                f'grep -n "def \\|class " {TESTBED}/{path}',
+                f'grep -nE "^(class|def) |^    def " {TESTBED}/{path}',
+            )
         )
         self.add("outline", _bash(command), search=search, file=path)
 
@@ -134,13 +137,29 @@ class _Planner:
             kind = "view" if "." in first.scope or _is_function(first) else "view_module"
             scope = first.scope or PurePosixPath(fe.path).stem
             if fe.base_lines <= 60 and len(clusters) == 1 and self.rng.random() < 0.5:
-                self.add(kind, _editor("view", path), file=fe.path, scope=scope, line=first.base_line,
-                         start=1, end=fe.base_lines)
+                self.add(
+                    kind,
+                    _editor("view", path),
+                    file=fe.path,
+                    scope=scope,
+                    line=first.base_line,
+                    start=1,
+                    end=fe.base_lines,
+                )
                 continue
             start = max(1, first.base_line - self.rng.randint(6, 16))
-            end = min(fe.base_lines, cluster[-1].base_line + len(cluster[-1].removed) + self.rng.randint(8, 20))
-            self.add(kind, _editor("view", path, view_range=[start, end]), file=fe.path, scope=scope,
-                     line=first.base_line, start=start, end=end)
+            end = min(
+                fe.base_lines, cluster[-1].base_line + len(cluster[-1].removed) + self.rng.randint(8, 20)
+            )
+            self.add(
+                kind,
+                _editor("view", path, view_range=[start, end]),
+                file=fe.path,
+                scope=scope,
+                line=first.base_line,
+                start=start,
+                end=end,
+            )
 
     # -- reproduction ----------------------------------------------------------------------
 
@@ -151,7 +170,9 @@ class _Planner:
 
     def reproduce(self, pkg: str) -> str:
         task = self.task
-        body = repro_from_issue(task.problem_statement) or repro_from_tests(task.test_patch, task.FAIL_TO_PASS)
+        body = repro_from_issue(task.problem_statement) or repro_from_tests(
+            task.test_patch, task.FAIL_TO_PASS
+        )
         if not body:
             module = pkg or "sys"
             body = f"import {module}\n\nprint({module})\n"
@@ -169,16 +190,29 @@ class _Planner:
             self.add("edit_new_file", _editor("create", path, file_text=fe.new_text), lead, file=fe.path)
             return
         if fe.kind == "removed":
-            self.add("edit_more", _bash(f"rm {path}"), lead, file=fe.path, scope=fe.path,
-                     desc="the file is no longer needed")
+            self.add(
+                "edit_more",
+                _bash(f"rm {path}"),
+                lead,
+                file=fe.path,
+                scope=fe.path,
+                desc="the file is no longer needed",
+            )
             return
         for index, edit in enumerate(fe.edits):
             old = next((x.strip() for x in edit.removed if x.strip()), edit.old_str.strip().splitlines()[0])
             kind = "edit_insert" if not edit.removed else ("edit" if index == 0 else "edit_more")
             action = _editor("str_replace", path, old_str=edit.old_str, new_str=edit.new_str)
-            self.add(kind, action, lead if index == 0 else "", file=fe.path, line=edit.line,
-                     scope=edit.scope or PurePosixPath(fe.path).stem, old=old,
-                     desc=describe_change(edit.removed, edit.added))
+            self.add(
+                kind,
+                action,
+                lead if index == 0 else "",
+                file=fe.path,
+                line=edit.line,
+                scope=edit.scope or PurePosixPath(fe.path).stem,
+                old=old,
+                desc=describe_change(edit.removed, edit.added),
+            )
             lead = ""
 
     # -- verification -------------------------------------------------------------------------
@@ -235,13 +269,18 @@ def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) 
     first_text = read(first.path) if first.kind == "modified" else first.new_text
     ranked = rank_for_file(planner.idents, first_text)
     scope = first.edits[0].scope.split(".")[-1] if first.edits else ""
-    search = ranked[0] if ranked else (scope or PurePosixPath(first.path).stem)
+    preferred = [n for n in ranked if n == scope]  # the issue names the function that needs the change
+    search = (preferred or ranked or [scope or PurePosixPath(first.path).stem])[0]
     if rng.random() < 0.7:
         planner.orient(pkg)
     repro_first = rng.random() < 0.3
     repro = planner.reproduce(pkg) if repro_first else ""
-    planner.locate(search, pkg, f"def {search}" in first_text or f"class {search}" in first_text,
-                   lead="confirmed" if repro_first else "")
+    planner.locate(
+        search,
+        pkg,
+        f"def {search}" in first_text or f"class {search}" in first_text,
+        lead="confirmed" if repro_first else "",
+    )
     if first.edits and (scope != search or rng.random() < 0.3):
         planner.outline(first.path, search)
     planner.views(first)
@@ -253,8 +292,11 @@ def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) 
             continue
         if fe.kind == "modified":
             others = [n for n in rank_for_file(planner.idents, read(fe.path)) if n != search]
-            search2 = others[0] if others else (fe.edits[0].scope.split(".")[-1] or PurePosixPath(fe.path).stem)
-            planner.locate(search2, pkg, False, kind="locate_more", file=first.path)
+            search2 = (
+                others[0] if others else (fe.edits[0].scope.split(".")[-1] or PurePosixPath(fe.path).stem)
+            )
+            kind = "locate_more" if others else "locate_other"
+            planner.locate(search2, pkg, False, kind=kind, file=first.path)
             planner.views(fe)
         planner.edits(fe, "")
     planner.verify(files, repro)

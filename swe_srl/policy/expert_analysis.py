@@ -202,12 +202,7 @@ def issue_identifiers(issue: str) -> list[str]:
     counts: dict[str, int] = {}
     for fragment in code_fragments(issue):
         for name in _NAME.findall(_STRING.sub('""', fragment)):
-            if (
-                len(name) < 3
-                or keyword.iskeyword(name)
-                or hasattr(builtins, name)
-                or name.lower() in _COMMON
-            ):
+            if len(name) < 3 or keyword.iskeyword(name) or hasattr(builtins, name) or name.lower() in _COMMON:
                 continue
             counts[name] = counts.get(name, 0) + 1
     return sorted(counts, key=lambda n: -counts[n])
@@ -339,7 +334,11 @@ def _one_line_change(old: str, new: str, old_raw: str, new_raw: str) -> str:
     if len(changes) > 2 or not all(_balanced(a) and _balanced(b) for a, b in changes):
         return f"it should read `{new}`"
     parts = []
-    for before, after in changes:
+    repeated = {pair for pair in changes if changes.count(pair) > 1}
+    for before, after in dict.fromkeys(changes):
+        if (before, after) in repeated and before and after:
+            parts.append(f"each `{before}` should be `{after}`")
+            continue
         if before and after:
             parts.append(f"`{before}` should be `{after}`")
         elif after:
@@ -347,6 +346,13 @@ def _one_line_change(old: str, new: str, old_raw: str, new_raw: str) -> str:
         else:
             parts.append(f"`{before}` should not be there")
     return "; ".join(parts)
+
+
+def _new_names(old: list[str], new: list[str], limit: int = 3) -> list[str]:
+    """Dotted names or keywords the new lines use and the old ones do not."""
+    before = set(re.findall(r"[\w.]+", " ".join(old)))
+    found = [n for n in re.findall(r"[A-Za-z_][\w.]*", " ".join(new)) if n not in before]
+    return [n for n in dict.fromkeys(found) if "." in n or n in ("try", "finally", "with", "while")][:limit]
 
 
 def describe_change(removed: tuple[str, ...], added: tuple[str, ...]) -> str:
@@ -359,5 +365,7 @@ def describe_change(removed: tuple[str, ...], added: tuple[str, ...]) -> str:
         lead = next((line.strip() for line in new if not line.strip().startswith("#")), new[0].strip())
         return f"{len(new)} more line(s), starting with `{lead}`"
     if old and new:
-        return f"it has to become {len(new)} lines, starting with `{new[0].strip()}`"
+        names = _new_names(old, new)
+        using = f" (using {', '.join(f'`{n}`' for n in names)})" if names else ""
+        return f"it has to become {len(new)} lines, starting with `{new[0].strip()}`{using}"
     return f"`{old[0].strip()}` should go" if old else "the code needs a small change"

@@ -46,8 +46,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "The report revolves around `{search}`; searching for it should point me to the right module.",
     ),
     "outline": (
-        "`{search}` is used in `{file}`. Let me list the functions in that module to see how it is organised.",
-        "So `{file}` is the place to look. Before reading it in full, a quick outline of its classes and functions.",
+        "`{search}` is used in `{file}`. Let me list the functions in that module to see how it is "
+        "organised.",
+        "So `{file}` is the place to look. Before reading it in full, a quick outline of its classes and "
+        "functions.",
         "The hits point at `{file}`. Let me see which functions it defines.",
     ),
     "view": (
@@ -65,9 +67,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Before changing anything, a quick look at which tests exist for this module.",
     ),
     "repro_create": (
-        "Before changing anything I want to reproduce the problem. I'll put the examples from the issue into a "
-        "small script.",
-        "Let me write a reproduction script based on the snippet in the issue so I can confirm the behaviour.",
+        "Before changing anything I want to reproduce the problem. I'll put the examples from the issue "
+        "into a small script.",
+        "Let me write a reproduction script based on the snippet in the issue so I can confirm the "
+        "behaviour.",
         "To confirm the bug, I'll create `{script}` with the calls from the report.",
         "I'll turn the example from the issue into a script so I can run it before and after the change.",
     ),
@@ -87,7 +90,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Let me fix it.",
         "I see it now. Look at `{old}` in `{scope}`: {desc}. That is exactly why {clause}.",
         "This is the bug: in `{scope}`, {desc} (`{old}`). I'll make that change.",
-        "Found it. `{scope}` does `{old}`, but {desc}. With that fixed, {clause} should no longer happen.",
+        "Found it. `{scope}` does `{old}`, but {desc}. That explains why {clause}.",
     ),
     "edit_insert": (
         "`{scope}` never handles this case, which is why {clause}. I'll add the missing branch: {desc}.",
@@ -104,9 +107,14 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "One more change in `{scope}`: {desc}.",
     ),
     "locate_more": (
-        "That takes care of `{file}`, but the issue mentions more than that. Let me look for `{search}` as well.",
+        "That takes care of `{file}`, but the issue mentions more than that. Let me look for `{search}` "
+        "as well.",
         "The report also describes `{search}`. Let me check whether it has the same problem.",
-        "The issue suggests this is not the only affected place. Searching for `{search}`:",
+    ),
+    "locate_other": (
+        "The issue describes more than one symptom, so there may be a second place to fix. Let me look at "
+        "`{search}` too.",
+        "That was one spot. Since the report mentions another case, let me check `{search}` as well.",
     ),
     "rerun": (
         "Now let me rerun the reproduction script to check the fix.",
@@ -115,8 +123,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Time to verify: rerunning `{script}`.",
     ),
     "tests": (
-        "The output now matches what the issue expects ({observed}). Let me make sure the existing tests still "
-        "pass.",
+        "The output now matches what the issue expects ({observed}). Let me make sure the existing tests "
+        "still pass.",
         "Good, that is the expected behaviour now ({observed}). Next, the existing tests for regressions.",
         "The fix works for the reported cases ({observed}). Let me run the related tests too.",
     ),
@@ -147,16 +155,15 @@ def summarize_output(observation: str, limit: int = 160) -> str:
     lines = [line.strip() for line in observation.splitlines() if line.strip()]
     if not lines:
         return "no output"
-    if any(line.startswith("Traceback") for line in lines):
-        quoted = lines[-1]
-    else:
-        quoted = ", ".join(lines[:3])
+    quoted = lines[-1] if any(line.startswith("Traceback") for line in lines) else ", ".join(lines[:3])
     if len(quoted) > limit:
         quoted = quoted[: limit - 3] + "..."
     return f"`{quoted}`" if "`" not in quoted else quoted
 
 
-_TEST_COUNTS = re.compile(r"(\d+ (?:passed|failed|errors?|skipped)(?:, \d+ (?:passed|failed|errors?|skipped))*)")
+_TEST_COUNTS = re.compile(
+    r"(\d+ (?:passed|failed|errors?|skipped)(?:, \d+ (?:passed|failed|errors?|skipped))*)"
+)
 
 
 def summarize_tests(observation: str) -> str:

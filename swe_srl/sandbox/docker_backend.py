@@ -26,7 +26,7 @@ from typing import Any
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
-from swe_srl.sandbox.limits import ResourceLimits
+from swe_srl.sandbox.limits import PidsWatch, ResourceLimits, contain_fork_bomb, docker_pids_events
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
@@ -126,6 +126,8 @@ class DockerSandbox:
         if limits is not None:  # the local backend's limits, applied the Docker way
             mem_limit, pids_limit = limits.memory_bytes, limits.pids
         self.limits = limits or ResourceLimits()
+        self._pids_limit = pids_limit
+        self._pids_watch: PidsWatch | None = None
         self.client = client or _docker_client()
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
@@ -147,6 +149,7 @@ class DockerSandbox:
             )
             self.base_commit = self._install_repo(task, cache_root)
             self.container.start()
+            self._pids_watch = PidsWatch(docker_pids_events(self.container.id))  # engine on this machine
             self._session = ShellSession(self._open_channel, ctl_dir=CONTROL_DIR, pid_namespace=True)
             self._session.start()
         except BaseException:
@@ -202,7 +205,8 @@ class DockerSandbox:
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
         self._check_open()
-        return self._session.run(cmd, timeout, limit=self.output_limit)
+        result = self._session.run(cmd, timeout, limit=self.output_limit)
+        return contain_fork_bomb(result, self._pids_watch, self._session, self._pids_limit)
 
     def _raw(self, script: str, what: str) -> str:
         return self._session.run_clean(script, self._clean_env, f"{what} in {self.task.instance_id}")

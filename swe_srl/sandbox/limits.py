@@ -25,8 +25,11 @@ import shlex
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from swe_srl.records import ExecResult
 
 CGROUP_DIRNAME = "swe-srl"  # parent of every sandbox's cgroup, in each hierarchy
 
@@ -136,6 +139,9 @@ class CgroupJail:
         join = " && ".join(f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs)
         return [shutil.which("sh") or "/bin/sh", "-c", f'{join} && exec "$@"', "sh", *argv]
 
+    def watch(self) -> PidsWatch:
+        return PidsWatch([d / "pids.events" for d in self.dirs])
+
     def pids(self) -> list[int]:
         """Processes still in the cgroup."""
         found: set[int] = set()
@@ -162,6 +168,72 @@ class CgroupJail:
                 return  # `swe-srl sandbox gc` sweeps what is left
             if self.dirs:
                 time.sleep(0.01)
+
+
+PIDS_EXHAUSTED_NOTE = (
+    "\n<the command hit the sandbox's process limit ({limit}); every process in the sandbox was killed "
+    "and the shell was reset to /testbed>\n"
+)
+
+
+class PidsWatch:
+    """Notices when a pids cgroup refused a fork (its ``pids.events`` ``max`` counter rose).
+
+    A fork bomb left running in the background would make every later step fail to fork until
+    its timeout; a sandbox that sees this kills everything in it straight away instead.
+    """
+
+    def __init__(self, events_files: list[Path]):
+        self.files = [f for f in events_files if f.is_file()]
+        self._seen = self._count()
+
+    def _count(self) -> int:
+        total = 0
+        for path in self.files:
+            with contextlib.suppress(OSError, ValueError):
+                for line in path.read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "max":
+                        total += int(value)
+        return total
+
+    def tripped(self) -> bool:
+        """Whether a fork was refused since the previous call."""
+        if not self.files:
+            return False
+        count = self._count()
+        tripped, self._seen = count > self._seen, count
+        return tripped
+
+
+def contain_fork_bomb(result: ExecResult, watch: PidsWatch | None, session: Any, limit: int) -> ExecResult:
+    """After a command: if it ran into the process ceiling, kill everything in the sandbox at once.
+
+    ``session`` is the sandbox's :class:`~swe_srl.sandbox.shell.ShellSession`; its reset kills with
+    shell builtins only, so it works while a fork bomb holds every process slot.
+    """
+    if watch is None or not watch.tripped():
+        return result
+    session.reset_state()
+    watch.tripped()  # forks refused while the bomb died are not a new event
+    return replace(result, output=result.output + PIDS_EXHAUSTED_NOTE.format(limit=limit))
+
+
+def docker_pids_events(container_id: str) -> list[Path]:
+    """The ``pids.events`` of a container's cgroup when the engine runs on this machine."""
+    mounts = _cgroup_mounts()
+    candidates = []
+    if "pids" in mounts:  # cgroup v1, cgroupfs driver (and the systemd driver's slice)
+        candidates += [
+            mounts["pids"] / "docker" / container_id,
+            mounts["pids"] / "system.slice" / f"docker-{container_id}.scope",
+        ]
+    if "" in mounts:  # cgroup v2
+        candidates += [
+            mounts[""] / "system.slice" / f"docker-{container_id}.scope",
+            mounts[""] / "docker" / container_id,
+        ]
+    return [c / "pids.events" for c in candidates if (c / "pids.events").is_file()]
 
 
 def gc_cgroups() -> list[Path]:

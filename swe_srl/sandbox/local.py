@@ -27,7 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
-from swe_srl.sandbox.limits import CgroupJail, ResourceLimits
+from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, contain_fork_bomb
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
@@ -156,6 +156,7 @@ class LocalSandbox:
         self.output_limit = output_limit
         self.limits = limits or ResourceLimits()
         self._jail: CgroupJail | None = None
+        self._pids_watch: PidsWatch | None = None
         self._closed = False
         base = prepare_base_repo(task, cache_root)
         self.base_commit = head_of(base)
@@ -188,6 +189,7 @@ class LocalSandbox:
             bwrap = bwrap_argv(self.workspace, self.root / "gitconfig", self._env, self.limits.tmpfs_bytes)
             self._jail = CgroupJail(self.root.name, self.limits)  # pids and memory: see limits.py
             argv = self._jail.wrap(bwrap)
+            self._pids_watch = self._jail.watch()
             return ShellSession(
                 lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
                 ctl_dir=CONTROL_DIR,
@@ -209,7 +211,8 @@ class LocalSandbox:
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
         self._check_open()
-        return self._session.run(cmd, timeout, limit=self.output_limit)
+        result = self._session.run(cmd, timeout, limit=self.output_limit)
+        return contain_fork_bomb(result, self._pids_watch, self._session, self.limits.pids)
 
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""

@@ -32,6 +32,7 @@ class StepCheck:
 
     index: int
     tool: str
+    action: str  # a one-line summary of the action
     similarity: float
     recorded_chars: int
     replayed_chars: int
@@ -79,6 +80,17 @@ class ReplayReport:
         return data
 
 
+def action_summary(tool: str, args: dict, width: int = 60) -> str:
+    """One line naming what an action does: the bash command, or the editor command and path."""
+    if tool == "bash":
+        text = " ".join(str(args.get("command", "")).split())
+    elif tool == "str_replace_editor":
+        text = f"{args.get('command', '')} {args.get('path', '')}"
+    else:
+        text = tool
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _replay_steps(env, trajectory: Trajectory) -> tuple[list[StepCheck], str, list[str]]:
     """Play the recorded actions; return the checks, the final patch and notes."""
     checks: list[StepCheck] = []
@@ -87,7 +99,9 @@ def _replay_steps(env, trajectory: Trajectory) -> tuple[list[StepCheck], str, li
     ended = False
     for index, step in enumerate(trajectory.steps):
         if ended:
-            notes.append(f"the replay ended after step {index}; {len(trajectory.steps) - index} step(s) not run")
+            notes.append(
+                f"the replay ended after step {index}; {len(trajectory.steps) - index} step(s) not run"
+            )
             break
         # A recorded parse error is replayed from its raw text so the same explanation comes back.
         action = step.raw_action if step.action.tool == PARSE_ERROR_TOOL else step.action
@@ -96,6 +110,7 @@ def _replay_steps(env, trajectory: Trajectory) -> tuple[list[StepCheck], str, li
             StepCheck(
                 index=index,
                 tool=step.action.tool,
+                action=action_summary(step.action.tool, step.action.args),
                 similarity=round(_similarity(observation, step.observation), 6),
                 recorded_chars=len(step.observation),
                 replayed_chars=len(observation),
@@ -160,13 +175,25 @@ def replay_table(report: ReplayReport):
     from rich.table import Table
 
     table = Table(title=f"replay check: {report.instance_id}")
-    for name, justify in (("step", "right"), ("tool", "left"), ("similarity", "right"),
-                          ("recorded chars", "right"), ("replayed chars", "right"), ("exit", "right")):
+    for name, justify in (
+        ("step", "right"),
+        ("action", "left"),
+        ("similarity", "right"),
+        ("recorded chars", "right"),
+        ("replayed chars", "right"),
+        ("exit", "right"),
+    ):
         table.add_column(name, justify=justify)
     for check in report.steps:
         colour = "green" if check.exact else ("yellow" if check.similarity >= 0.9 else "red")
-        table.add_row(str(check.index + 1), check.tool, f"[{colour}]{check.similarity:.4f}[/{colour}]",
-                      str(check.recorded_chars), str(check.replayed_chars), str(check.exit_code))
+        table.add_row(
+            str(check.index + 1),
+            check.action,
+            f"[{colour}]{check.similarity:.4f}[/{colour}]",
+            str(check.recorded_chars),
+            str(check.replayed_chars),
+            str(check.exit_code),
+        )
     verdict = {True: "[green]resolved[/green]", False: "[red]not resolved[/red]", None: "not graded"}
     table.caption = (
         f"{report.exact_steps}/{len(report.steps)} steps identical, mean {report.mean_similarity:.4f}, "

@@ -9,7 +9,7 @@ Output directory:
 
 - ``<instance>.traj.json``: the kept resolved trajectory of each task (normalized format);
   failed attempts kept with ``keep="all"`` are ``<instance>.attempt<k>.traj.json``;
-- ``rollout.jsonl``: one :class:`AttemptRecord` per finished attempt, appended as attempts end.
+- ``rollout.log``: one (JSON lines) :class:`AttemptRecord` per finished attempt, appended as attempts end.
   A rerun reads it and skips every attempt already recorded and every task already resolved, so
   an interrupted rollout resumes where it stopped.
 
@@ -28,11 +28,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from swe_srl.records import EvalResult, Task, Trajectory
 
 KEEP_MODES = ("resolved", "all")
-LOG_NAME = "rollout.jsonl"
+# JSON lines, but not named *.jsonl: trajectory readers take every .json/.jsonl file of a directory,
+# and the output directory must stay readable as a trajectory collection.
+LOG_NAME = "rollout.log"
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class RolloutConfig:
 
 @dataclass(frozen=True)
 class AttemptRecord:
-    """One finished attempt: a line of ``rollout.jsonl``."""
+    """One finished attempt: a line of ``rollout.log``."""
 
     instance_id: str
     attempt: int
@@ -108,7 +111,7 @@ class RolloutReport:
 
 
 class RolloutLog:
-    """``rollout.jsonl``: attempts appended one line at a time (thread-safe, crash-tolerant)."""
+    """``rollout.log``: attempts appended one line at a time (thread-safe, crash-tolerant)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -150,14 +153,22 @@ def trajectory_file(instance_id: str, attempt: int, resolved: bool) -> str:
     return f"{stem}.traj.json" if resolved else f"{stem}.attempt{attempt}.traj.json"
 
 
-def run_attempt(task: Task, config: RolloutConfig, attempt: int, grader) -> tuple[AttemptRecord, Trajectory | None]:
+PolicyFactory = Callable[[Task, int], Any]  # (task, attempt) -> Policy
+
+
+def run_attempt(
+    task: Task, config: RolloutConfig, attempt: int, grader, policy_factory: PolicyFactory | None = None
+) -> tuple[AttemptRecord, Trajectory | None]:
     """One episode and its grade; never raises (a failure is an ``error`` record)."""
     from swe_srl.env import SweEnv
     from swe_srl.episode import run_episode
 
     start = time.monotonic()
     try:
-        policy = build_policy(config.policy, task, attempt)
+        if policy_factory is not None:
+            policy = policy_factory(task, attempt)
+        else:
+            policy = build_policy(config.policy, task, attempt)
         env = SweEnv(task=task, sandbox=config.sandbox, max_steps=config.max_steps, diff_every_step=False)
         try:
             trajectory = run_episode(env, policy, task)
@@ -167,14 +178,18 @@ def run_attempt(task: Task, config: RolloutConfig, attempt: int, grader) -> tupl
     except Exception as err:
         reason = traceback.format_exception_only(type(err), err)[-1].strip()
         duration = round(time.monotonic() - start, 3)
-        return AttemptRecord(task.instance_id, attempt, "error", False, duration=duration, reason=reason), None
+        return AttemptRecord(
+            task.instance_id, attempt, "error", False, duration=duration, reason=reason
+        ), None
     trajectory.resolved = result.resolved
     trajectory.metadata.update(
         {
             "policy": config.policy,
             "attempt": attempt,
             "eval_status": result.status,
-            "trajectory_id": trajectory_file(task.instance_id, attempt, result.resolved).removesuffix(".traj.json"),
+            "trajectory_id": trajectory_file(task.instance_id, attempt, result.resolved).removesuffix(
+                ".traj.json"
+            ),
         }
     )
     record = AttemptRecord(
@@ -189,11 +204,16 @@ def run_attempt(task: Task, config: RolloutConfig, attempt: int, grader) -> tupl
     return record, trajectory
 
 
-def _run_task(task: Task, config: RolloutConfig, done: list[AttemptRecord], grader, log: RolloutLog,
-              on_attempt: Callable[[AttemptRecord], None] | None) -> list[AttemptRecord]:
+def _run_task(
+    task: Task,
+    config: RolloutConfig,
+    done: list[AttemptRecord],
+    context: tuple[Any, RolloutLog, Callable[[AttemptRecord], None] | None, PolicyFactory | None],
+) -> list[AttemptRecord]:
     """The remaining attempts of one task, stopping at the first resolved one."""
     from swe_srl.trajectories.io import write_trajectory
 
+    grader, log, on_attempt, policy_factory = context
     finished = {r.attempt for r in done}
     new: list[AttemptRecord] = []
     for attempt in range(config.attempts):
@@ -201,7 +221,7 @@ def _run_task(task: Task, config: RolloutConfig, done: list[AttemptRecord], grad
             break
         if attempt in finished:
             continue
-        record, trajectory = run_attempt(task, config, attempt, grader)
+        record, trajectory = run_attempt(task, config, attempt, grader, policy_factory)
         if trajectory is not None and (record.resolved or config.keep == "all"):
             name = trajectory_file(task.instance_id, attempt, record.resolved)
             write_trajectory(trajectory, config.out / name)
@@ -246,8 +266,13 @@ def run_rollout(
     on_attempt: Callable[[AttemptRecord], None] | None = None,
     *,
     grader=None,
+    policy_factory: PolicyFactory | None = None,
 ) -> RolloutReport:
-    """Sample, grade and keep trajectories for every task of ``config.tasks`` (resuming ``config.out``)."""
+    """Sample, grade and keep trajectories for every task of ``config.tasks`` (resuming ``config.out``).
+
+    ``policy_factory(task, attempt)`` replaces ``config.policy``'s spec for policies built in code;
+    ``grader`` replaces the default ``SandboxGrader(config.sandbox)``.
+    """
     if config.keep not in KEEP_MODES:
         raise ValueError(f"keep must be one of {', '.join(KEEP_MODES)}, got {config.keep!r}")
     if config.attempts < 1:
@@ -262,10 +287,12 @@ def run_rollout(
     previous = log.load()
     grader = grader or SandboxGrader(config.sandbox, test_timeout=config.test_timeout)
     new: list[AttemptRecord] = []
+    context = (grader, log, on_attempt, policy_factory)
     with ThreadPoolExecutor(max(1, config.workers)) as pool:
         futures = [
-            pool.submit(_run_task, task, config, [r for r in previous if r.instance_id == task.instance_id],
-                        grader, log, on_attempt)
+            pool.submit(
+                _run_task, task, config, [r for r in previous if r.instance_id == task.instance_id], context
+            )
             for task in tasks
         ]
         for future in as_completed(futures):
@@ -278,18 +305,31 @@ def rollout_table(report: RolloutReport):
     from rich.table import Table
 
     table = Table(title=f"rollout: {report.config.policy} on {report.config.tasks}")
-    for name, justify in (("instance", "left"), ("attempts", "right"), ("resolved", "center"),
-                          ("steps", "right"), ("status", "left"), ("kept", "left")):
+    for name, justify in (
+        ("instance", "left"),
+        ("attempts", "right"),
+        ("resolved", "center"),
+        ("steps", "right"),
+        ("status", "left"),
+        ("kept", "left"),
+    ):
         table.add_column(name, justify=justify)
     for task in report.tasks:
         mark = "[green]yes[/green]" if task.resolved else "[red]no[/red]"
-        table.add_row(task.instance_id, str(task.attempts), mark, str(task.steps or ""), task.status,
-                      ", ".join(task.kept))
+        table.add_row(
+            task.instance_id,
+            str(task.attempts),
+            mark,
+            str(task.steps or ""),
+            task.status,
+            ", ".join(task.kept),
+        )
     total = len(report.tasks)
     rate = 100.0 * report.resolved / total if total else 0.0
     table.caption = (
-        f"{report.resolved}/{total} tasks resolved ({rate:.1f}%) within {report.config.attempts} attempt(s); "
-        f"{report.kept} trajectories kept in {report.config.out}; {report.new_attempts} new attempt(s) this run"
+        f"{report.resolved}/{total} tasks resolved ({rate:.1f}%) within {report.config.attempts} "
+        f"attempt(s); {report.kept} trajectories kept in {report.config.out}; "
+        f"{report.new_attempts} new attempt(s) this run"
     )
     return table
 
@@ -305,7 +345,10 @@ class RolloutProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]rollout"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("[bold]rollout"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
                 TextColumn("{task.description}"),
             )
             self._bar.start()
@@ -318,8 +361,14 @@ class RolloutProgress:
             return
         self._resolved += record.resolved
         verdict = "kept" if record.kept else "rejected"
-        self._bar.update(self._id, advance=1, description=(
-            f"{record.instance_id} #{record.attempt}: {record.status}, {verdict} ({self._resolved} resolved)"))
+        self._bar.update(
+            self._id,
+            advance=1,
+            description=(
+                f"{record.instance_id} #{record.attempt}: {record.status}, {verdict} "
+                f"({self._resolved} resolved)"
+            ),
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -1,0 +1,279 @@
+"""Attacks an untrusted agent could make, each through the real tools, on both sandbox backends.
+
+Each test asserts containment: the host is untouched and the next step works (or a typed
+``SandboxError`` is raised). Limits are :data:`conftest.TEST_LIMITS` (256 processes, 512 MiB of
+memory, 64 MiB per file and per tmpfs), so an attack hits the wall within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    TEST_LIMITS,
+    assert_usable,
+    bash,
+    editor,
+    host_process_count,
+    host_processes_matching,
+)
+
+from swe_srl.sandbox import DEFAULT_OUTPUT_LIMIT, SandboxError
+from swe_srl.sandbox.shell import GRACE_SECONDS
+from swe_srl.tools.executor import TIMEOUT_MESSAGE
+
+
+# Command lines of every process in the sandbox (the base image has no `ps`).
+PROCS = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"
+
+
+def _peak_host_processes(stop: threading.Event, peak: list[int]) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], host_process_count())
+        time.sleep(0.05)
+
+
+def test_fork_bomb(sandbox):
+    before = host_process_count()
+    stop, peak = threading.Event(), [before]
+    watcher = threading.Thread(target=_peak_host_processes, args=(stop, peak), daemon=True)
+    watcher.start()
+    try:
+        bash(sandbox, ":(){ :|:& };:", timeout=5)  # returns at once: the bomb goes to the background
+        time.sleep(1.5)  # let it reach the ceiling
+        started = time.monotonic()
+        after = bash(sandbox, "true", timeout=5)
+    finally:
+        stop.set()
+        watcher.join()
+    # The sandbox noticed the refused forks and killed the bomb; the step did not hang.
+    assert time.monotonic() - started < 3, after
+    assert "process limit" in after.observation
+    # The bomb never got past the sandbox's process ceiling (other helpers' processes add noise).
+    assert peak[0] - before < TEST_LIMITS.pids + 200, (before, peak[0])
+    assert_usable(sandbox)
+    assert int(bash(sandbox, f"{PROCS} | wc -l").observation) < 20
+
+
+def test_memory_hog(sandbox):
+    result = bash(sandbox, "python3 -c 'b = bytearray(3 << 30); print(len(b))'", timeout=60)
+    assert result.exit_code != 0 and str(3 << 30) not in result.observation
+    shell_hog = bash(sandbox, "x=$(head -c 2000000000 /dev/zero | tr '\\0' a); echo ${#x}", timeout=60)
+    assert "2000000000" not in shell_hog.observation
+    assert_usable(sandbox)
+
+
+def test_fill_disk_with_one_file(sandbox):
+    limit = TEST_LIMITS.file_size_bytes
+    result = bash(sandbox, f"head -c {4 * limit} /dev/zero > big.bin; echo rc=$?", timeout=60)
+    assert "rc=0" not in result.observation
+    size = bash(sandbox, "stat -c %s big.bin").observation
+    assert int(size) <= limit
+    bash(sandbox, "rm -f big.bin")
+    assert_usable(sandbox)
+
+
+def test_fill_tmp(sandbox):
+    limit = TEST_LIMITS.tmpfs_bytes
+    script = f"for i in 1 2 3 4 5 6; do head -c {limit // 2} /dev/zero > /tmp/fill.$i || break; done; du -sb /tmp"
+    result = bash(sandbox, script, timeout=60)
+    used = int(result.observation.split()[-2])
+    # local: a sized tmpfs; docker: /tmp is in the container layer, bounded per file by fsize only.
+    if sandbox.kind == "local":
+        assert used <= limit + (1 << 20), result.observation
+    bash(sandbox, "rm -f /tmp/fill.*")
+    assert_usable(sandbox)
+
+
+def test_endless_output(sandbox):
+    started = time.monotonic()
+    result = bash(sandbox, "yes 'spam spam spam'", timeout=4)
+    assert time.monotonic() - started < 4 + GRACE_SECONDS + 3
+    assert result.timed_out
+    assert len(result.observation) < DEFAULT_OUTPUT_LIMIT + 2000
+    binary = bash(sandbox, "cat /dev/urandom", timeout=3)
+    assert binary.timed_out and len(binary.observation) < DEFAULT_OUTPUT_LIMIT + 2000
+    assert_usable(sandbox)
+
+
+def test_sleep_forever(sandbox):
+    started = time.monotonic()
+    result = bash(sandbox, "sleep infinity", timeout=2)
+    elapsed = time.monotonic() - started
+    assert result.timed_out and result.exit_code == 124 and 1.9 < elapsed < 2 + GRACE_SECONDS
+    assert TIMEOUT_MESSAGE.format(command="sleep infinity", timeout=2) in result.observation
+    assert_usable(sandbox)
+
+
+def test_background_process_outlives_step(sandbox):
+    token = f"{secrets.randbelow(10**6) + 10**6}"
+    result = bash(
+        sandbox,
+        f"nohup sleep {token} >/dev/null 2>&1 & disown; setsid sleep {int(token) + 1} & "
+        f"(trap '' HUP TERM; sleep {int(token) + 2}) & echo spawned",
+        timeout=10,
+    )
+    assert result.observation == "spawned"
+    assert_usable(sandbox)
+    assert f"sleep {token}" in bash(sandbox, PROCS).observation  # still running, as on a shell
+    sandbox.reset()
+    assert f"sleep {token}" not in bash(sandbox, PROCS).observation
+    assert_usable(sandbox)
+    bash(sandbox, f"setsid nohup sleep {token} >/dev/null 2>&1 &")
+    assert host_processes_matching(f"sleep {token}")  # the host sees the sandbox's processes...
+    sandbox.close()
+    deadline = time.monotonic() + 5
+    while host_processes_matching(f"sleep {token}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not host_processes_matching(f"sleep {token}")  # ...and none outlive close()
+
+
+def test_write_outside_testbed(sandbox):
+    token = secrets.token_hex(6)
+    home = Path.home()
+    targets = [f"/etc/swe-srl-{token}", f"/swe-srl-{token}", f"$HOME/swe-srl-{token}", f"/usr/swe-srl-{token}"]
+    bash(sandbox, "; ".join(f"echo pwned > {t}" for t in targets) + f"; echo pwned > {home}/swe-srl-{token}")
+    editor(sandbox, command="create", path=f"/testbed/../etc/swe-srl-ed-{token}", file_text="pwned")
+    editor(sandbox, command="create", path=f"/root/swe-srl-ed-{token}", file_text="pwned")
+    for path in (
+        Path(f"/etc/swe-srl-{token}"),
+        Path(f"/swe-srl-{token}"),
+        home / f"swe-srl-{token}",
+        Path(f"/usr/swe-srl-{token}"),
+        Path(f"/etc/swe-srl-ed-{token}"),
+        Path(f"/root/swe-srl-ed-{token}"),
+    ):
+        assert not path.exists(), path
+    assert_usable(sandbox)
+
+
+def test_read_host_secrets(open_sandbox, monkeypatch, tmp_path):
+    token = secrets.token_hex(12)
+    monkeypatch.setenv("SWE_SRL_SECRET_TEST", token)
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(token)
+    root_secret = Path("/root") / f".swe_srl_secret_{token[:8]}"
+    root_secret.write_text(token)
+    try:
+        sandbox = open_sandbox()
+        commands = [
+            "env",
+            f"cat {secret_file}",
+            f"cat {root_secret}",
+            "cat /proc/1/environ /proc/*/environ 2>/dev/null | tr '\\0' '\\n'",
+            f"grep -rs {token} /tmp /root /proc/self /etc 2>/dev/null | head",
+        ]
+        for command in commands:
+            assert token not in bash(sandbox, command).observation, command
+        bash(sandbox, f"ln -s {secret_file} leak.txt; ln -s {root_secret} leak2.txt")
+        for path in (str(secret_file), str(root_secret), "/testbed/leak.txt", "/testbed/leak2.txt"):
+            assert token not in editor(sandbox, command="view", path=path).observation, path
+        with pytest.raises(SandboxError):
+            sandbox.read_file("/testbed/leak.txt")
+    finally:
+        root_secret.unlink()
+    assert_usable(sandbox)
+
+
+def _listen() -> tuple[socket.socket, list[object]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    accepted: list[object] = []
+
+    def serve():
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                if server.fileno() < 0:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, accepted
+
+
+def test_network(sandbox):
+    server, accepted = _listen()
+    port = server.getsockname()[1]
+    probes = {
+        "dns": "import socket; print(socket.getaddrinfo('example.com', 80))",
+        "host": f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('CONNECTED')",
+        "outside": "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2); print('CONNECTED')",
+    }
+    try:
+        for name, script in probes.items():
+            result = bash(sandbox, f'python3 -c "{script}"', timeout=15)
+            assert result.exit_code != 0 and "CONNECTED" not in result.observation, name
+            assert "Traceback" in result.observation, (name, result.observation)
+        assert "CONNECTED" not in bash(sandbox, f"exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED").observation
+    finally:
+        server.close()
+    assert accepted == []
+    assert_usable(sandbox)
+
+
+@pytest.mark.parametrize(
+    "suicide", ["kill -9 $$", "exec false", "exit", "exit 255", "kill -9 -1", "kill -STOP $$; sleep 30"]
+)
+def test_kill_own_shell(sandbox, suicide):
+    try:
+        bash(sandbox, suicide, timeout=3)
+    except SandboxError:
+        pass  # a typed error is an acceptable answer; the sandbox must still work afterwards
+    assert_usable(sandbox)
+
+
+def test_editor_escapes(sandbox, tmp_path):
+    host_file = tmp_path / "host.txt"
+    host_file.write_text("host content\n")
+    bash(sandbox, f"ln -s {host_file} hostlink; ln -s /etc/hostname etclink; ln -s .. up")
+    attempts = [
+        dict(command="create", path="/testbed/../escape.txt", file_text="x"),
+        dict(command="create", path="/testbed/up/escape.txt", file_text="x"),
+        dict(command="create", path=str(host_file), file_text="overwritten"),
+        dict(command="str_replace", path="/testbed/hostlink", old_str="host", new_str="pwned"),
+        dict(command="create", path="/testbed/etclink", file_text="pwned"),
+        dict(command="view", path="/testbed/../"),
+        dict(command="create", path="../relative.txt", file_text="x"),
+    ]
+    for args in attempts:
+        result = editor(sandbox, **args)
+        assert result.exit_code != 0, (args, result.observation)
+    assert host_file.read_text() == "host content\n"
+    assert not Path("/escape.txt").exists() and not Path("/testbed").exists()
+    assert_usable(sandbox)
+
+
+def test_huge_file_through_editor(sandbox):
+    text = ("0123456789abcdef" * 64 + "\n") * 20_000  # ~20 MiB
+    started = time.monotonic()
+    created = editor(sandbox, command="create", path="/testbed/huge.txt", file_text=text, timeout=120)
+    elapsed = time.monotonic() - started
+    assert created.exit_code == 0, created.observation[:500]
+    assert len(created.observation) <= DEFAULT_OUTPUT_LIMIT + 2000
+    assert bash(sandbox, "wc -c < huge.txt").observation == str(len(text))
+    viewed = editor(sandbox, command="view", path="/testbed/huge.txt")
+    assert len(viewed.observation) <= DEFAULT_OUTPUT_LIMIT + 2000
+    assert elapsed < 60
+    assert_usable(sandbox)
+
+
+def test_non_utf8_and_control_output(sandbox):
+    result = bash(sandbox, "printf 'a\\xff\\xfe\\x00\\x1b[31mred\\x07\\r\\x08\\n'; head -c 20000 /dev/urandom")
+    result.observation.encode("utf-8")  # no lone surrogates: it can be stored and tokenized
+    assert result.observation.startswith("a\ufffd\ufffd\x00\x1b[31mred\x07\r\x08\n")
+    bash(sandbox, "head -c 4096 /dev/urandom > blob.bin; printf '\\xc3\\x28 bad\\n' > bad.py")
+    for path in ("/testbed/blob.bin", "/testbed/bad.py"):
+        viewed = editor(sandbox, command="view", path=path)
+        viewed.observation.encode("utf-8")
+    assert os.path.exists("/proc/self")  # the host is fine
+    assert_usable(sandbox)
