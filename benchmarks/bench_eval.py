@@ -29,7 +29,9 @@ CONFIGS = (("local", 1), ("local", 2), ("docker", 1), ("docker", 2))
 def measure(suite: str, sandbox: str, workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         start = time.perf_counter()
-        report = run_eval(EvalConfig(tasks=suite, policy="gold", out=Path(tmp), sandbox=sandbox, workers=workers))
+        report = run_eval(
+            EvalConfig(tasks=suite, policy="gold", out=Path(tmp), sandbox=sandbox, workers=workers)
+        )
         seconds = time.perf_counter() - start
     return {
         "sandbox": sandbox,
@@ -38,6 +40,8 @@ def measure(suite: str, sandbox: str, workers: int) -> dict:
         "resolved": report.resolved,
         "seconds": round(seconds, 2),
         "tasks_per_minute": round(report.total / seconds * 60, 2),
+        "statuses": report.statuses,
+        "first_errors": dict(list(report.errors.items())[:3]),
     }
 
 
@@ -59,15 +63,19 @@ def swebench_crosscheck(suite: str, workers: int) -> dict:
             patches = {t.instance_id: (t.patch if kind == "gold" else "") for t in tasks}
             predictions = write_predictions_file(Path(tmp) / f"{kind}.jsonl", patches, kind)
             start = time.perf_counter()
-            official = run_official_evaluation(dataset, predictions, Path(tmp) / kind, run_id=kind, workers=workers)
+            official = run_official_evaluation(
+                dataset, predictions, Path(tmp) / kind, run_id=kind, workers=workers
+            )
             seconds = time.perf_counter() - start
-            ours = {t.instance_id: grader.grade(t, patches[t.instance_id]).resolved for t in tasks}
+            graded = {t.instance_id: grader.grade(t, patches[t.instance_id]) for t in tasks}
+            ours = {i: r.resolved for i, r in graded.items()}
             out[kind] = {
                 "instances": len(tasks),
                 "swebench_resolved": sum(official.values()),
                 "ours_resolved": sum(ours.values()),
                 "agree": sum(official[i] == ours[i] for i in ours),
                 "swebench_seconds": round(seconds, 1),
+                "our_statuses": sorted({r.status for r in graded.values()}),
             }
     return out
 
@@ -85,11 +93,17 @@ def main() -> None:
     for column in ("sandbox", "workers", "tasks", "resolved", "seconds", "tasks/min", "ratio"):
         table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(r["sandbox"], str(r["workers"]), str(r["tasks"]), str(r["resolved"]), f"{r['seconds']:.1f}",
-                      f"{r['tasks_per_minute']:.1f}", f"{r['ratio_vs_local_1_worker']:.2f}x")  # fmt: skip
+        cells = (r["sandbox"], r["workers"], r["tasks"], r["resolved"], f"{r['seconds']:.1f}")
+        table.add_row(
+            *map(str, cells), f"{r['tasks_per_minute']:.1f}", f"{r['ratio_vs_local_1_worker']:.2f}x"
+        )
     console = Console()
     console.print(table)
-    result = {"suite": args.suite, "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cpus", "rows": rows}
+    result = {
+        "suite": args.suite,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cpus",
+        "rows": rows,
+    }
     if args.swebench:
         result["swebench_crosscheck"] = swebench_crosscheck(args.suite, workers=4)
         console.print(result["swebench_crosscheck"])

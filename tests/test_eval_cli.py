@@ -73,7 +73,12 @@ def test_faulty_tasks_are_reported_and_the_run_goes_on(tmp_path):
         _row(task, "good-1"),
         '{"instance_id": "torn", "repo": ',  # not JSON
         json.dumps({"instance_id": "no-statement", "repo": "x/y"}),
-        _row(task, "hangs", test_patch=HANG_TEST, FAIL_TO_PASS=("tests/test_issue_1.py::test_negative_compound_duration",)),
+        _row(
+            task,
+            "hangs",
+            test_patch=HANG_TEST,
+            FAIL_TO_PASS=("tests/test_issue_1.py::test_negative_compound_duration",),
+        ),
         _row(task, "gold-does-not-apply", patch=task.patch.replace("stripped, text", "something, else")),
         _row(task, "missing-repo", repo_dir="/nonexistent/repo"),
     ]
@@ -82,8 +87,12 @@ def test_faulty_tasks_are_reported_and_the_run_goes_on(tmp_path):
           "--workers", "2", "--test-timeout", "3")  # fmt: skip
     by_id = {r["instance_id"]: r for r in _results(out)}
     assert by_id["good-1"]["status"] == "resolved"
-    assert by_id["tasks.jsonl:line2"]["status"] == "error" and "not JSON" in by_id["tasks.jsonl:line2"]["reason"]
-    assert by_id["no-statement"]["status"] == "error" and "problem_statement" in by_id["no-statement"]["reason"]
+    assert (
+        by_id["tasks.jsonl:line2"]["status"] == "error" and "not JSON" in by_id["tasks.jsonl:line2"]["reason"]
+    )
+    assert (
+        by_id["no-statement"]["status"] == "error" and "problem_statement" in by_id["no-statement"]["reason"]
+    )
     assert (by_id["hangs"]["status"], by_id["hangs"]["reason"]) == ("error", "tests timed out after 3s")
     assert by_id["gold-does-not-apply"]["status"] == "unresolved"
     assert by_id["missing-repo"]["status"] == "error" and "repo_dir" in by_id["missing-repo"]["reason"]
@@ -99,7 +108,9 @@ def test_sigkill_mid_run_then_rerun_reports_every_task_once(tmp_path):
     out = tmp_path / "out"
     argv = [str(Path(sys.executable).with_name("swe-srl")), "eval", "--tasks", str(suite), "--policy", "gold",
             "--out", str(out), "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     results = out / "results.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
@@ -132,3 +143,31 @@ def test_local_and_docker_give_identical_results(tmp_path, policy):
     local = json.loads((tmp_path / "local" / "predictions.jsonl").read_text())
     docker = json.loads((tmp_path / "docker" / "predictions.jsonl").read_text())
     assert local["model_patch"] == docker["model_patch"]
+
+
+@pytest.mark.docker
+def test_images_build_command_tags_and_exports(tmp_path):
+    export = tmp_path / "dataset.jsonl"
+    result = CliRunner().invoke(app, ["images", "build", "sample", "--export", str(export)])
+    assert result.exit_code == 0, result.output
+    image = "swe-srl/sample.swe-srl__durata-1:latest"
+    assert image in result.output
+    assert subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+    (row,) = [json.loads(line) for line in export.read_text().splitlines()]
+    assert row["image"] == image and row["instance_id"] == "swe-srl__durata-1"
+
+
+def test_results_log_skips_a_torn_last_line_and_rejects_damage_elsewhere(tmp_path):
+    from swe_srl.eval.results import ResultsLog
+    from swe_srl.records import EvalResult, RecordError
+
+    log = ResultsLog(tmp_path / "results.jsonl")
+    log.append(EvalResult("a", "resolved", True))
+    with log.path.open("a") as handle:
+        handle.write('{"instance_id": "b", "sta')
+    assert list(log.load()) == ["a"]
+    log.append(EvalResult("c", "error", False, reason="boom"))
+    assert list(log.load()) == ["a", "c"]
+    log.path.write_text('{"instance_id": "a", "status": "resolved", "resolved": true}\nnot json\n{}\n')
+    with pytest.raises(RecordError, match="line 2"):
+        log.load()

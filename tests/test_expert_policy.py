@@ -5,6 +5,7 @@ Episodes run in the real local sandbox (bubblewrap) and are graded by the real g
 
 from __future__ import annotations
 
+import ast
 import statistics
 import subprocess
 import sys
@@ -19,10 +20,9 @@ from swe_srl.policy.expert import ExpertPolicy, build_plan
 from swe_srl.policy.expert_analysis import (
     describe_change,
     plan_edits,
-    repro_from_issue,
-    repro_from_tests,
     scope_at,
 )
+from swe_srl.policy.expert_repro import repro_from_issue, repro_from_tests
 from swe_srl.records import Action, Step
 from swe_srl.tasks import load_tasks
 
@@ -69,7 +69,11 @@ def test_edit_old_str_grows_until_unique():
     assert BASE.count(edit.old_str) == 1
     assert "return 1" in edit.old_str and len(edit.old_str.splitlines()) < len(BASE.splitlines())
     assert edit.scope == "second" and edit.base_line == 9
-    assert _apply(BASE, PATCH).splitlines()[8:11] == ["        return 2", '    print("never")', "    return 0"]
+    assert _apply(BASE, PATCH).splitlines()[8:11] == [
+        "        return 2",
+        '    print("never")',
+        "    return 0",
+    ]
 
 
 def test_pure_insertion_is_anchored_on_a_neighbouring_line():
@@ -86,8 +90,34 @@ def test_patch_that_does_not_match_the_base_is_refused():
         plan_edits(PATCH, lambda _: "return 9".join(BASE.rsplit("return 1", 1)))
 
 
+def test_docstring_updates_come_after_the_code_change():
+    patch = (
+        "--- a/mod.py\n+++ b/mod.py\n"
+        '@@ -1,2 +1,3 @@\n def first(x):\n+    """Return 1 for truthy x."""\n     if x:\n'
+        "@@ -8,2 +9,2 @@ def second(x):\n     if x:\n-        return 1\n+        return 2\n"
+    )
+    [file_edits] = plan_edits(patch, lambda _: BASE)
+    code, doc = file_edits.edits  # the patch lists the docstring first; an agent fixes the code first
+    assert "return 2" in code.new_str and '"""' in doc.new_str
+    assert (code.base_line, doc.base_line) == (9, 2)
+    text = BASE
+    for edit in (code, doc):
+        assert text.count(edit.old_str) == 1
+        text = text.replace(edit.old_str, edit.new_str)
+    lines = text.splitlines()
+    assert (
+        lines[1].startswith('    """') and lines[9] == "        return 2" and lines[3] == "        return 1"
+    )
+
+
 def test_scope_names_the_enclosing_method_and_module_names():
-    lines = ["import re\n", "_RE = re.compile('x')\n", "class A:\n", "    def f(self):\n", "        return 1\n"]
+    lines = [
+        "import re\n",
+        "_RE = re.compile('x')\n",
+        "class A:\n",
+        "    def f(self):\n",
+        "        return 1\n",
+    ]
     assert scope_at(lines, 4) == "A.f"
     assert scope_at(lines, 1) == "_RE"
 
@@ -107,11 +137,18 @@ def test_describe_change_names_the_difference(old, new, expected):
 def test_repro_script_from_issue_runs_and_catches_the_reported_error():
     issue = (
         "Parsing is broken\n\n```python\n>>> import json\n>>> json.loads('[1, 2]')\n[1, 2]\n"
-        ">>> int('x')\nTraceback (most recent call last):\n  ...\nValueError: bad\n>>> 'ab'.upper()\n'AB'\n```\n"
+        ">>> int('x')\nTraceback (most recent call last):\n  ...\nValueError: bad\n"
+        ">>> 'ab'.upper()\n'AB'\n>>> class Point:\n...     pass\n>>> p = Point()\n>>> p.x = 3\n>>> p\n"
+        "<Point object at 0x7f00>\n```\n"
     )
     script = repro_from_issue(issue)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert run.stdout.splitlines() == ["[1, 2]", "ValueError: invalid literal for int() with base 10: 'x'", "'AB'"]
+    assert run.stdout.splitlines() == [
+        "[1, 2]",
+        "ValueError: invalid literal for int() with base 10: 'x'",
+        "'AB'",
+        "{'x': 3}",  # an object without a repr is shown by its attributes, not its address
+    ]
 
 
 def test_repro_script_falls_back_to_the_failing_tests():
@@ -137,10 +174,13 @@ def test_plans_look_like_an_agent_at_work(bundled):
     for instance_id, plan in plans.items():
         kinds = [step.kind for step in plan]
         assert kinds[-1] == "submit", instance_id
-        assert {"locate", "view", "repro_create", "repro_run", "rerun", "tests", "cleanup"} <= set(kinds)
-        assert any(k.startswith("edit") for k in kinds)
-        assert kinds.index("view") < min(i for i, k in enumerate(kinds) if k.startswith("edit"))
-        script = next(s.action.args["path"] for s in plan if s.kind == "repro_create")
+        assert {"repro_create", "repro_run", "rerun", "tests", "cleanup"} <= set(kinds)
+        assert any(k.startswith("locate") for k in kinds)
+        first_view = min(i for i, k in enumerate(kinds) if k.startswith("view"))
+        assert first_view < min(i for i, k in enumerate(kinds) if k.startswith("edit"))
+        create = next(s.action for s in plan if s.kind == "repro_create")
+        ast.parse(create.args["file_text"])  # the reproduction script is valid Python
+        script = create.args["path"]
         cleanup = next(s.action.args["command"] for s in plan if s.kind == "cleanup")
         assert script.rsplit("/", 1)[-1] in cleanup
     # seeded variation: tasks do not all take the same route
@@ -201,3 +241,16 @@ def test_expert_resolves_bundled_tasks(bundled, instance_id):
     trajectory, result = _solve(task)
     assert result.resolved, result.reason
     assert len(trajectory.steps) >= 8
+
+
+def test_expert_without_the_base_files_edits_whole_hunks_and_still_resolves():
+    task = load_tasks("sample")[0]
+    policy = ExpertPolicy(task, read_base=lambda path: None)  # as for a task that exists only as an image
+    edits = [s.action for s in policy.plan if s.kind.startswith("edit")]
+    assert len(edits) == 2 and all(a.args["command"] == "str_replace" for a in edits)
+    env = SweEnv(task=task, sandbox="local", max_steps=40, diff_every_step=False)
+    try:
+        trajectory = run_episode(env, policy, task)
+    finally:
+        env.close()
+    assert SandboxGrader("local").grade(task, trajectory.final_patch).resolved

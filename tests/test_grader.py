@@ -71,7 +71,9 @@ def test_binary_patch_is_patch_failed(task, grader):
 
 
 def test_hanging_tests_end_as_timed_out_error(task):
-    source = base_file(task, PARSER).replace('def parse_duration(text):\n', 'def parse_duration(text):\n    while True:\n        pass\n', 1)
+    source = base_file(task, PARSER).replace(
+        "def parse_duration(text):\n", "def parse_duration(text):\n    while True:\n        pass\n", 1
+    )
     assert "while True" in source
     result = SandboxGrader("local", test_timeout=3).grade(task, patch_from_edits(task, {PARSER: source}))
     assert result.status == "error"
@@ -89,14 +91,19 @@ def test_crashing_test_process_is_an_error(task, grader):
 
 def test_broken_test_patch_is_an_error(task, grader):
     # a test patch that creates a file the base already has cannot apply
-    broken = dataclasses.replace(task, test_patch=task.test_patch.replace("tests/test_issue_1.py", "tests/test_units.py"))
+    broken = dataclasses.replace(
+        task, test_patch=task.test_patch.replace("tests/test_issue_1.py", "tests/test_units.py")
+    )
     result = grader.grade(broken, task.patch)
     assert result.status == "error"
     assert "test patch" in result.reason
 
 
 def test_run_section_uses_only_the_shells_markers():
-    output = "noise\nswe-srl-run-ab-start\nbody\nswe-srl-run-zz-exit=0\n+ echo swe-srl-run-ab-exit=1\nswe-srl-run-ab-exit=1\n"
+    output = (
+        "noise\nswe-srl-run-ab-start\nbody\nswe-srl-run-zz-exit=0\n"
+        "+ echo swe-srl-run-ab-exit=1\nswe-srl-run-ab-exit=1\n"
+    )
     assert run_section(output, "ab") == ("body\nswe-srl-run-zz-exit=0\n", 1)
     assert run_section("swe-srl-run-ab-start\nbody", "ab") == ("body", None)
 
@@ -120,3 +127,11 @@ def test_timeout_exit_status_is_reported(task):
 def test_wilson_interval(k, n, lo, hi):
     got = wilson_interval(k, n)
     assert got[0] == pytest.approx(lo, abs=1e-4) and got[1] == pytest.approx(hi, abs=1e-4)
+
+
+def test_sandbox_grader_is_the_environments_grader():
+    from swe_srl.episode import run_sample_episode
+
+    trajectory = run_sample_episode("local", grader=SandboxGrader("local", test_timeout=60))
+    assert trajectory.resolved is True
+    assert trajectory.metadata["reward"] == 1.0

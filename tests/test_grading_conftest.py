@@ -43,6 +43,8 @@ def test_conftest_forcing_pass_is_neutralized(task, path):
 
 
 def test_conftest_skipping_tests_is_neutralized(task):
-    result = SandboxGrader("local", test_timeout=60).grade(task, patch_from_edits(task, {"conftest.py": SKIP_ALL}))
+    result = SandboxGrader("local", test_timeout=60).grade(
+        task, patch_from_edits(task, {"conftest.py": SKIP_ALL})
+    )
     assert result.status == "unresolved"
     assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)

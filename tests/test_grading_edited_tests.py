@@ -52,7 +52,11 @@ def test_gold_fix_with_test_edits_still_resolves(task, grader):
     fixed = patch_from_edits(task, {})  # placeholder to reuse the helper's clone
     assert fixed == ""
     gold_parser = _apply_gold(task)
-    edits = {"durata/parser.py": gold_parser, "tests/test_units.py": None, "tests/test_issue_1.py": STUB_TESTS}
+    edits = {
+        "durata/parser.py": gold_parser,
+        "tests/test_units.py": None,
+        "tests/test_issue_1.py": STUB_TESTS,
+    }
     result = grader.grade(task, patch_from_edits(task, edits))
     assert result.status == "resolved", result.reason
 

@@ -37,7 +37,9 @@ def test_plugin_from_environment_variables_is_not_loaded(task):
     patch = patch_from_edits(task, edits)
     naive = naive_status_map(task, patch, env=HOSTILE_ENV)
     assert all(naive.get(t) == "PASSED" for t in task.FAIL_TO_PASS), "the exploit fools a naive grader"
-    grader = SandboxGrader("local", test_timeout=60, sandbox_factory=lambda t: LocalSandbox(t, env=HOSTILE_ENV))
+    grader = SandboxGrader(
+        "local", test_timeout=60, sandbox_factory=lambda t: LocalSandbox(t, env=HOSTILE_ENV)
+    )
     result = grader.grade(task, patch)
     assert result.status == "unresolved"
     assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)
@@ -54,7 +56,11 @@ def test_plugin_from_environment_variables_is_not_loaded(task):
 )
 def test_plugin_from_ini_options_is_not_loaded(task, path, text):
     if text is None:
-        text = base_file(task, "pyproject.toml") + '\n[tool.pytest.ini_options]\naddopts = "-p durata._spoof"\n'
-    result = SandboxGrader("local", test_timeout=60).grade(task, patch_from_edits(task, {"durata/_spoof.py": PLUGIN, path: text}))
+        text = (
+            base_file(task, "pyproject.toml") + '\n[tool.pytest.ini_options]\naddopts = "-p durata._spoof"\n'
+        )
+    result = SandboxGrader("local", test_timeout=60).grade(
+        task, patch_from_edits(task, {"durata/_spoof.py": PLUGIN, path: text})
+    )
     assert result.status == "unresolved", result.reason
     assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)

@@ -33,13 +33,18 @@ def test_startup_hooks_are_removed(task, name):
     if name == "sitecustomize.py":
         naive = naive_status_map(task, patch, env=PYTHONPATH_ENV)
         assert all(naive.get(t) == "PASSED" for t in task.FAIL_TO_PASS), "the exploit fools a naive grader"
-    grader = SandboxGrader("local", test_timeout=60, sandbox_factory=lambda t: LocalSandbox(t, env=PYTHONPATH_ENV))
+    grader = SandboxGrader(
+        "local", test_timeout=60, sandbox_factory=lambda t: LocalSandbox(t, env=PYTHONPATH_ENV)
+    )
     result = grader.grade(task, patch)
     assert result.status == "unresolved"
     assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)
 
 
 def test_pth_file_is_removed(task):
-    edits = {"durata/_spoof.py": PLUGIN, "spoof.pth": "import os; os.environ['PYTEST_PLUGINS'] = 'durata._spoof'\n"}
+    edits = {
+        "durata/_spoof.py": PLUGIN,
+        "spoof.pth": "import os; os.environ['PYTEST_PLUGINS'] = 'durata._spoof'\n",
+    }
     result = SandboxGrader("local", test_timeout=60).grade(task, patch_from_edits(task, edits))
     assert result.status == "unresolved"

@@ -26,10 +26,7 @@ def _patch(task, code: str) -> str:
 
 
 def test_forged_lines_printed_at_exit(task):
-    code = (
-        "import atexit, sys\n"
-        f"atexit.register(lambda: print('{_forged_lines(task)}'))\n"
-    )
+    code = f"import atexit, sys\natexit.register(lambda: print('{_forged_lines(task)}'))\n"
     patch = _patch(task, code)
     naive = naive_status_map(task, patch)
     assert all(naive.get(t) == "PASSED" for t in task.FAIL_TO_PASS), "the forgery fools a naive grader"
@@ -39,8 +36,11 @@ def test_forged_lines_printed_at_exit(task):
 
 
 def test_forged_summary_and_clean_exit_at_exit(task):
-    fake = "===== short test summary info =====\\n" + _forged_lines(task) + "\\n===== 37 passed in 0.01s ====="
-    code = f"import atexit, os, sys\natexit.register(lambda: (print('{fake}'), sys.stdout.flush(), os._exit(0)))\n"
+    fake = (
+        "===== short test summary info =====\\n" + _forged_lines(task) + "\\n===== 37 passed in 0.01s ====="
+    )
+    hook = f"lambda: (print('{fake}'), sys.stdout.flush(), os._exit(0))"
+    code = f"import atexit, os, sys\natexit.register({hook})\n"
     result = SandboxGrader("local", test_timeout=60).grade(task, _patch(task, code))
     assert not result.resolved
     assert result.status in ("unresolved", "error")

@@ -55,11 +55,15 @@ def test_gold_policy_script_ends_with_submit(task):
 
 def test_replay_of_a_gold_run_resolves(tmp_path):
     runner = CliRunner()
-    first = runner.invoke(app, ["eval", "--tasks", "sample", "--policy", "gold", "--out", str(tmp_path / "a"), "--no-progress"])
+    first = runner.invoke(
+        app, ["eval", "--tasks", "sample", "--policy", "gold", "--out", str(tmp_path / "a"), "--no-progress"]
+    )
     assert first.exit_code == 0, first.output
     trajectory = tmp_path / "a" / "trajectories" / "swe-srl__durata-1.traj.json"
     spec = f"replay:{trajectory}"
-    second = runner.invoke(app, ["eval", "--tasks", "sample", "--policy", spec, "--out", str(tmp_path / "b"), "--no-progress"])
+    second = runner.invoke(
+        app, ["eval", "--tasks", "sample", "--policy", spec, "--out", str(tmp_path / "b"), "--no-progress"]
+    )
     assert second.exit_code == 0, second.output
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["resolved"] == 1 and report["tasks"][0]["steps"] == 3
@@ -72,7 +76,9 @@ class _ChatEndpointDouble(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        type(self).requests.append(
+            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+        )
         call = {"type": "function", "function": {"name": "submit", "arguments": "{}"}}
         payload = {"choices": [{"message": {"role": "assistant", "content": "Done.", "tool_calls": [call]}}]}
         data = json.dumps(payload).encode()
@@ -100,7 +106,17 @@ def test_openai_policy_over_http(endpoint, task, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        app, ["eval", "--tasks", "sample", "--policy", f"openai:tiny-model@{endpoint}", "--out", str(out), "--no-progress"]
+        app,
+        [
+            "eval",
+            "--tasks",
+            "sample",
+            "--policy",
+            f"openai:tiny-model@{endpoint}",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
     )
     assert result.exit_code == 0, result.output
     (request,) = _ChatEndpointDouble.requests
@@ -126,7 +142,9 @@ def test_hf_policy_runs_local_weights(tmp_path):
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("<function=submit>\n</function>\n" * 50)
-    model_dir = init_tiny(tmp_path / "tiny", corpus=[corpus], spec=TinyModelSpec(vocab_size=400, hidden_size=32))
+    model_dir = init_tiny(
+        tmp_path / "tiny", corpus=[corpus], spec=TinyModelSpec(vocab_size=400, hidden_size=32)
+    )
     policy = make_policy(f"hf:{model_dir}")
     policy.max_tokens = 8
     reply = policy.act("an issue", [])

@@ -110,3 +110,19 @@ def test_trivial_step_is_fast(sandbox):
         times.append(time.perf_counter() - started)
     # Target is 5 ms on an idle machine; the bound leaves room for a loaded CI box.
     assert statistics.median(times) < 0.015
+
+
+def test_agent_cannot_poison_cached_git_objects(tiny_task, cache_root):
+    """Rewriting every object file in one episode leaves the next episode's repository intact."""
+    with make_sandbox("local", tiny_task, cache_root=cache_root) as first:
+        vandal = first.run(
+            'find /testbed/.git/objects -type f | while read f; do chmod u+w "$f"; echo junk > "$f"; done; '
+            "git -C /testbed fsck >/dev/null 2>&1; echo fsck=$?"
+        )
+        assert "fsck=0" not in vandal.output
+    with make_sandbox("local", tiny_task, cache_root=cache_root) as second:
+        check = second.run(
+            "git -C /testbed fsck --full >/dev/null 2>&1; echo fsck=$?; git -C /testbed log --oneline | wc -l"
+        )
+        assert "fsck=0" in check.output
+        assert second.diff() == ""

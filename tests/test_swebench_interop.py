@@ -54,7 +54,9 @@ def test_our_grader_agrees_with_swebench(exported, kind):
     make = {"gold": lambda t: t.patch, "empty": lambda t: "", "unrelated": _unrelated}[kind]
     patches = {t.instance_id: make(t) for t in tasks}
     predictions = write_predictions_file(tmp / f"{kind}.jsonl", patches, kind)
-    official = run_official_evaluation(dataset, predictions, tmp / f"run-{kind}", run_id=kind, workers=len(tasks))
+    official = run_official_evaluation(
+        dataset, predictions, tmp / f"run-{kind}", run_id=kind, workers=len(tasks)
+    )
     grader = SandboxGrader("docker", test_timeout=120)
     ours = {t.instance_id: grader.grade(t, patches[t.instance_id]).resolved for t in tasks}
     assert ours == official

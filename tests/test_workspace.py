@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -128,3 +129,17 @@ def test_gc_removes_only_stale_workspaces(tmp_path):
     removed = gc_workspaces(3600, root=tmp_path)
     assert [r.name for r in removed] == [str(stale)]
     assert mine.exists() and young.exists() and not stale.exists()
+
+
+def test_gc_command_reports_what_it_removed(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # workspace_root() lives under it
+    stale = tmp_path / "swe-srl-ws" / f"task.999999999.{int(time.time()) - 7200}.abc"
+    stale.mkdir(parents=True)
+    result = CliRunner().invoke(app, ["sandbox", "gc", "--older-than", "3600", "--no-docker"])
+    assert result.exit_code == 0, result.output
+    assert f"removed workspace {stale}" in result.output and "1 sandbox(es) removed" in result.output
+    assert not stale.exists()

@@ -9,7 +9,9 @@ import typer
 
 def eval_command(
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks JSONL file."),
-    policy: str = typer.Option(..., "--policy", help="gold | noop | replay:FILE | openai:MODEL@URL | hf:PATH | vllm:PATH"),
+    policy: str = typer.Option(
+        ..., "--policy", help="gold | noop | replay:FILE | openai:MODEL@URL | hf:PATH | vllm:PATH"
+    ),
     out: Path = typer.Option(..., "--out", help="Output directory (a rerun resumes it)."),
     sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1),
@@ -18,7 +20,9 @@ def eval_command(
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1),
     time_limit: float = typer.Option(0.0, "--time-limit", help="Seconds per episode (0: none)."),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids to run."),
-    test_timeout: float = typer.Option(300.0, "--test-timeout", help="Seconds the tests may run when grading."),
+    test_timeout: float = typer.Option(
+        300.0, "--test-timeout", help="Seconds the tests may run when grading."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
@@ -44,7 +48,9 @@ def eval_command(
 def images_build(
     suite: str = typer.Argument(..., help="Suite name (envs/<suite>) or tasks JSONL file."),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
-    export: Path = typer.Option(None, "--export", help="Also write the suite as a swebench dataset JSONL here."),
+    export: Path = typer.Option(
+        None, "--export", help="Also write the suite as a swebench dataset JSONL here."
+    ),
 ) -> None:
     """Build one Docker image per task: swe-srl/<suite>.<instance_id>:latest."""
     from swe_srl.eval.images import build_suite_images

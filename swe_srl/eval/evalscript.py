@@ -17,9 +17,9 @@ official harness and ``SandboxGrader`` run byte-for-byte the same steps:
    Working on the tree's state rather than on the patch text means the rule also holds for files a
    patch renames, deletes, or creates under ignored paths.
 2. Apply the task's test patch.
-3. Run the tests with a clean environment (``env -i``: no ``PYTEST_ADDOPTS``, ``PYTEST_PLUGINS``,
-   ``PYTHONPATH``, ``BASH_ENV`` or anything else an agent may have exported), without the cache
-   provider, under ``timeout`` so a hang ends as exit status 124.
+3. Run the tests with a clean environment (``env -i``: only ``PATH``, ``HOME``, ``LANG`` survive, so
+   no ``PYTEST_ADDOPTS``, ``PYTEST_PLUGINS``, ``PYTHONPATH``, ``BASH_ENV`` or anything else an agent
+   may have exported), without the cache provider, under ``timeout`` so a hang ends as exit status 124.
 
 Test output is bracketed by swebench's start/end markers; swebench's own ``record_test_exit_code``
 adds the exit-status line when the script goes through ``make_test_spec``. ``nonce`` adds marker lines
@@ -91,7 +91,8 @@ def test_command(task: Task, timeout: float) -> str:
     cmd = task.test_cmd.strip() or "python3 -m pytest -rA"
     if "pytest" in cmd and "no:cacheprovider" not in cmd:
         cmd += " -p no:cacheprovider"
-    env = f"env -i PATH={CLEAN_PATH} HOME=/tmp LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1"
+    # PATH is the sandbox's own (a task image may put its interpreter first); nothing else survives.
+    env = f'env -i PATH="${{PATH:-{CLEAN_PATH}}}" HOME=/tmp LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1'
     files = " ".join(shlex.quote(f) for f in test_files(task))
     # bash -c: the timeout covers the whole command line even when it chains several commands
     return f"{env} timeout -k 5 {int(max(1, timeout))} bash -c {shlex.quote(f'{cmd} {files}'.rstrip())}"
@@ -130,7 +131,7 @@ def build_eval_script(task: Task, *, timeout: float = 300.0, nonce: str = "") ->
 
 
 def swebench_log_parser(name: str) -> str:
-    """The swebench ``PARSER_REGISTRY`` key for a task's ``log_parser`` (``pytest`` → ``parse_log_pytest``)."""
+    """The swebench ``PARSER_REGISTRY`` key for a ``log_parser`` (``pytest`` → ``parse_log_pytest``)."""
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
     if name in PARSER_REGISTRY:

@@ -33,7 +33,9 @@ SandboxFactory = Callable[[Task], Sandbox]
 def binary_patch_reason(patch: str) -> str:
     """Why ``patch`` cannot be graded as text ("" when it can)."""
     for line in patch.splitlines():
-        if line.startswith("GIT binary patch") or (line.startswith("Binary files ") and line.endswith(" differ")):
+        if line.startswith("GIT binary patch") or (
+            line.startswith("Binary files ") and line.endswith(" differ")
+        ):
             return "binary patches are not supported"
     return ""
 
@@ -76,7 +78,9 @@ def run_eval_script(sandbox: Sandbox, task: Task, timeout: float) -> tuple[str, 
     return output, nonce, result.timed_out
 
 
-def grade_in_sandbox(sandbox: Sandbox, task: Task, patch: str, *, timeout: float = DEFAULT_TEST_TIMEOUT) -> EvalResult:
+def grade_in_sandbox(
+    sandbox: Sandbox, task: Task, patch: str, *, timeout: float = DEFAULT_TEST_TIMEOUT
+) -> EvalResult:
     """Grade ``patch`` in ``sandbox``, which must hold the task's base commit untouched."""
     start = time.monotonic()
     why = apply_model_patch(sandbox, patch)
@@ -125,7 +129,9 @@ class SandboxGrader:
         try:
             sandbox = self._factory(task)
         except Exception as err:
-            return _result(task, patch, start, "error", f"sandbox failed to start: {type(err).__name__}: {err}")
+            return _result(
+                task, patch, start, "error", f"sandbox failed to start: {type(err).__name__}: {err}"
+            )
         try:
             with sandbox:
                 return grade_in_sandbox(sandbox, task, patch, timeout=self.test_timeout)

@@ -52,7 +52,9 @@ def _image_label(image: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def build_task_image(task: Task, suite: str, *, base_image: str = BASE_IMAGE, force: bool = False) -> TaskImage:
+def build_task_image(
+    task: Task, suite: str, *, base_image: str = BASE_IMAGE, force: bool = False
+) -> TaskImage:
     """Build (or keep, when up to date) the image of one task."""
     from swe_srl.sandbox.workspace import cache_key, prepare_base_repo
 
@@ -71,7 +73,9 @@ def build_task_image(task: Task, suite: str, *, base_image: str = BASE_IMAGE, fo
         ]  # fmt: skip
         proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ImageBuildError(f"task {task.instance_id}: docker build of {image} failed: {proc.stderr.strip()[-2000:]}")
+        raise ImageBuildError(
+            f"task {task.instance_id}: docker build of {image} failed: {proc.stderr.strip()[-2000:]}"
+        )
     return TaskImage(task.instance_id, image, "built")
 
 

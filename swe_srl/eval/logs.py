@@ -28,7 +28,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swe_srl.eval.evalscript import END_TEST_OUTPUT, START_TEST_OUTPUT, swebench_eval_type, swebench_log_parser
+from swe_srl.eval.evalscript import (
+    END_TEST_OUTPUT,
+    START_TEST_OUTPUT,
+    swebench_eval_type,
+    swebench_log_parser,
+)
 from swe_srl.records import Task
 
 _FINAL_LINE = re.compile(r"^=+ .*\bin \d+(?:\.\d+)?s\b.* =+$")

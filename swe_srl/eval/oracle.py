@@ -89,7 +89,9 @@ def run_oracle(task: Task, config, grader):
     with make_sandbox(config.sandbox, task) as sandbox:
         for action in parse_edits(answer):
             result = execute(sandbox, action, 60.0)
-            steps.append(Step(thought="", action=action, observation=result.observation, duration=result.duration))
+            steps.append(
+                Step(thought="", action=action, observation=result.observation, duration=result.duration)
+            )
         patch = sandbox.diff()
     agent_seconds = time.monotonic() - start
     result = grader.grade(task, patch)
@@ -102,6 +104,11 @@ def run_oracle(task: Task, config, grader):
         steps=steps,
         final_patch=patch,
         resolved=result.resolved,
-        metadata={"setting": "oracle", "policy": config.policy, "answer": answer, "eval_status": result.status},
+        metadata={
+            "setting": "oracle",
+            "policy": config.policy,
+            "answer": answer,
+            "eval_status": result.status,
+        },
     )
     return TaskOutcome(result, trajectory)

@@ -91,6 +91,7 @@ def evaluate_task(task: Task, config: EvalConfig, grader: SandboxGrader) -> Task
     """One task, end to end; never raises (failures become an ``error`` result)."""
     start = time.monotonic()
     try:
+        task = _with_local_image(task, config)
         if config.setting == "oracle":
             from swe_srl.eval.oracle import run_oracle
 
@@ -113,6 +114,19 @@ def _write_trajectory(out: Path, outcome: TaskOutcome) -> None:
 ProgressHook = Callable[[EvalResult], None]
 
 
+def _record(out: Path, log: ResultsLog, outcome: TaskOutcome) -> EvalResult:
+    """Write the trajectory, then append the result (a trajectory that fails to write loses nothing)."""
+    result = outcome.result
+    try:
+        _write_trajectory(out, outcome)
+    except Exception as err:
+        result = dataclasses.replace(
+            result, reason=f"{result.reason} (trajectory not written: {err})".strip()
+        )
+    log.append(result)
+    return result
+
+
 def _select(load: SuiteLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
     tasks, broken = list(load.tasks), list(load.errors)
     if config.instances:
@@ -120,7 +134,9 @@ def _select(load: SuiteLoad, config: EvalConfig) -> tuple[list[Task], list[EvalR
         known = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
         tasks = [t for t in tasks if t.instance_id in wanted]
         broken = [r for r in broken if r.instance_id in wanted]
-        broken += [_error(i, "no such instance in the suite", time.monotonic()) for i in sorted(wanted - known)]
+        broken += [
+            _error(i, "no such instance in the suite", time.monotonic()) for i in sorted(wanted - known)
+        ]
     return tasks, broken
 
 
@@ -136,10 +152,13 @@ def _with_local_image(task: Task, config: EvalConfig) -> Task:
     return with_image(task, suite_name(config.tasks))
 
 
-def run_eval(config: EvalConfig, on_result: ProgressHook | None = None, *, show_progress: bool = False) -> RunReport:
+def run_eval(
+    config: EvalConfig, on_result: ProgressHook | None = None, *, show_progress: bool = False
+) -> RunReport:
     """Evaluate the suite (resuming a previous run in ``config.out``) and write every run file."""
     if config.setting not in SETTINGS:
         raise ValueError(f"setting must be one of {', '.join(SETTINGS)}, got {config.setting!r}")
+    started = time.monotonic()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     log = ResultsLog(out / "results.jsonl")
@@ -149,26 +168,21 @@ def run_eval(config: EvalConfig, on_result: ProgressHook | None = None, *, show_
         if result.instance_id not in done:
             log.append(result)
             done[result.instance_id] = result
-    todo = [_with_local_image(t, config) for t in tasks if t.instance_id not in done]
+    todo = [t for t in tasks if t.instance_id not in done]
     grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout)
     with _progress(show_progress, len(todo)) as advance, ThreadPoolExecutor(max(1, config.workers)) as pool:
         futures = {pool.submit(evaluate_task, task, config, grader): task for task in todo}
         for future in as_completed(futures):
-            outcome = future.result()
-            try:
-                _write_trajectory(out, outcome)
-            except Exception as err:  # a trajectory that cannot be written must not lose the result
-                outcome = TaskOutcome(dataclasses.replace(outcome.result, reason=f"{outcome.result.reason} "
-                                                          f"(trajectory not written: {err})".strip()))
-            log.append(outcome.result)
-            done[outcome.result.instance_id] = outcome.result
-            advance(outcome.result)
+            result = _record(out, log, future.result())
+            done[result.instance_id] = result
+            advance(result)
             if on_result is not None:
-                on_result(outcome.result)
+                on_result(result)
     selected = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
     results = [r for i, r in done.items() if i in selected]
     write_predictions(out / "predictions.jsonl", results, model_name=config.policy)
-    report = build_report(results, config.meta())
+    meta = {**config.meta(), "wall_seconds_this_run": f"{time.monotonic() - started:.1f}"}
+    report = build_report(results, meta)
     write_json_atomic(out / "report.json", report.to_dict())
     return report
 
@@ -184,7 +198,10 @@ class _progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("[bold]eval"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
                 TextColumn("{task.description}"),
             )
             self._bar.start()

@@ -47,13 +47,17 @@ def task_from_row(data: object, source: Path, line: int) -> Task:
     record = str(data.get("instance_id") or record)
     for name in _REQUIRED:
         if not isinstance(data.get(name), str) or not data[name]:
-            raise RecordError("missing or not a non-empty string", source=str(source), record=record, field_name=name)
+            raise RecordError(
+                "missing or not a non-empty string", source=str(source), record=record, field_name=name
+            )
     values = {k: v for k, v in data.items() if k in _TASK_FIELDS}
     for name in _LISTS:
         raw = values.get(name, [])
         raw = json.loads(raw) if isinstance(raw, str) else raw
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-            raise RecordError("must be a list of test ids", source=str(source), record=record, field_name=name)
+            raise RecordError(
+                "must be a list of test ids", source=str(source), record=record, field_name=name
+            )
         values[name] = tuple(raw)
     for name, value in values.items():
         if name not in _LISTS and name != "metadata" and not isinstance(value, str):
@@ -74,7 +78,14 @@ def read_rows(path: Path) -> SuiteLoad:
         try:
             data = json.loads(line)
         except ValueError as err:
-            errors.append(EvalResult(f"{path.name}:line{number}", "error", False, f"file {path}, line {number}: not JSON: {err}"))
+            errors.append(
+                EvalResult(
+                    f"{path.name}:line{number}",
+                    "error",
+                    False,
+                    f"file {path}, line {number}: not JSON: {err}",
+                )
+            )
             continue
         try:
             task = task_from_row(data, path, number)
@@ -83,7 +94,14 @@ def read_rows(path: Path) -> SuiteLoad:
             errors.append(EvalResult(str(ident or f"{path.name}:line{number}"), "error", False, str(err)))
             continue
         if task.instance_id in seen:
-            errors.append(EvalResult(f"{task.instance_id}:line{number}", "error", False, f"file {path}, line {number}: duplicate instance_id"))
+            errors.append(
+                EvalResult(
+                    f"{task.instance_id}:line{number}",
+                    "error",
+                    False,
+                    f"file {path}, line {number}: duplicate instance_id",
+                )
+            )
             continue
         seen.add(task.instance_id)
         tasks.append(task)

@@ -105,7 +105,12 @@ def _child_main(dataset: str, predictions: str, run_id: str, workers: int, timeo
 
 
 def run_official_evaluation(
-    dataset: Path, predictions: Path, workdir: Path, *, run_id: str = "swe-srl", workers: int = 1,
+    dataset: Path,
+    predictions: Path,
+    workdir: Path,
+    *,
+    run_id: str = "swe-srl",
+    workers: int = 1,
     timeout: int = DEFAULT_TIMEOUT,
 ) -> dict[str, bool]:
     """Run swebench's evaluation; return ``{instance_id: resolved}`` from its per-instance reports.
@@ -125,7 +130,9 @@ def run_official_evaluation(
     proc = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"swebench evaluation failed: {proc.stderr[-3000:]}")
-    ids = [json.loads(line)["instance_id"] for line in Path(predictions).read_text().splitlines() if line.strip()]
+    ids = [
+        json.loads(line)["instance_id"] for line in Path(predictions).read_text().splitlines() if line.strip()
+    ]
     verdicts = {i: False for i in ids}
     for report in (workdir / "logs" / "run_evaluation" / run_id).glob("*/*/report.json"):
         for instance_id, entry in json.loads(report.read_text()).items():

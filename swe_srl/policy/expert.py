@@ -31,14 +31,14 @@ from swe_srl.policy.expert_analysis import (
     FileEdits,
     as_clause,
     describe_change,
+    is_doc_only,
     issue_identifiers,
     issue_title,
     plan_edits,
     rank_for_file,
-    repro_from_issue,
-    repro_from_tests,
 )
 from swe_srl.policy.expert_phrases import Facts, say, summarize_output, summarize_tests
+from swe_srl.policy.expert_repro import repro_from_issue, repro_from_tests
 from swe_srl.records import Action, Step, Task
 from swe_srl.sandbox.base import TESTBED
 
@@ -47,7 +47,7 @@ SUBMIT = Action("submit", {})
 VIEW_GAP = 60  # changes further apart than this many lines are viewed separately
 SCRIPT_NAMES = ("reproduce_issue.py", "reproduce_issue.py", "reproduce.py", "reproduce_bug.py")
 
-ReadBase = Callable[[str], str]
+ReadBase = Callable[[str], "str | None"]  # None: the file cannot be read
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,25 @@ def _seed(task: Task, variant: int) -> int:
 
 
 def base_reader(task: Task) -> ReadBase:
-    """Reads files of the task's base state (the prepared repository, built once and cached)."""
+    """Reads files of the task's base state (the prepared repository, built once and cached).
+
+    Tasks that only exist as an image (no source tree here) read as None: the expert then edits
+    whole hunks, which needs no base text.
+    """
     from swe_srl.sandbox.workspace import prepare_base_repo
 
-    repo = prepare_base_repo(task)
-    return lambda path: (repo / path).read_text(encoding="utf-8")
+    try:
+        repo = prepare_base_repo(task)
+    except Exception:  # no source tree for this task on this machine
+        return lambda path: None
+
+    def read(path: str) -> str | None:
+        try:
+            return (repo / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return read
 
 
 class _Planner:
@@ -126,7 +140,7 @@ class _Planner:
 
     def views(self, fe: FileEdits) -> None:
         clusters: list[list[Edit]] = []
-        for edit in fe.edits:
+        for edit in sorted(fe.edits, key=lambda e: e.base_line):
             if clusters and edit.base_line - clusters[-1][-1].base_line <= VIEW_GAP:
                 clusters[-1].append(edit)
             else:
@@ -202,6 +216,8 @@ class _Planner:
         for index, edit in enumerate(fe.edits):
             old = next((x.strip() for x in edit.removed if x.strip()), edit.old_str.strip().splitlines()[0])
             kind = "edit_insert" if not edit.removed else ("edit" if index == 0 else "edit_more")
+            if index > 0 and is_doc_only(list(edit.removed), list(edit.added)):
+                kind = "edit_doc"
             action = _editor("str_replace", path, old_str=edit.old_str, new_str=edit.new_str)
             self.add(
                 kind,
@@ -258,6 +274,11 @@ def _is_function(edit: Edit) -> bool:
     )
 
 
+def _patch_text(fe: FileEdits) -> str:
+    """What the patch shows of a file, for when the file itself cannot be read."""
+    return "\n".join(edit.old_str for edit in fe.edits) or fe.new_text
+
+
 def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) -> list[PlannedStep]:
     """The expert's whole episode for ``task`` (deterministic in ``task`` and ``variant``)."""
     rng = random.Random(_seed(task, variant))
@@ -266,7 +287,7 @@ def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) 
     planner = _Planner(task, rng, read)
     first = next((fe for fe in files if fe.kind == "modified"), files[0])
     pkg = str(PurePosixPath(first.path).parent) if "/" in first.path else ""
-    first_text = read(first.path) if first.kind == "modified" else first.new_text
+    first_text = (read(first.path) if first.kind == "modified" else first.new_text) or _patch_text(first)
     ranked = rank_for_file(planner.idents, first_text)
     scope = first.edits[0].scope.split(".")[-1] if first.edits else ""
     preferred = [n for n in ranked if n == scope]  # the issue names the function that needs the change
@@ -279,6 +300,7 @@ def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) 
         search,
         pkg,
         f"def {search}" in first_text or f"class {search}" in first_text,
+        kind="locate" if ranked else "locate_guess",
         lead="confirmed" if repro_first else "",
     )
     if first.edits and (scope != search or rng.random() < 0.3):
@@ -291,7 +313,9 @@ def build_plan(task: Task, variant: int = 0, read_base: ReadBase | None = None) 
         if fe is first:
             continue
         if fe.kind == "modified":
-            others = [n for n in rank_for_file(planner.idents, read(fe.path)) if n != search]
+            others = [
+                n for n in rank_for_file(planner.idents, read(fe.path) or _patch_text(fe)) if n != search
+            ]
             search2 = (
                 others[0] if others else (fe.edits[0].scope.split(".")[-1] or PurePosixPath(fe.path).stem)
             )

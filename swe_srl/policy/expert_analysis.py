@@ -7,14 +7,11 @@ no IO beyond what the caller passes in.
   window of whole lines around each change that occurs exactly once in the file at that moment
   (edits are applied in order, so later windows are checked against the already edited text);
 - ``issue_identifiers`` ranks the names an issue mentions by how strongly they point at a file;
-- ``repro_script`` builds a reproduction script from the issue's ``>>>`` examples, or failing
-  that from the zero-argument FAIL_TO_PASS test functions;
 - ``describe_change`` says in words what differs between two versions of a few lines.
 """
 
 from __future__ import annotations
 
-import ast
 import builtins
 import difflib
 import doctest
@@ -25,7 +22,6 @@ from dataclasses import dataclass
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEF = re.compile(r"^\s*(?:async\s+def|def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*[:=]")
-_ERROR_WANT = re.compile(r"^\s*(Traceback \(most recent call last\)|[\w.]*(Error|Exception)\b)")
 _TOKEN = re.compile(r"\w+|[^\w\s]+")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'")
 # Words that occur in issues' code but never identify where the bug lives.
@@ -135,41 +131,75 @@ def _strip_end(old: str, new: str) -> tuple[str, str]:
     return old, new
 
 
+def is_doc_only(removed: list[str], added: list[str]) -> bool:
+    """Whether a change touches only comments or docstrings (an agent makes those last)."""
+    changed = [line.strip() for line in (*removed, *added) if line.strip()]
+    return bool(changed) and all(line.startswith(("#", '"""', "'''")) for line in changed)
+
+
 def _plan_file(pfile, base_text: str, widen_for) -> FileEdits:
     lines = base_text.splitlines(keepends=True)
-    base_lines, offset, edits = len(lines), 0, []
-    for hunk in pfile:
-        for source_line, removed, added in _blocks(hunk):
-            start = source_line + offset
-            if "".join(lines[start : start + len(removed)]) != "".join(removed):
-                raise ValueError(f"{pfile.path}: the patch does not match line {source_line + 1}")
-            text = "".join(lines)
-            lo, hi = _window(lines, start, len(removed), text, widen_for(len(edits)))
-            old = "".join(lines[lo:hi])
-            new_lines = lines[lo:start] + added + lines[start + len(removed) : hi]
-            old_str, new_str = _strip_end(old, "".join(new_lines))
-            scope = scope_at(lines, start if removed else max(start - 1, 0))
-            edits.append(
-                Edit(
-                    path=pfile.path,
-                    old_str=old_str,
-                    new_str=new_str,
-                    line=start + 1,
-                    base_line=source_line + 1,
-                    removed=tuple(x.rstrip("\n") for x in removed),
-                    added=tuple(x.rstrip("\n") for x in added),
-                    scope=scope,
-                )
+    base_lines, edits = len(lines), []
+    blocks = [block for hunk in pfile for block in _blocks(hunk)]
+    # Code changes first, comment and docstring updates after them; each block is then found at
+    # its base line shifted by the size changes of the blocks already applied above it.
+    blocks.sort(key=lambda block: is_doc_only(block[1], block[2]))
+    applied: list[tuple[int, int]] = []  # (base line, lines added minus removed)
+    for source_line, removed, added in blocks:
+        start = source_line + sum(delta for line, delta in applied if line < source_line)
+        if "".join(lines[start : start + len(removed)]) != "".join(removed):
+            raise ValueError(f"{pfile.path}: the patch does not match line {source_line + 1}")
+        text = "".join(lines)
+        lo, hi = _window(lines, start, len(removed), text, widen_for(len(edits)))
+        old = "".join(lines[lo:hi])
+        new_lines = lines[lo:start] + added + lines[start + len(removed) : hi]
+        old_str, new_str = _strip_end(old, "".join(new_lines))
+        edits.append(
+            Edit(
+                path=pfile.path,
+                old_str=old_str,
+                new_str=new_str,
+                line=start + 1,
+                base_line=source_line + 1,
+                removed=tuple(x.rstrip("\n") for x in removed),
+                added=tuple(x.rstrip("\n") for x in added),
+                scope=scope_at(lines, start if removed else max(start - 1, 0)),
             )
-            lines[start : start + len(removed)] = added
-            offset += len(added) - len(removed)
+        )
+        lines[start : start + len(removed)] = added
+        applied.append((source_line, len(added) - len(removed)))
     return FileEdits(pfile.path, "modified", tuple(edits), base_lines=base_lines)
+
+
+def _plan_file_from_hunks(pfile) -> FileEdits:
+    """Edits without the base file at hand: one per hunk, its whole text (context included) as old_str."""
+    edits = []
+    for hunk in pfile:
+        old = "".join(line.value for line in hunk if not line.is_added)
+        new = "".join(line.value for line in hunk if not line.is_removed)
+        old_str, new_str = _strip_end(old, new)
+        section = _DEF.match(hunk.section_header or "")
+        edits.append(
+            Edit(
+                path=pfile.path,
+                old_str=old_str,
+                new_str=new_str,
+                line=hunk.target_start,
+                base_line=hunk.source_start,
+                removed=tuple(line.value.rstrip("\n") for line in hunk if line.is_removed),
+                added=tuple(line.value.rstrip("\n") for line in hunk if line.is_added),
+                scope=section.group(1) if section else "",
+            )
+        )
+    last = max((h.source_start + h.source_length - 1 for h in pfile), default=0)
+    return FileEdits(pfile.path, "modified", tuple(edits), base_lines=last)
 
 
 def plan_edits(patch: str, read_base, widen_for=lambda index: 0) -> list[FileEdits]:
     """The edits that turn the base tree into the patched one, file by file in patch order.
 
-    ``read_base(path)`` returns a file's base text; ``widen_for(k)`` how many extra context lines
+    ``read_base(path)`` returns a file's base text, or None when it cannot be read (then each hunk
+    becomes one edit with the hunk's whole text); ``widen_for(k)`` how many extra context lines
     (beyond the unique minimum) the k-th edit of a file should carry.
     """
     from unidiff import PatchSet
@@ -182,7 +212,10 @@ def plan_edits(patch: str, read_base, widen_for=lambda index: 0) -> list[FileEdi
             text = "".join(line.value for hunk in pfile for line in hunk if line.is_added)
             planned.append(FileEdits(pfile.path, "added", new_text=text))
         else:
-            planned.append(_plan_file(pfile, read_base(pfile.path), widen_for))
+            text = read_base(pfile.path)
+            planned.append(
+                _plan_file_from_hunks(pfile) if text is None else _plan_file(pfile, text, widen_for)
+            )
     return planned
 
 
@@ -229,76 +262,6 @@ def as_clause(title: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reproduction script
-
-
-def _example_lines(source: str, want: str) -> list[str]:
-    source = source.rstrip("\n")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source.splitlines()
-    single_expr = len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
-    is_print = single_expr and "print(" in source.split("(")[0] + "("
-    if single_expr and not is_print:
-        wrap = "repr" if want.lstrip().startswith(("'", '"')) else ""
-        source = f"print({wrap}({source}))" if wrap else f"print({source})"
-    if _ERROR_WANT.match(want or ""):
-        body = "\n".join("    " + line for line in source.splitlines())
-        return [
-            "try:",
-            body,
-            "except Exception as exc:",
-            '    print(f"{type(exc).__name__}: {exc}")',
-        ]
-    return source.splitlines()
-
-
-def repro_from_issue(issue: str) -> str:
-    """A script running the issue's ``>>>`` examples and printing each result ("" if none)."""
-    examples = doctest.DocTestParser().get_examples(issue)
-    if not any(not ex.source.startswith(("from ", "import ")) for ex in examples):
-        return ""
-    imports = [ex.source.rstrip("\n") for ex in examples if ex.source.startswith(("from ", "import "))]
-    body: list[str] = []
-    for ex in examples:
-        if not ex.source.startswith(("from ", "import ")):
-            body.extend(_example_lines(ex.source, ex.want))
-    return "\n".join([*dict.fromkeys(imports), "", *body]) + "\n"
-
-
-def repro_from_tests(test_patch: str, fail_to_pass: tuple[str, ...]) -> str:
-    """A script defining the failing tests and calling the zero-argument ones ("" if none)."""
-    from unidiff import PatchSet
-
-    wanted = {t.split("::")[1].split("[")[0] for t in fail_to_pass if "::" in t}
-    for pfile in PatchSet(test_patch):
-        source = "".join(line.value for hunk in pfile for line in hunk if not line.is_removed)
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        names = [
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name in wanted and not node.args.args
-        ]
-        if names:
-            calls = ", ".join(f"({n!r}, {n})" for n in names)
-            runner = (
-                '\n\nif __name__ == "__main__":\n'
-                f"    for name, check in [{calls}]:\n"
-                "        try:\n"
-                "            check()\n"
-                '            print(f"{name}: ok")\n'
-                "        except Exception as exc:\n"
-                '            print(f"{name}: {type(exc).__name__} {exc}")\n'
-            )
-            return source.rstrip("\n") + runner
-    return ""
-
-
-# ---------------------------------------------------------------------------------------------
 # Describing a change
 
 
@@ -331,7 +294,8 @@ def _one_line_change(old: str, new: str, old_raw: str, new_raw: str) -> str:
         where = "too deep, so it only runs inside the enclosing block" if deeper else "not deep enough"
         return f"it is indented {where}"
     changes = _token_changes(old, new)
-    if len(changes) > 2 or not all(_balanced(a) and _balanced(b) for a, b in changes):
+    in_strings = any("\\" in a + b or (a + b).count('"') % 2 or (a + b).count("'") % 2 for a, b in changes)
+    if len(changes) > 2 or in_strings or not all(_balanced(a) and _balanced(b) for a, b in changes):
         return f"it should read `{new}`"
     parts = []
     repeated = {pair for pair in changes if changes.count(pair) > 1}

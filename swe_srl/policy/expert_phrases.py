@@ -45,6 +45,12 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Let me search for `{search}` to see which module implements it.",
         "The report revolves around `{search}`; searching for it should point me to the right module.",
     ),
+    "locate_guess": (
+        "The report does not name the code directly. `{search}` sounds like where this is decided; let me "
+        "find it.",
+        "Nothing in the issue points at a specific function, so I'll start from `{search}`, which "
+        "most likely handles this.",
+    ),
     "outline": (
         "`{search}` is used in `{file}`. Let me list the functions in that module to see how it is "
         "organised.",
@@ -100,6 +106,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "edit_new_file": (
         "The fix needs a new file, `{file}`. Creating it.",
         "I'll add `{file}` with the missing code.",
+    ),
+    "edit_doc": (
+        "Let me also update the docstring of `{scope}` so it describes the new behaviour.",
+        "The documentation of `{scope}` should say this too; updating it.",
     ),
     "edit_more": (
         "The same problem affects another spot in `{scope}`: {desc}.",

@@ -41,14 +41,21 @@ class HFPolicy:
 
     @property
     def name(self) -> str:
-        return f"{self.__class__.__name__.removesuffix('Policy').lower()}:{getattr(self, 'model', None) or self.path}"
+        kind = self.__class__.__name__.removesuffix("Policy").lower()
+        return f"{kind}:{getattr(self, 'model', None) or getattr(self, 'path', '')}"
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         import torch
 
         model, tokenizer = load_model(self.path)
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        ids = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        sampling = (
+            {"do_sample": True, "temperature": self.temperature}
+            if self.temperature > 0
+            else {"do_sample": False}
+        )
         with _LOCK, torch.no_grad():  # one generate at a time: the model is shared between workers
             out = model.generate(**ids, max_new_tokens=self.max_tokens, **sampling)
         new_tokens = out[0][ids["input_ids"].shape[1] :]

@@ -33,7 +33,8 @@ class OpenAIPolicy:
 
     @property
     def name(self) -> str:
-        return f"{self.__class__.__name__.removesuffix('Policy').lower()}:{getattr(self, 'model', None) or self.path}"
+        kind = self.__class__.__name__.removesuffix("Policy").lower()
+        return f"{kind}:{getattr(self, 'model', None) or getattr(self, 'path', '')}"
 
     @property
     def endpoint(self) -> str:

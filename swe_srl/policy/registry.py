@@ -1,8 +1,9 @@
 """``make_policy(spec, task)``: build a policy from its command-line spec.
 
 Specs: ``gold``, ``noop``, ``replay:FILE``, ``expert`` / ``expert:N`` (``swe_srl.policy.expert``),
-``openai:MODEL@URL``, ``hf:PATH``, ``vllm:PATH`` (``swe_srl.policy.vllm``, imported only when asked for). Scripted policies are per task, so the
-runner calls this once per task; model-backed ones are cheap to build (weights are cached).
+``openai:MODEL@URL``, ``hf:PATH``, ``vllm:PATH`` (``swe_srl.policy.vllm``, imported only when asked
+for). Scripted policies are per task, so the runner calls this once per task; model-backed ones are
+cheap to build (weights are cached).
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def patch_to_actions(patch: str, *, source: str = "") -> list[Action]:
             continue
         if pfile.is_added_file:
             text = "".join(_hunk_texts(h)[1] for h in pfile)
-            actions.append(Action("str_replace_editor", {"command": "create", "path": path, "file_text": text}))
+            actions.append(
+                Action("str_replace_editor", {"command": "create", "path": path, "file_text": text})
+            )
             continue
         if pfile.is_rename:
             src = f"{TESTBED}/{pfile.source_file.removeprefix('a/')}"
@@ -62,7 +64,10 @@ def patch_to_actions(patch: str, *, source: str = "") -> list[Action]:
         for hunk in pfile:
             old, new = _hunk_texts(hunk)
             actions.append(
-                Action("str_replace_editor", {"command": "str_replace", "path": path, "old_str": old, "new_str": new})
+                Action(
+                    "str_replace_editor",
+                    {"command": "str_replace", "path": path, "old_str": old, "new_str": new},
+                )
             )
     return actions
 

@@ -30,7 +30,7 @@ EVAL_FILES = ("report.json", "results.jsonl")
 TRAIN_FILES = ("metrics.jsonl", "trainer_state.json")
 UNKNOWN = "unknown"
 MAX_DEPTH = 3
-_SKIP_DIRS = ("trajectories", "final", "report", "steps", "models")
+_SKIP_DIRS = ("trajectories", "final", "report", "steps", "models", "stages", "logs")
 
 
 @dataclass(frozen=True)

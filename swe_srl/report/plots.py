@@ -47,7 +47,11 @@ def plot_overall(runs: Sequence[EvalRun], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(runs) + 2), 3.5))
     rates = [r.resolve_rate for r in runs]
-    errors = [[r.resolve_rate - r.ci95[0] for r in runs], [r.ci95[1] - r.resolve_rate for r in runs]]
+    # max(0, .): the interval's ends can miss the rate by a rounding error at 0% and 100%
+    errors = [
+        [max(0.0, r.resolve_rate - r.ci95[0]) for r in runs],
+        [max(0.0, r.ci95[1] - r.resolve_rate) for r in runs],
+    ]
     bars = ax.bar([r.label for r in runs], rates, yerr=errors, capsize=4, color="tab:blue")
     for bar, run in zip(bars, runs, strict=True):
         ax.annotate(

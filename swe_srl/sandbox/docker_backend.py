@@ -194,13 +194,22 @@ class DockerSandbox:
         return head_of(repo)
 
     def _open_channel(self) -> _ExecChannel:
-        self.container.reload()
+        try:
+            self.container.reload()
+        except Exception as exc:  # the engine's NotFound, or no engine at all (requests' ConnectionError)
+            raise SandboxError(
+                f"container {self.container.short_id} of {self.task.instance_id} is unreachable ({exc}): "
+                "it was removed from outside or the engine is down; start a new sandbox"
+            ) from exc
         if self.container.status != "running":
             raise SandboxError(
                 f"container {self.container.short_id} of {self.task.instance_id} is {self.container.status}: "
                 "it was stopped or killed from outside (or the engine restarted); start a new sandbox"
             )
-        return _ExecChannel(self.client, self.container, self._env)
+        try:
+            return _ExecChannel(self.client, self.container, self._env)
+        except Exception as exc:  # it died between the check and the exec
+            raise SandboxError(f"cannot attach to container {self.container.short_id}: {exc}") from exc
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:

@@ -104,7 +104,7 @@ def bwrap_argv(
             argv += ["--tmpfs", d, "--remount-ro", d]
     size = ["--size", str(tmpfs_bytes)]  # an unsized tmpfs would grow into the host's RAM
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"]]
-    argv += ["--tmpfs", CONTROL_DIR]
+    argv += [*size, "--tmpfs", CONTROL_DIR]
     argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--remount-ro", "/", "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -112,20 +112,16 @@ def bwrap_argv(
 
 
 def copy_repo(base: Path, dest: Path) -> None:
-    """Copy a prepared repository: working files copied (reflinks where possible), git objects hardlinked.
+    """Copy a prepared repository into a fresh workspace (reflinks where the filesystem has them).
 
-    Objects are immutable once written, so sharing them is safe and makes the copy cheap; working
-    files and the rest of ``.git`` (index, refs) are real copies the episode may change freely.
+    Nothing is hardlinked, ``.git/objects`` included: the agent runs as root inside the sandbox, so a
+    shared inode could be rewritten in place and would poison the cached base repository for every
+    later episode. Episode creation pays the copy once; ``reset()`` works in place with git.
     """
     dest.mkdir(parents=True)
-    (dest / ".git").mkdir()
-    git_entries = [str(p) for p in (base / ".git").iterdir() if p.name != "objects"]
-    tree_entries = [str(p) for p in base.iterdir() if p.name != ".git"]
-    cp = ["cp", "-a", "--reflink=auto", "-t"]
-    for target, entries in ((dest / ".git", git_entries), (dest, tree_entries)):
-        if entries:
-            subprocess.run([*cp, str(target), *entries], check=True)
-    subprocess.run(["cp", "-al", str(base / ".git" / "objects"), str(dest / ".git" / "objects")], check=True)
+    entries = [str(p) for p in base.iterdir()]
+    if entries:
+        subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
 
 
 class LocalSandbox:

@@ -51,6 +51,7 @@ GRACE_SECONDS = (
     5.0  # beyond a command's timeout, how long the shell gets to report before it is presumed hung
 )
 SHELL_ARGV = ["bash", "--noprofile", "--norc", "-s"]
+LONG_COMMAND_CHARS = 16_384  # longer commands travel as a counted block, not as one quoted word
 _UNLIMITED = 1 << 40  # our own scripts' output (a diff) is never truncated
 
 _PREAMBLE = r"""
@@ -61,9 +62,8 @@ __swe_mark=%(mark)s
 __swe_ns=%(ns)d
 __swe_dir=%(ctl)s
 builtin cd -- %(home)s
-mkdir -p -- "$__swe_dir" && mkfifo -- "$__swe_dir/fifo.$$"
-exec 9<>"$__swe_dir/fifo.$$"
-rm -f -- "$__swe_dir/fifo.$$"
+mkdir -p -- "$__swe_dir" && rm -f -- "$__swe_dir/wake" && mkfifo -- "$__swe_dir/wake"
+exec 9<>"$__swe_dir/wake"
 __swe_save() { __swe_save_to "$__swe_dir/state"; }
 __swe_save_to() {
   { builtin printf 'builtin cd -- %%q\n' "$PWD"; builtin set -o posix; builtin export -p; } >"$1"
@@ -77,19 +77,34 @@ __swe_load() {
   builtin source "$1"
   builtin set +o posix
 }
+__swe_exit() { [[ $1 == 1 ]] && __swe_save; builtin echo "$BASHPID" >"$__swe_dir/wake"; }
 __swe_run() {
-  ( builtin set +m; [[ $2 == 1 ]] && builtin trap __swe_save EXIT; builtin eval "$3" ) </dev/null 2>&1 9>&- &
-  local job=$! rc timed=0
-  # The watchdog marks that it fired *before* killing, so the mark is there when `wait` returns.
-  : >"$__swe_dir/fired"
-  ( builtin read -t "$1" -u 9; builtin echo 1 >"$__swe_dir/fired"; builtin kill -KILL -- -"$job" ) &
-  local dog=$!
+  ( builtin set +m; builtin trap "__swe_exit $2" EXIT; builtin eval "$3" ) </dev/null 2>&1 9>&- &
+  local job=$! rc timed=0 line slice left now
+  local until=$(( ${EPOCHREALTIME/./} + 10#${1%%%%.*} * 1000000 + 10#${1#*.} * 1000 ))
+  # No watchdog process: the job announces its end on the wake fifo from its EXIT trap, and a job
+  # that dies without running it (SIGKILL, exec) is noticed by polling every quarter second.
+  while :; do
+    now=${EPOCHREALTIME/./}; left=$(( until - now ))
+    if (( left <= 0 )); then timed=1; builtin kill -KILL -- -"$job"; break; fi
+    (( left > 250000 )) && left=250000
+    builtin printf -v slice '%%d.%%06d' $(( left / 1000000 )) $(( left %% 1000000 ))
+    if builtin read -r -t "$slice" -u 9 line; then [[ $line == "$job" ]] && break; continue; fi
+    builtin kill -0 "$job" || break
+  done
   builtin wait "$job"; rc=$?
-  builtin kill -KILL "$dog"; builtin wait "$dog"
-  builtin read -r timed <"$__swe_dir/fired"; timed=${timed:-0}
-  if [[ $timed == 1 && $__swe_ns == 1 ]]; then builtin kill -KILL -1; fi
+  # A killed process may finish a write already under way (cat of 128 KiB): kill until every other
+  # process is gone and reaped, so none of its output lands after the sentinel, in the next step.
+  if [[ $timed == 1 && $__swe_ns == 1 ]]; then
+    for (( left = 0; left < 100000; left++ )); do builtin kill -KILL -1 2>/dev/null || break; done
+  fi
   if [[ $2 == 1 ]]; then __swe_load "$__swe_dir/state"; : >"$__swe_dir/state"; fi
   builtin printf '\n%%s %%d %%d\n' "$__swe_mark" "$rc" "$timed"
+}
+# A long command follows its request line as $3 bytes: bash reads its script (and `read` reads)
+# from a pipe one byte per read(), ~1 s per MB; `head -c` reads exactly that many, in blocks.
+__swe_run_long() {
+  local __swe_cmd; __swe_cmd=$(builtin command -p head -c "$3"); __swe_run "$1" "$2" "$__swe_cmd"
 }
 __swe_reset() {
   if [[ $__swe_ns == 1 ]]; then builtin kill -KILL -1; fi
@@ -199,7 +214,10 @@ class ShellSession:
             raise SandboxError("a command cannot contain NUL bytes")
         started = time.monotonic()
         timeout = max(float(timeout), 0.001)
-        request = f"__swe_run {timeout:.3f} {int(save)} {shlex.quote(cmd)}\n"
+        if len(cmd) > LONG_COMMAND_CHARS:
+            request = f"__swe_run_long {timeout:.3f} {int(save)} {len(cmd.encode())}\n{cmd}"
+        else:
+            request = f"__swe_run {timeout:.3f} {int(save)} {shlex.quote(cmd)}\n"
         return self._exchange(request, timeout, started, limit)
 
     def reset_state(self) -> None:

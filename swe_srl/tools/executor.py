@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.actions import FormatError, validate_action
-from swe_srl.records import Action, ExecResult
+from swe_srl.records import Action
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TRUNCATION_MARKER, Sandbox
 
 NO_OUTPUT = "Your command ran successfully and did not produce any output."
@@ -36,7 +36,6 @@ TIMEOUT_MESSAGE = (
     "environment, so the command will never complete)."
 )
 EMPTY_PATCH = "Submitted, but the repository has no changes against the base commit (empty patch)."
-_SIGKILL_EXIT = 137
 FORMAT_ERROR_EXIT = 2  # exit status reported for calls that never ran (bad tool or arguments)
 
 _SCRIPT_TEXT = (Path(__file__).parent / "editor_script.py").read_text()
@@ -113,21 +112,12 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
     )
 
 
-def _timed_out(result: ExecResult, timeout: float) -> bool:
-    """Whether the sandbox stopped the command for its timeout.
-
-    A SIGKILLed command (137) that ran for the whole timeout counts too: a backend's watchdog can
-    kill a command and still be reported as not having fired, when the two race.
-    """
-    return result.timed_out or (result.exit_code == _SIGKILL_EXIT and result.duration >= timeout)
-
-
 def _run_bash(sandbox: Sandbox, command: str, timeout: float) -> ToolResult:
     if "\0" in command:  # no shell can hold it; the sandbox would refuse the whole request
         return ToolResult("The command contains a NUL character; remove it and try again.", FORMAT_ERROR_EXIT)
     result = sandbox.run(command, timeout=timeout)
     output = result.output.rstrip("\n")
-    timed_out = _timed_out(result, timeout)
+    timed_out = result.timed_out
     if timed_out:
         message = TIMEOUT_MESSAGE.format(command=command, timeout=timeout)
         output = f"{output}\n{message}" if output.strip() else message
@@ -145,7 +135,7 @@ def _run_editor(sandbox: Sandbox, action: Action, timeout: float) -> ToolResult:
             message = f"str_replace_editor is unavailable in this sandbox: {installed.output.strip()}"
             return ToolResult(message, installed.exit_code)
         result = sandbox.run(command, timeout=timeout)
-    if _timed_out(result, timeout):
+    if result.timed_out:
         message = f"str_replace_editor was cancelled because it took more than {timeout:g} seconds."
         return ToolResult(message, result.exit_code or 124, timed_out=True)
     return ToolResult(result.output.rstrip("\n"), result.exit_code)

@@ -39,7 +39,7 @@ class DataConfig:
     max_eval_rows: int = 64  # held-out rows scored by the evaluation callback (0 = all)
     max_message_chars: int = 0  # cut each prompt message to its last N characters (0 = keep whole)
     shuffle_seed: int = 0  # seed of the shuffle applied before max_train_rows is taken
-    max_thought_chars: int = 0  # SFT: cut the expert monologue to its first N characters (0 = whole)
+    max_thought_chars: int = -1  # SFT: keep the first N characters of the expert monologue (-1 = all, 0 = none)
 
 
 @dataclass

@@ -91,7 +91,7 @@ def load_split(
     return Dataset.from_list(rows)
 
 
-def to_sft_rows(dataset, max_thought_chars: int = 0):
+def to_sft_rows(dataset, max_thought_chars: int = -1):
     """Prompt-completion rows for TRL's SFTTrainer (loss on the completion only).
 
     ``max_thought_chars`` keeps only the start of long monologues: small models then spend their
@@ -99,7 +99,7 @@ def to_sft_rows(dataset, max_thought_chars: int = 0):
     """
 
     def convert(row: dict[str, Any]) -> dict[str, Any]:
-        thought = row["thought"][:max_thought_chars] if max_thought_chars > 0 else row["thought"]
+        thought = row["thought"][:max_thought_chars] if max_thought_chars >= 0 else row["thought"]
         text = sft_completion_text(thought, row["target"])
         return {"prompt": row["prompt"], "completion": [{"role": "assistant", "content": text}]}
 

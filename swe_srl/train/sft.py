@@ -134,7 +134,7 @@ def held_out_loss(config: TrainConfig, model_path: str) -> float:
     for row in validation:
         prompt = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
         limit = config.data.max_thought_chars
-        thought = row["thought"][:limit] if limit > 0 else row["thought"]
+        thought = row["thought"][:limit] if limit >= 0 else row["thought"]
         answer = sft_completion_text(thought, row["target"]) + tokenizer.eos_token
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]

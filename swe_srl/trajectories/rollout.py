@@ -129,8 +129,13 @@ class RolloutLog:
         return records
 
     def append(self, record: AttemptRecord) -> None:
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record.to_dict()) + "\n")
+        with self._lock, self.path.open("a+b") as handle:
+            handle.seek(0, 2)
+            if handle.tell() > 0:
+                handle.seek(-1, 2)
+                if handle.read(1) != b"\n":  # a line cut short by a crash must not swallow this one
+                    handle.write(b"\n")
+            handle.write((json.dumps(record.to_dict()) + "\n").encode("utf-8"))
             handle.flush()
 
 
@@ -187,6 +192,7 @@ def run_attempt(
             "policy": config.policy,
             "attempt": attempt,
             "eval_status": result.status,
+            "reward": 1.0 if result.resolved else 0.0,  # the outcome reward, now that the patch is graded
             "trajectory_id": trajectory_file(task.instance_id, attempt, result.resolved).removesuffix(
                 ".traj.json"
             ),
@@ -248,6 +254,17 @@ def _summaries(tasks: list[Task], records: list[AttemptRecord]) -> list[TaskSumm
     return list(by_task.values())
 
 
+def _check_spec(spec: str) -> None:
+    """Refuse a policy spec of no known kind before any sandbox starts."""
+    from swe_srl.policy.registry import KINDS
+
+    kind = spec.partition(":")[0]
+    if kind not in (*KINDS, "expert"):
+        raise ValueError(
+            f"unknown policy spec {spec!r}; kinds: {', '.join(dict.fromkeys((*KINDS, 'expert')))}"
+        )
+
+
 def select_tasks(config: RolloutConfig) -> list[Task]:
     from swe_srl.tasks import load_tasks
 
@@ -279,6 +296,8 @@ def run_rollout(
         raise ValueError(f"attempts must be at least 1, got {config.attempts}")
     from swe_srl.eval.grader import SandboxGrader
 
+    if policy_factory is None:
+        _check_spec(config.policy)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     config = RolloutConfig(**{**asdict(config), "out": out})

@@ -1,12 +1,13 @@
 """Attacks an untrusted agent could make, each through the real tools, on both sandbox backends.
 
 Each test asserts containment: the host is untouched and the next step works (or a typed
-``SandboxError`` is raised). Limits are :data:`conftest.TEST_LIMITS` (256 processes, 512 MiB of
+``SandboxError`` is raised). Limits are :data:`conftest.TEST_LIMITS` (256 processes, 1 GiB of
 memory, 64 MiB per file and per tmpfs), so an attack hits the wall within seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
+from attacks import (
     TEST_LIMITS,
     assert_usable,
     bash,
@@ -27,7 +28,6 @@ from conftest import (
 from swe_srl.sandbox import DEFAULT_OUTPUT_LIMIT, SandboxError
 from swe_srl.sandbox.shell import GRACE_SECONDS
 from swe_srl.tools.executor import TIMEOUT_MESSAGE
-
 
 # Command lines of every process in the sandbox (the base image has no `ps`).
 PROCS = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"
@@ -45,16 +45,17 @@ def test_fork_bomb(sandbox):
     watcher = threading.Thread(target=_peak_host_processes, args=(stop, peak), daemon=True)
     watcher.start()
     try:
-        bash(sandbox, ":(){ :|:& };:", timeout=5)  # returns at once: the bomb goes to the background
+        bomb = bash(sandbox, ":(){ :|:& };:", timeout=5)  # returns at once: the bomb goes to the background
         time.sleep(1.5)  # let it reach the ceiling
         started = time.monotonic()
         after = bash(sandbox, "true", timeout=5)
     finally:
         stop.set()
         watcher.join()
-    # The sandbox noticed the refused forks and killed the bomb; the step did not hang.
+    # The sandbox noticed the refused forks (during the bomb's step or the next one) and killed
+    # the bomb at once: the next step did not hang until its timeout.
     assert time.monotonic() - started < 3, after
-    assert "process limit" in after.observation
+    assert "process limit" in bomb.observation + after.observation
     # The bomb never got past the sandbox's process ceiling (other helpers' processes add noise).
     assert peak[0] - before < TEST_LIMITS.pids + 200, (before, peak[0])
     assert_usable(sandbox)
@@ -81,7 +82,8 @@ def test_fill_disk_with_one_file(sandbox):
 
 def test_fill_tmp(sandbox):
     limit = TEST_LIMITS.tmpfs_bytes
-    script = f"for i in 1 2 3 4 5 6; do head -c {limit // 2} /dev/zero > /tmp/fill.$i || break; done; du -sb /tmp"
+    fill = f"head -c {limit // 2} /dev/zero > /tmp/fill.$i || break"
+    script = f"for i in 1 2 3 4 5 6; do {fill}; done; du -sb /tmp"
     result = bash(sandbox, script, timeout=60)
     used = int(result.observation.split()[-2])
     # local: a sized tmpfs; docker: /tmp is in the container layer, bounded per file by fsize only.
@@ -137,7 +139,7 @@ def test_background_process_outlives_step(sandbox):
 def test_write_outside_testbed(sandbox):
     token = secrets.token_hex(6)
     home = Path.home()
-    targets = [f"/etc/swe-srl-{token}", f"/swe-srl-{token}", f"$HOME/swe-srl-{token}", f"/usr/swe-srl-{token}"]
+    targets = [f"{where}/swe-srl-{token}" for where in ("/etc", "", "$HOME", "/usr")]
     bash(sandbox, "; ".join(f"echo pwned > {t}" for t in targets) + f"; echo pwned > {home}/swe-srl-{token}")
     editor(sandbox, command="create", path=f"/testbed/../etc/swe-srl-ed-{token}", file_text="pwned")
     editor(sandbox, command="create", path=f"/root/swe-srl-ed-{token}", file_text="pwned")
@@ -167,7 +169,8 @@ def test_read_host_secrets(open_sandbox, monkeypatch, tmp_path):
             f"cat {secret_file}",
             f"cat {root_secret}",
             "cat /proc/1/environ /proc/*/environ 2>/dev/null | tr '\\0' '\\n'",
-            f"grep -rs {token} /tmp /root /proc/self /etc 2>/dev/null | head",
+            # The pattern is assembled in the shell so the command line itself never holds the token.
+            f'grep -rls "$(printf %s {token[:12]} {token[12:]})" /tmp /root /etc /testbed | head',
         ]
         for command in commands:
             assert token not in bash(sandbox, command).observation, command
@@ -204,17 +207,19 @@ def _listen() -> tuple[socket.socket, list[object]]:
 def test_network(sandbox):
     server, accepted = _listen()
     port = server.getsockname()[1]
+    connect = "import socket; socket.create_connection"
     probes = {
         "dns": "import socket; print(socket.getaddrinfo('example.com', 80))",
-        "host": f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('CONNECTED')",
-        "outside": "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2); print('CONNECTED')",
+        "host": f"{connect}(('127.0.0.1', {port}), timeout=2); print('CONNECTED')",
+        "outside": f"{connect}(('1.1.1.1', 53), timeout=2); print('CONNECTED')",
     }
     try:
         for name, script in probes.items():
             result = bash(sandbox, f'python3 -c "{script}"', timeout=15)
             assert result.exit_code != 0 and "CONNECTED" not in result.observation, name
             assert "Traceback" in result.observation, (name, result.observation)
-        assert "CONNECTED" not in bash(sandbox, f"exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED").observation
+        bash_tcp = bash(sandbox, f"exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED")
+        assert "CONNECTED" not in bash_tcp.observation
     finally:
         server.close()
     assert accepted == []
@@ -225,10 +230,8 @@ def test_network(sandbox):
     "suicide", ["kill -9 $$", "exec false", "exit", "exit 255", "kill -9 -1", "kill -STOP $$; sleep 30"]
 )
 def test_kill_own_shell(sandbox, suicide):
-    try:
+    with contextlib.suppress(SandboxError):  # a typed error is acceptable; the sandbox must still work
         bash(sandbox, suicide, timeout=3)
-    except SandboxError:
-        pass  # a typed error is an acceptable answer; the sandbox must still work afterwards
     assert_usable(sandbox)
 
 
@@ -268,7 +271,8 @@ def test_huge_file_through_editor(sandbox):
 
 
 def test_non_utf8_and_control_output(sandbox):
-    result = bash(sandbox, "printf 'a\\xff\\xfe\\x00\\x1b[31mred\\x07\\r\\x08\\n'; head -c 20000 /dev/urandom")
+    printf = "printf 'a\\xff\\xfe\\x00\\x1b[31mred\\x07\\r\\x08\\n'"
+    result = bash(sandbox, f"{printf}; head -c 20000 /dev/urandom")
     result.observation.encode("utf-8")  # no lone surrogates: it can be stored and tokenized
     assert result.observation.startswith("a\ufffd\ufffd\x00\x1b[31mred\x07\r\x08\n")
     bash(sandbox, "head -c 4096 /dev/urandom > blob.bin; printf '\\xc3\\x28 bad\\n' > bad.py")

@@ -1,0 +1,49 @@
+"""Helpers of the containment suite: the limits it runs under and attacks through the real tools."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from swe_srl.records import Action
+from swe_srl.sandbox.limits import ResourceLimits
+from swe_srl.tools.executor import ToolResult, execute
+
+# Tight enough that an attack hits them within seconds, loose enough for git and pytest.
+TEST_LIMITS = ResourceLimits(
+    pids=256, memory_bytes=1 << 30, file_size_bytes=64 << 20, open_files=1024, tmpfs_bytes=64 << 20
+)
+
+
+def bash(sandbox, command: str, timeout: float = 20.0) -> ToolResult:
+    """Run a command through the real tool layer, as an agent's action would."""
+    return execute(sandbox, Action("bash", {"command": command}), timeout=timeout)
+
+
+def editor(sandbox, timeout: float = 60.0, **args) -> ToolResult:
+    return execute(sandbox, Action("str_replace_editor", args), timeout=timeout)
+
+
+def assert_usable(sandbox) -> None:
+    """The next step after an attack works normally."""
+    result = bash(sandbox, "echo still-alive; pwd")
+    assert (result.observation, result.exit_code) == ("still-alive\n/testbed", 0), result
+
+
+def host_processes_matching(needle: str) -> list[int]:
+    """Pids of processes on this machine whose command line contains ``needle``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def host_process_count() -> int:
+    return sum(1 for entry in Path("/proc").iterdir() if entry.name.isdigit())

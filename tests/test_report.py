@@ -1,0 +1,221 @@
+"""``swe-srl report`` on real run folders: eval runs made by ``run_eval``, training runs written by
+the trainers' own logging code, and folders holding several; bad folders fail naming the file."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from swe_srl.cli import app
+from swe_srl.records import RecordError
+from swe_srl.report import StepReward, collect, make_report, write_step_rewards
+from swe_srl.report.collect import group_rates
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EASY = "swe-srl__semverkit-prerelease-numeric-order"
+HARD = "swe-srl__semverkit-resolver-backtrack-leak"
+OTHER_REPO = "swe-srl__spans-merge-ranges-contained"  # easy, in another repository
+
+
+@pytest.fixture(scope="module")
+def eval_runs(tmp_path_factory) -> Path:
+    """A folder with two real eval runs (gold and noop) over three bundled tasks."""
+    from swe_srl.eval.runner import EvalConfig, run_eval
+
+    root = tmp_path_factory.mktemp("runs")
+    for policy in ("gold", "noop"):
+        config = EvalConfig(
+            tasks="bundled", policy=policy, out=root / policy, workers=2, instances=(EASY, HARD, OTHER_REPO)
+        )
+        run_eval(config)
+    return root
+
+
+def _console() -> Console:
+    return Console(record=True, width=250, color_system=None)
+
+
+def _training_run(run: Path) -> Path:
+    """A training run folder written by the trainers' own callbacks and scoring functions."""
+    from transformers import TrainerState
+
+    from swe_srl.train.metrics import JsonlLogCallback, append_jsonl, score_completions
+
+    logger = JsonlLogCallback(run / "metrics.jsonl")
+    expert = "<function=bash>\n<parameter=command>ls /testbed</parameter>\n</function>"
+    for step, (loss, reward, kept) in enumerate(
+        [(0.9, -0.6, 0.5), (0.7, -0.2, 0.75), (0.4, 0.3, 1.0)], start=1
+    ):
+        state = TrainerState(global_step=step)
+        logs = {"loss": loss, "reward": reward, "dynamic_sampling/kept_fraction": kept, "learning_rate": 1e-4}
+        logger.on_log(None, state, None, logs=logs)
+        completions = ["no tool call", f"<think>look</think>\n{expert}"][: 1 + (step > 1)]
+        metrics = score_completions(completions, [expert] * len(completions))
+        # the record HeldOutEvalCallback writes (it generates the completions with the model first)
+        append_jsonl(run / "metrics.jsonl", {"kind": "eval", "step": step, "time": 0.0, **asdict(metrics)})
+    write_step_rewards(
+        run / "heldout_rewards.jsonl",
+        [
+            StepReward(m, "task-1", k, r)
+            for m, rs in (("init", [-1.0, -1.0, 0.2]), ("srl", [1.0, 0.4, -1.0]))
+            for k, r in enumerate(rs)
+        ],
+    )
+    return run
+
+
+def _check_pngs(paths) -> None:
+    import matplotlib.image
+
+    assert paths
+    for path in paths:
+        data = Path(path).read_bytes()
+        assert data.startswith(PNG_SIGNATURE), path
+        image = matplotlib.image.imread(path)  # decodes the whole file: a truncated PNG fails here
+        assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def _check_html(html: Path, pngs) -> str:
+    page = html.read_text(encoding="utf-8")
+    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert sorted(base64.b64decode(e) for e in embedded) == sorted(Path(p).read_bytes() for p in pngs)
+    assert not re.search(r"https?://|<link|<script|@import|url\(", page)
+    assert re.findall(r'src="([^"]*)"', page) == [f"data:image/png;base64,{e}" for e in embedded]
+    return page
+
+
+def test_eval_run_report_tables_pngs_and_html(eval_runs, tmp_path):
+    console = _console()
+    files = make_report(eval_runs / "gold", tmp_path / "out", console=console)
+    text = console.export_text()
+    squeezed = re.sub(r"\s+", " ", text)
+    assert "Resolve rate" in text
+    assert "│ gold │ gold │ bundled │ 3 │ 3 │ 100.0% │ 43.9%-100.0% │" in squeezed  # tasks, resolved, rate, CI
+    assert "swe-srl/semverkit" in text and "swe-srl/spans" in text
+    _check_pngs(files.pngs)
+    assert {p.name for p in files.pngs} == {
+        "eval_resolve_rate.png",
+        "eval_by_repository.png",
+        "eval_by_difficulty.png",
+    }
+    page = _check_html(files.html, files.pngs)
+    assert "Resolve rate by difficulty" in page and "100.0%" in page
+
+
+def test_per_repository_and_difficulty_come_from_the_suite(eval_runs):
+    collection = collect(eval_runs)
+    assert [r.label for r in collection.eval_runs] == ["gold", "noop"]
+    gold, noop = collection.eval_runs
+    assert gold.resolve_rate == 1.0 and noop.resolve_rate == 0.0
+    by_difficulty = {g.group: (g.resolved, g.total) for g in group_rates(gold, "difficulty")}
+    assert by_difficulty == {"easy": (2, 2), "hard": (1, 1)}
+    assert [g.group for g in group_rates(noop, "difficulty")] == ["easy", "hard"]
+    by_repo = {g.group: (g.resolved, g.total) for g in group_rates(noop, "repo")}
+    assert by_repo == {"swe-srl/semverkit": (0, 2), "swe-srl/spans": (0, 1)}
+
+
+def test_folder_of_runs_compares_them_side_by_side(eval_runs, tmp_path):
+    console = _console()
+    make_report(eval_runs, tmp_path / "out", console=console, html=False)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if line.strip().startswith("│ easy"))
+    assert "2/2 (100.0%)" in row and "0/2 (0.0%)" in row
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_unfinished_eval_run_is_summarised_from_results(eval_runs, tmp_path):
+    run = tmp_path / "unfinished"
+    shutil.copytree(eval_runs / "gold", run)
+    (run / "report.json").unlink()
+    (eval_run,) = collect(run).eval_runs
+    assert not eval_run.complete and eval_run.total == 3 and eval_run.resolved == 3
+    assert eval_run.policy == "unknown"
+    assert any("no report.json" in note for note in eval_run.notes)
+
+
+def test_training_run_report(tmp_path):
+    run = _training_run(tmp_path / "srl")
+    console = _console()
+    files = make_report(run, tmp_path / "out", console=console)
+    text = console.export_text()
+    assert "Training runs" in text and "grpo" in text
+    assert "0.9 -> 0.4" in text and "-0.6 -> 0.3" in text  # loss and reward, first -> last
+    assert "Held-out step rewards" in text
+    names = {p.name for p in files.pngs}
+    assert {
+        "train_loss.png",
+        "train_reward.png",
+        "train_kept_fraction.png",
+        "heldout_step_reward.png",
+        "heldout_step_reward_hist.png",
+    } <= names
+    _check_pngs(files.pngs)
+    _check_html(files.html, files.pngs)
+    (training,) = collect(run).training_runs
+    assert training.series("mean_step_reward", held_out=True)[0] == (1, -1.0)
+    assert training.series("exact_match_rate", held_out=True)[-1] == (3, 0.5)
+
+
+def test_trainer_state_only_run(tmp_path):
+    from transformers import TrainerState
+
+    state = TrainerState(global_step=2)
+    state.log_history = [{"step": 1, "loss": 2.5}, {"step": 2, "loss": 1.5}, {"step": 2, "eval_loss": 1.9}]
+    (tmp_path / "checkpoint-2").mkdir()
+    state.save_to_json(str(tmp_path / "checkpoint-2" / "trainer_state.json"))
+    (run,) = collect(tmp_path).training_runs
+    assert run.series("loss") == [(1, 2.5), (2, 1.5)]
+    assert run.series("loss", held_out=True) == [(2, 1.9)]
+
+
+def test_torn_last_metrics_line_is_skipped(tmp_path):
+    run = _training_run(tmp_path / "run")
+    with (run / "metrics.jsonl").open("a") as handle:
+        handle.write('{"kind": "train", "step": 4, "lo')
+    (training,) = collect(run).training_runs
+    assert [s for s, _ in training.series("loss")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: None, "not a run directory"),
+        (lambda d: (d / "report.json").write_text("{not json"), "report.json"),
+        (lambda d: (d / "report.json").write_text('{"total": 1, "tasks": []}'), "field 'ci95'"),
+        (lambda d: (d / "metrics.jsonl").write_text('{"step": 1}\nnope\n{"step": 2}\n'), "line 2"),
+        (lambda d: (d / "metrics.jsonl").write_text('{"kind": "train"}\n'), "field 'step'"),
+    ],
+    ids=["empty", "bad-json", "missing-field", "bad-metrics-line", "metrics-no-step"],
+)
+def test_bad_run_dir_fails_naming_the_file(tmp_path, make, message):
+    make(tmp_path)
+    with pytest.raises(RecordError, match=re.escape(message)) as info:
+        make_report(tmp_path, quiet=True)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_bad_step_rewards_name_file_and_line(tmp_path):
+    run = _training_run(tmp_path / "run")
+    with (run / "heldout_rewards.jsonl").open("a") as handle:
+        handle.write('{"model": "srl", "instance_id": "x", "step_index": 0, "reward": "high"}\n')
+    with pytest.raises(RecordError, match=r"heldout_rewards.jsonl, record line 7, field 'reward'"):
+        collect(run)
+
+
+def test_cli_report_and_errors(eval_runs, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(eval_runs / "noop"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "Resolve rate" in result.output and (tmp_path / "r" / "report.html").is_file()
+    missing = tmp_path / "missing"
+    result = runner.invoke(app, ["report", str(missing)])
+    assert result.exit_code == 1
+    assert f"file {missing}: no such run directory" in result.output
+    assert "Traceback" not in result.output
