@@ -49,8 +49,6 @@ def test_deleted_and_edited_tests_are_restored(task, grader):
 
 
 def test_gold_fix_with_test_edits_still_resolves(task, grader):
-    fixed = patch_from_edits(task, {})  # placeholder to reuse the helper's clone
-    assert fixed == ""
     gold_parser = _apply_gold(task)
     edits = {
         "durata/parser.py": gold_parser,
@@ -68,3 +66,22 @@ def _apply_gold(task) -> str:
     for action in patch_to_actions(task.patch):
         text = text.replace(str(action.args["old_str"]), str(action.args["new_str"]), 1)
     return text
+
+
+def test_tests_directory_replaced_by_a_symlink_is_restored(task, grader, tmp_path):
+    import subprocess
+
+    from swe_srl.sandbox.workspace import prepare_base_repo
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(prepare_base_repo(task)), str(repo)], check=True)
+    (repo / "fake").mkdir()
+    (repo / "fake" / "test_issue_1.py").write_text(STUB_TESTS)
+    subprocess.run("git rm -rq tests && ln -s fake tests && git add -A", shell=True, cwd=repo, check=True)
+    patch = subprocess.run(
+        ["git", "diff", "--cached", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout
+    assert "new file mode 120000" in patch
+    result = grader.grade(task, patch)
+    assert result.status == "unresolved"
+    assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)

@@ -150,3 +150,15 @@ def test_hf_policy_runs_local_weights(tmp_path):
     reply = policy.act("an issue", [])
     assert isinstance(reply, str)
     assert policy.name == f"hf:{Path(model_dir)}"
+
+
+def test_gold_actions_keep_a_missing_final_newline():
+    patch = (
+        "diff --git a/a.txt b/a.txt\nnew file mode 100644\n--- /dev/null\n+++ b/a.txt\n@@ -0,0 +1,2 @@\n"
+        "+one\n+two\n\\ No newline at end of file\n"
+        "diff --git a/b.txt b/b.txt\n--- a/b.txt\n+++ b/b.txt\n@@ -1,2 +1,2 @@\n"
+        " one\n-two\n\\ No newline at end of file\n+three\n"
+    )
+    create, replace = patch_to_actions(patch)
+    assert create.args["file_text"] == "one\ntwo"
+    assert (replace.args["old_str"], replace.args["new_str"]) == ("one\ntwo", "one\nthree\n")

@@ -18,7 +18,7 @@ from swe_srl.policy.scripted import ScriptPolicy
 from swe_srl.records import Action
 from swe_srl.tasks import load_tasks
 from swe_srl.trajectories.io import iter_trajectories, read_trajectory
-from swe_srl.trajectories.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout
+from swe_srl.trajectories.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout, task_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = REPO_ROOT / "trajectories"
@@ -135,6 +135,8 @@ def test_every_task_has_a_verified_expert_trajectory(suite):
         assert traj.model == "expert" and traj.steps[-1].action.tool == "submit"
         assert traj.final_patch.strip() and "reproduce" not in traj.final_patch
         assert traj.problem_statement == task.problem_statement
+        # made for this version of the task (else regenerate: see swe_srl/trajectories/rollout.py)
+        assert traj.metadata["task_fingerprint"] == task_fingerprint(task), task.instance_id
     assert statistics.median(len(t.steps) for t in trajectories.values()) >= 8
 
 

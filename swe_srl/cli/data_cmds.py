@@ -215,7 +215,8 @@ def rollout_cmd(
 
     from rich.console import Console
 
-    from swe_srl.trajectories.rollout import RolloutConfig, RolloutProgress, rollout_table, run_rollout
+    from swe_srl.trajectories.rollout import RolloutConfig, run_rollout
+    from swe_srl.trajectories.rollout_display import RolloutProgress, rollout_table
 
     config = RolloutConfig(
         policy=policy,

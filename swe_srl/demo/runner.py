@@ -29,23 +29,23 @@ class DemoError(SweSrlError):
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of one demo run; ``fast`` is the smaller one the tests use."""
+    """Sizes of one demo run; ``fast`` is the smaller one the tests use.
+
+    Training settings come from the tiny-model CPU configs (``configs/sft_tiny_cpu.yaml``,
+    ``configs/srl_tiny_cpu.yaml``), so the recipe is written once; the demo only overrides the
+    number of steps (and, when fast, the rollout sizes) with ``--set``-style assignments.
+    """
 
     out: Path
     fast: bool = False
     suite: str = "bundled"
     trajectories: Path = REPO_ROOT / "trajectories"
+    sft_config: Path = REPO_ROOT / "configs" / "sft_tiny_cpu.yaml"
+    srl_config: Path = REPO_ROOT / "configs" / "srl_tiny_cpu.yaml"
     workers: int = 2
     validation_fraction: float = 0.15
-    sft_steps: int = 60
-    sft_learning_rate: float = 3e-3
-    srl_steps: int = 4
-    srl_learning_rate: float = 1e-4
-    num_generations: int = 4
-    prompts_per_step: int = 2
-    max_completion_tokens: int = 64
-    max_message_chars: int = 1200
-    max_thought_chars: int = 120
+    sft_overrides: tuple[str, ...] = ("sft.max_steps=60",)
+    srl_overrides: tuple[str, ...] = ("srl.max_steps=4", "srl.eval_steps=0")
     held_out_rows: int = 16
     trained_max_steps: int = 6
     trained_max_tokens: int = 96
@@ -56,11 +56,16 @@ class DemoConfig:
         if fast:
             small = dict(
                 suite="sample",
-                sft_steps=2,
-                srl_steps=2,
-                num_generations=2,
-                prompts_per_step=1,
-                max_completion_tokens=32,
+                sft_overrides=("sft.max_steps=2",),
+                srl_overrides=(
+                    "srl.max_steps=2",
+                    "srl.eval_steps=0",
+                    "srl.num_generations=2",
+                    "srl.per_device_batch_size=2",
+                    "srl.max_completion_length=32",
+                    "srl.dynamic_sampling_max_rounds=1",
+                    "eval.max_new_tokens=32",
+                ),
                 held_out_rows=4,
                 trained_max_steps=2,
                 trained_max_tokens=32,

@@ -94,30 +94,23 @@ def model_stage(ctx: DemoContext) -> StageResult:
     )
 
 
-def train_config(ctx: DemoContext, model_path: Path):
-    """The demo's TrainConfig: small batches, short completions, a learning rate a random model needs."""
-    from swe_srl.train.config import TrainConfig, validate
+def train_config(ctx: DemoContext, method: str, model_path: Path):
+    """The tiny CPU config of ``method`` (sft | srl) with the demo's model, data and sizes set."""
+    from swe_srl.train.config import load_config
 
     cfg = ctx.config
-    config = TrainConfig()
-    config.model.path = str(model_path)
-    config.data.path = str(ctx.path(STEPS))
-    config.data.max_message_chars = cfg.max_message_chars
-    config.data.max_thought_chars = cfg.max_thought_chars
-    config.data.max_eval_rows = cfg.held_out_rows
-    config.eval.max_new_tokens = cfg.max_completion_tokens
-    config.sft.max_steps = cfg.sft_steps
-    config.sft.learning_rate = cfg.sft_learning_rate
-    config.sft.per_device_batch_size = 4
-    config.sft.max_length = 1024
-    config.srl.max_steps = cfg.srl_steps
-    config.srl.learning_rate = cfg.srl_learning_rate
-    config.srl.num_generations = cfg.num_generations
-    config.srl.per_device_batch_size = cfg.num_generations * cfg.prompts_per_step
-    config.srl.max_completion_length = cfg.max_completion_tokens
-    config.srl.dynamic_sampling_max_rounds = 2
-    validate(config, "swe-srl demo")
-    return config
+    path, overrides = (
+        (cfg.sft_config, cfg.sft_overrides) if method == "sft" else (cfg.srl_config, cfg.srl_overrides)
+    )
+    return load_config(
+        path,
+        [
+            f"model.path={model_path}",
+            f"data.path={ctx.path(STEPS)}",
+            f"data.max_eval_rows={cfg.held_out_rows}",
+            *overrides,
+        ],
+    )
 
 
 def _held_out(history: list[dict]) -> str:
@@ -133,14 +126,15 @@ def _held_out(history: list[dict]) -> str:
 def sft_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.train.sft import run_sft
 
-    ctx.advance(f"{ctx.config.sft_steps} steps")
-    result = run_sft(train_config(ctx, ctx.path(TINY)), ctx.path(SFT_RUN))
+    config = train_config(ctx, "sft", ctx.path(TINY))
+    ctx.advance(f"{config.sft.max_steps} steps")
+    result = run_sft(config, ctx.path(SFT_RUN))
     from swe_srl.report.collect import read_training_run
 
     run = read_training_run(ctx.path(SFT_RUN))
     held = [p.values for p in run.held_out if "mean_step_reward" in p.values]
     return StageResult(
-        f"{ctx.config.sft_steps} steps, train loss {result.train_loss:.2f}; {_held_out(held)}",
+        f"{config.sft.max_steps} steps, train loss {result.train_loss:.2f}; {_held_out(held)}",
         {"train_loss": result.train_loss, "eval_loss": result.eval_loss},
     )
 
@@ -148,8 +142,9 @@ def sft_stage(ctx: DemoContext) -> StageResult:
 def srl_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.train.srl import run_srl
 
-    ctx.advance(f"{ctx.config.srl_steps} steps")
-    result = run_srl(train_config(ctx, ctx.path(SFT_RUN, "final")), ctx.path(SRL_RUN))
+    config = train_config(ctx, "srl", ctx.path(SFT_RUN, "final"))
+    ctx.advance(f"{config.srl.max_steps} steps")
+    result = run_srl(config, ctx.path(SRL_RUN))
     from swe_srl.report.collect import read_training_run
 
     kept = read_training_run(ctx.path(SRL_RUN)).series("dynamic_sampling/kept_fraction")
@@ -157,7 +152,8 @@ def srl_stage(ctx: DemoContext) -> StageResult:
         f"kept fraction per step {[round(v, 2) for _, v in kept]}" if kept else "no kept fraction logged"
     )
     return StageResult(
-        f"{ctx.config.srl_steps} GRPO steps from the SFT model, {kept_text}; "
+        f"{config.srl.max_steps} GRPO steps (G={config.srl.num_generations}) from the SFT model, "
+        f"{kept_text}; "
         f"{_held_out(result.eval_history)}",
         {"eval_history": result.eval_history},
     )
@@ -171,22 +167,26 @@ def score_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.train.data import load_split
     from swe_srl.train.metrics import generate_greedy
 
-    cfg = ctx.config
+    config = train_config(ctx, "srl", ctx.path(TINY))  # the prompts and lengths SRL trained with
     rows = load_split(
-        ctx.path(STEPS), "validation", max_rows=cfg.held_out_rows, max_message_chars=cfg.max_message_chars
+        ctx.path(STEPS),
+        "validation",
+        max_rows=config.data.max_eval_rows,
+        max_message_chars=config.data.max_message_chars,
     )
     models = (
         ("init", ctx.path(TINY)),
         ("sft", ctx.path(SFT_RUN, "final")),
         ("srl", ctx.path(SRL_RUN, "final")),
     )
-    config = train_config(ctx, ctx.path(TINY))
     scored: list[StepReward] = []
     means = []
     for name, path in models:
         ctx.advance(name)
         model, tokenizer = load_model_and_tokenizer(config.model, str(path))
-        completions = generate_greedy(model, tokenizer, list(rows["prompt"]), cfg.max_completion_tokens, 8)
+        completions = generate_greedy(
+            model, tokenizer, list(rows["prompt"]), config.eval.max_new_tokens, config.eval.batch_size
+        )
         rewards = [float(step_reward(c, t)) for c, t in zip(completions, rows["target"], strict=True)]
         scored += [
             StepReward(name, row["instance_id"], row["step_index"], reward)

@@ -40,6 +40,9 @@ END_TEST_OUTPUT = ">>>>> End Test Output"
 
 # Shell ``case`` patterns matched against "/<path>"; the test policy documented above.
 PROTECTED_PATTERNS = (
+    "*/tests",  # the directories themselves: a patch may replace one with a symlink
+    "*/test",
+    "*/testing",
     "*/tests/*",
     "*/test/*",
     "*/testing/*",

@@ -27,12 +27,21 @@ def _reply(thought: str, action: Action) -> str:
 
 def _hunk_texts(hunk) -> tuple[str, str]:
     """(the hunk's old text, its new text): context plus removed lines, context plus added lines."""
-    old, new = [], []
+    old: list[str] = []
+    new: list[str] = []
+    previous = None
     for line in hunk:
+        if line.line_type == "\\":  # "\ No newline at end of file" belongs to the line before it
+            if previous is not None and (previous.is_context or previous.is_removed):
+                old[-1] = old[-1].removesuffix("\n")
+            if previous is not None and (previous.is_context or previous.is_added):
+                new[-1] = new[-1].removesuffix("\n")
+            continue
         if line.is_context or line.is_removed:
             old.append(line.value)
         if line.is_context or line.is_added:
             new.append(line.value)
+        previous = line
     return "".join(old), "".join(new)
 
 

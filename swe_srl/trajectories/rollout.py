@@ -20,6 +20,7 @@ expert, :mod:`swe_srl.policy.expert`) is built here when the registry does not k
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -139,6 +140,21 @@ class RolloutLog:
             handle.flush()
 
 
+def task_fingerprint(task: Task) -> str:
+    """A hash of what a task's episode and grade depend on: a kept trajectory records it, so a
+    trajectory made for an older version of the task can be told apart."""
+    parts = (
+        task.problem_statement,
+        task.patch,
+        task.test_patch,
+        task.setup_patch,
+        *task.FAIL_TO_PASS,
+        "|",
+        *task.PASS_TO_PASS,
+    )
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
 def build_policy(spec: str, task: Task, attempt: int = 0):
     """The policy ``spec`` names for ``task``; the expert plays variant ``N + attempt``."""
     kind, _, arg = spec.partition(":")
@@ -192,6 +208,7 @@ def run_attempt(
             "policy": config.policy,
             "attempt": attempt,
             "eval_status": result.status,
+            "task_fingerprint": task_fingerprint(task),
             "reward": 1.0 if result.resolved else 0.0,  # the outcome reward, now that the patch is graded
             "trajectory_id": trajectory_file(task.instance_id, attempt, result.resolved).removesuffix(
                 ".traj.json"
@@ -317,78 +334,3 @@ def run_rollout(
         for future in as_completed(futures):
             new.extend(future.result())
     return RolloutReport(config, _summaries(tasks, previous + new), new_attempts=len(new))
-
-
-def rollout_table(report: RolloutReport):
-    """A rich table: one row per task, totals in the caption."""
-    from rich.table import Table
-
-    table = Table(title=f"rollout: {report.config.policy} on {report.config.tasks}")
-    for name, justify in (
-        ("instance", "left"),
-        ("attempts", "right"),
-        ("resolved", "center"),
-        ("steps", "right"),
-        ("status", "left"),
-        ("kept", "left"),
-    ):
-        table.add_column(name, justify=justify)
-    for task in report.tasks:
-        mark = "[green]yes[/green]" if task.resolved else "[red]no[/red]"
-        table.add_row(
-            task.instance_id,
-            str(task.attempts),
-            mark,
-            str(task.steps or ""),
-            task.status,
-            ", ".join(task.kept),
-        )
-    total = len(report.tasks)
-    rate = 100.0 * report.resolved / total if total else 0.0
-    table.caption = (
-        f"{report.resolved}/{total} tasks resolved ({rate:.1f}%) within {report.config.attempts} "
-        f"attempt(s); {report.kept} trajectories kept in {report.config.out}; "
-        f"{report.new_attempts} new attempt(s) this run"
-    )
-    return table
-
-
-class RolloutProgress:
-    """A rich progress bar over attempts; ``advance`` is the ``on_attempt`` hook."""
-
-    def __init__(self, config: RolloutConfig, enabled: bool = True):
-        self.config, self.enabled, self._bar = config, enabled, None
-
-    def __enter__(self) -> RolloutProgress:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(
-                TextColumn("[bold]rollout"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-            )
-            self._bar.start()
-            self._id = self._bar.add_task("", total=None)
-            self._resolved = 0
-        return self
-
-    def advance(self, record: AttemptRecord) -> None:
-        if self._bar is None:
-            return
-        self._resolved += record.resolved
-        verdict = "kept" if record.kept else "rejected"
-        self._bar.update(
-            self._id,
-            advance=1,
-            description=(
-                f"{record.instance_id} #{record.attempt}: {record.status}, {verdict} "
-                f"({self._resolved} resolved)"
-            ),
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
