@@ -73,13 +73,15 @@ def plot_breakdown(runs: Sequence[EvalRun], by: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(groups) * max(1, len(runs)) ** 0.5 + 2), 3.8))
     for index, (run, rates) in enumerate(zip(runs, per_run, strict=True)):
         xs = [g + index * width - 0.4 + width / 2 for g in range(len(groups))]
-        ys = [rates[name].rate if name in rates else 0.0 for name in groups]
-        ax.bar(xs, ys, width=width, label=run.label)
+        present = [(x, rates[name]) for x, name in zip(xs, groups, strict=True) if name in rates]
+        bars = ax.bar([x for x, _ in present], [r.rate for _, r in present], width=width, label=run.label)
+        # k/n over every bar: a 0% bar is otherwise invisible
+        ax.bar_label(bars, labels=[f"{r.resolved}/{r.total}" for _, r in present], fontsize=7)
     ax.set_xticks(range(len(groups)), groups, rotation=20)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.12)
     ax.set_ylabel("resolve rate")
     ax.set_title(f"Resolve rate by {'repository' if by == 'repo' else 'difficulty'}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars stay visible
     return _save(fig, path)
 
 
