@@ -58,7 +58,8 @@ done
 if [ "$stale" = 1 ]; then
   log "installing swe-srl with extras train, eval, dev"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[train,eval,dev]'
+  .venv/bin/pip install -q -e '.[train,eval,dev]' >.venv/install.log 2>&1 \
+    || { cat .venv/install.log; echo "setup: pip install failed (log above)" >&2; exit 1; }
   touch "$stamp"
 fi
 log "ready"

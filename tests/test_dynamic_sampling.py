@@ -106,7 +106,9 @@ def tiny_model_dir(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny")
     corpus = tmp_path_factory.mktemp("corpus") / "text.txt"
-    corpus.write_text("fix the bug in the parser\n" * 50 + CONSTANT + " varying prompt\n" * 20, encoding="utf-8")
+    corpus.write_text(
+        "fix the bug in the parser\n" * 50 + CONSTANT + " varying prompt\n" * 20, encoding="utf-8"
+    )
     return init_tiny(out, corpus=[corpus], spec=TinyModelSpec(vocab_size=400, hidden_size=32, seed=0))
 
 

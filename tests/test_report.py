@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from swe_srl.cli import app
 from swe_srl.records import RecordError
 from swe_srl.report import StepReward, collect, make_report, write_step_rewards
-from swe_srl.report.collect import group_rates
+from swe_srl.report.groups import group_rates
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EASY = "swe-srl__semverkit-prerelease-numeric-order"
@@ -97,7 +97,9 @@ def test_eval_run_report_tables_pngs_and_html(eval_runs, tmp_path):
     text = console.export_text()
     squeezed = re.sub(r"\s+", " ", text)
     assert "Resolve rate" in text
-    assert "│ gold │ gold │ bundled │ 3 │ 3 │ 100.0% │ 43.9%-100.0% │" in squeezed  # tasks, resolved, rate, CI
+    assert (
+        "│ gold │ gold │ bundled │ 3 │ 3 │ 100.0% │ 43.9%-100.0% │" in squeezed
+    )  # tasks, resolved, rate, CI
     assert "swe-srl/semverkit" in text and "swe-srl/spans" in text
     _check_pngs(files.pngs)
     assert {p.name for p in files.pngs} == {

@@ -12,7 +12,9 @@ from swe_srl.train.tiny_model import FORMAT_TOKENS, TinyModelSpec, default_corpu
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
-    corpus = sorted((__import__("pathlib").Path(__file__).resolve().parent.parent / "envs").rglob("tasks.jsonl"))
+    corpus = sorted(
+        (__import__("pathlib").Path(__file__).resolve().parent.parent / "envs").rglob("tasks.jsonl")
+    )
     return init_tiny(out, corpus=corpus, spec=TinyModelSpec(vocab_size=1500, hidden_size=64, seed=3))
 
 
@@ -40,7 +42,10 @@ def test_tokenizer_round_trips_code_and_format_markup(tiny_dir):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
-    text = '<think>look at it</think>\n<function=bash>\n<parameter=command>grep -rn "def parse(" /testbed\t# ü</parameter>\n</function>'
+    text = (
+        "<think>look at it</think>\n<function=bash>\n"
+        '<parameter=command>grep -rn "def parse(" /testbed\t# ü</parameter>\n</function>'
+    )
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     assert tokenizer.decode(ids) == text
     for token in ("<think>", "<function=bash>", "<parameter=command>", "</function>"):
@@ -57,7 +62,9 @@ def test_chat_template_renders_roles_tools_and_tool_calls(tiny_dir):
         {
             "role": "assistant",
             "content": "",
-            "tool_calls": [{"type": "function", "function": {"name": "bash", "arguments": {"command": "ls"}}}],
+            "tool_calls": [
+                {"type": "function", "function": {"name": "bash", "arguments": {"command": "ls"}}}
+            ],
         },
         {"role": "tool", "content": "a.py"},
     ]

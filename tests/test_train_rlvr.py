@@ -13,7 +13,9 @@ import pytest
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for the local sandbox")
+pytestmark = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="needs bubblewrap for the local sandbox"
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,9 @@ def sample_tasks():
 
 
 def _apply_gold(env, task) -> str:
-    return env.bash(f"cd /testbed && cat > /tmp/gold.diff <<'GOLD_EOF'\n{task.patch}\nGOLD_EOF\ngit apply /tmp/gold.diff")
+    return env.bash(
+        f"cd /testbed && cat > /tmp/gold.diff <<'GOLD_EOF'\n{task.patch}\nGOLD_EOF\ngit apply /tmp/gold.diff"
+    )
 
 
 def test_gold_patch_through_the_tools_is_rewarded(sample_tasks):
@@ -74,7 +78,9 @@ def test_response_template_parses_our_tool_calls(tmp_path):
     tokenizer = train_tokenizer(["def f():\n    return 1\n"] * 20, vocab_size=300)
     tokenizer.response_template = swe_response_template()
     prefix = tokenizer(
-        tokenizer.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True),
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True
+        ),
         add_special_tokens=False,
     )["input_ids"]
     text = (

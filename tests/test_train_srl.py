@@ -114,3 +114,38 @@ def test_bad_override_names_the_key(steps_dir):
         load_config(CONFIGS / "srl_tiny_cpu.yaml", ["srl.num_generations=1"])
     with pytest.raises(ConfigError, match=r"srl_tiny_cpu.yaml.*srl.nonsense|srl.nonsense"):
         load_config(CONFIGS / "srl_tiny_cpu.yaml", ["srl.nonsense=3"])
+
+
+# ---------------------------------------------------------------------------------------------
+# vllm:PATH policy (GPU only): on this machine it must fail clearly, not deep inside an import.
+
+
+def test_vllm_policy_without_vllm_or_gpu_fails_clearly(tiny_dir):
+    import importlib.util
+
+    import torch
+
+    from swe_srl.policy.registry import make_policy
+    from swe_srl.policy.vllm import VllmUnavailableError
+
+    if importlib.util.find_spec("vllm") is not None and torch.cuda.is_available():
+        pytest.skip("vLLM and a GPU are present: the clear-error path does not apply")
+    with pytest.raises(VllmUnavailableError, match=r"vLLM and a CUDA GPU|needs a CUDA GPU"):
+        make_policy(f"vllm:{tiny_dir}")
+
+
+def test_vllm_policy_resolves_adapter_folders_to_their_base(tmp_path, tiny_dir):
+    from swe_srl.policy.vllm import resolve_path
+    from swe_srl.records import SweSrlError
+
+    assert resolve_path(str(tiny_dir)).adapter is None
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": str(tiny_dir), "r": 4})
+    )
+    location = resolve_path(str(adapter))
+    assert (location.base, location.adapter, location.adapter_rank) == (str(tiny_dir), str(adapter), 4)
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 4}))
+    with pytest.raises(SweSrlError, match="base_model_name_or_path"):
+        resolve_path(str(adapter))

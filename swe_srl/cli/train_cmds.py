@@ -35,7 +35,9 @@ def init_tiny_command(
     hidden: int = typer.Option(96, "--hidden", help="Hidden size."),
     layers: int = typer.Option(2, "--layers"),
     vocab: int = typer.Option(3000, "--vocab", help="BPE vocabulary size (before the markup tokens)."),
-    corpus: list[Path] = typer.Option([], "--corpus", help="Text files to train the tokenizer on (default: ours)."),
+    corpus: list[Path] = typer.Option(
+        [], "--corpus", help="Text files to train the tokenizer on (default: ours)."
+    ),
 ) -> None:
     """Build a tiny random Qwen2 model and a BPE tokenizer trained on our own text (offline, seconds)."""
     from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
@@ -46,7 +48,9 @@ def init_tiny_command(
 
 
 def sft_command(
-    data: str = typer.Option("", "--data", help="Step-instance folder (or trajectory files with sft.mode=trajectories)."),
+    data: str = typer.Option(
+        "", "--data", help="Step-instance folder (or trajectory files with sft.mode=trajectories)."
+    ),
     model: str = typer.Option("", "--model", help="Local model folder."),
     out: Path = typer.Option(..., "--out", help="Run folder."),
     config: Path = ConfigOpt,
@@ -58,7 +62,9 @@ def sft_command(
     from swe_srl.train.sft import run_sft
 
     result = run_sft(_config(config, overrides, data, model, lora), out, resume=resume)
-    typer.echo(f"train loss {result.train_loss:.4f}  held-out loss {result.eval_loss}  model {result.final_model}")
+    typer.echo(
+        f"train loss {result.train_loss:.4f}  held-out loss {result.eval_loss}  model {result.final_model}"
+    )
 
 
 def srl_command(
@@ -100,7 +106,10 @@ def rlvr_command(
     if init:
         extra.append(f"rlvr.init={init}")
     result = run_rlvr(_config(config, extra, "", model, lora), out, resume=resume)
-    typer.echo(f"resolved rate {result.resolved_rate:.3f} over {result.episodes} episodes  model {result.final_model}")
+    typer.echo(
+        f"resolved rate {result.resolved_rate:.3f} over {result.episodes} episodes  "
+        f"model {result.final_model}"
+    )
 
 
 def register(app: typer.Typer) -> None:

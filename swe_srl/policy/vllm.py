@@ -43,17 +43,20 @@ def resolve_path(path: str) -> ModelLocation:
     config = json.loads(adapter_config.read_text(encoding="utf-8"))
     base = config.get("base_model_name_or_path") or ""
     if not base:
-        raise SweSrlError(f"{adapter_config}: field 'base_model_name_or_path' is empty; cannot find the base model")
+        raise SweSrlError(
+            f"{adapter_config}: field 'base_model_name_or_path' is empty; cannot find the base model"
+        )
     return ModelLocation(base=base, adapter=str(folder), adapter_rank=int(config.get("r", 16)))
 
 
 def require_vllm():
     """Import vLLM or raise a clear error naming what is missing."""
     try:
-        import vllm  # noqa: F401
+        import vllm
     except ImportError as exc:
         raise VllmUnavailableError(
-            "the vllm policy needs vLLM and a CUDA GPU: install the 'gpu' extra (vllm<=0.31) on a GPU machine, "
+            "the vllm policy needs vLLM and a CUDA GPU: install the 'gpu' extra (vllm<=0.31) "
+            "on a GPU machine, "
             "or use hf:PATH on CPU"
         ) from exc
     import torch
@@ -116,7 +119,9 @@ class VllmPolicy:
         """Replies for many (problem statement, history) pairs at once."""
         from swe_srl.trajectories.prompts import build_messages
 
-        conversations = [build_messages(problem, history, window=self.window) for problem, history in requests]
+        conversations = [
+            build_messages(problem, history, window=self.window) for problem, history in requests
+        ]
         return self.complete_batch(conversations)
 
     def act(self, problem_statement: str, history: list[Step]) -> str:
@@ -124,7 +129,7 @@ class VllmPolicy:
 
 
 def make_vllm_policy(path: str, options: Any = None) -> VllmPolicy:
-    """Build the policy for ``vllm:PATH`` (``options``: the registry's PolicyOptions) and check vLLM is usable."""
+    """The policy for ``vllm:PATH`` (``options``: the registry's PolicyOptions); checks vLLM is usable."""
     require_vllm()
     if options is None:
         return VllmPolicy(path)

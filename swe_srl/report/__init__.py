@@ -1,7 +1,8 @@
 """Reports over run folders: ``swe-srl report RUN_DIR``.
 
 ``collect`` reads eval runs, training runs, or a folder holding both (a ``swe-srl demo`` output)
-into typed records; ``tables`` turns them into tables (printed with rich); ``plots`` draws PNGs;
+into typed records; ``groups`` splits resolve rates by repository and difficulty; ``tables`` turns
+them into tables (printed with rich); ``plots`` draws PNGs;
 ``html`` writes one self-contained page with the tables and the PNGs embedded.
 """
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from swe_srl.report.collect import Collection, EvalRun, TrainingRun, group_order, group_rates
+from swe_srl.report.collect import Collection, EvalRun, TrainingRun
+from swe_srl.report.groups import group_order, group_rates
 
 # PNG text chunks would otherwise carry matplotlib's version and home page into the report.
 _PNG_METADATA = {"Software": None}

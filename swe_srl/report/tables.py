@@ -10,7 +10,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from swe_srl.report.collect import Collection, EvalRun, GroupRate, TrainingRun, group_order, group_rates
+from swe_srl.report.collect import Collection, EvalRun, TrainingRun
+from swe_srl.report.groups import GroupRate, group_order, group_rates
 
 DASH = "-"
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
-from swe_srl.sandbox.limits import PidsWatch, ResourceLimits, contain_fork_bomb, docker_pids_events
+from swe_srl.sandbox.limits import PidsWatch, ResourceLimits, docker_pids_events, run_guarded
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
@@ -214,8 +214,8 @@ class DockerSandbox:
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
         self._check_open()
-        result = self._session.run(cmd, timeout, limit=self.output_limit)
-        return contain_fork_bomb(result, self._pids_watch, self._session, self._pids_limit)
+        watch, limit = self._pids_watch, self._pids_limit
+        return run_guarded(self._session, watch, limit, cmd, timeout, self.output_limit)
 
     def _raw(self, script: str, what: str) -> str:
         return self._session.run_clean(script, self._clean_env, f"{what} in {self.task.instance_id}")

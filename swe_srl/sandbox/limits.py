@@ -206,17 +206,28 @@ class PidsWatch:
         return tripped
 
 
-def contain_fork_bomb(result: ExecResult, watch: PidsWatch | None, session: Any, limit: int) -> ExecResult:
-    """After a command: if it ran into the process ceiling, kill everything in the sandbox at once.
+def run_guarded(
+    session: Any, watch: PidsWatch | None, limit: int, cmd: str, timeout: float, output_limit: int
+) -> ExecResult:
+    """Run ``cmd`` in ``session``; when the process ceiling was hit, kill everything in the sandbox.
 
-    ``session`` is the sandbox's :class:`~swe_srl.sandbox.shell.ShellSession`; its reset kills with
-    shell builtins only, so it works while a fork bomb holds every process slot.
+    Checked before the command (a bomb left in the background may have filled the process table
+    since the last step, and the shell could not even fork) and after it. ``session`` is the
+    sandbox's :class:`~swe_srl.sandbox.shell.ShellSession`; its reset kills with shell builtins
+    only, so it works while a fork bomb holds every process slot.
     """
+    note = _kill_on_ceiling(session, watch, limit)
+    result: ExecResult = session.run(cmd, timeout, limit=output_limit)
+    note = _kill_on_ceiling(session, watch, limit) or note
+    return replace(result, output=result.output + note) if note else result
+
+
+def _kill_on_ceiling(session: Any, watch: PidsWatch | None, limit: int) -> str:
     if watch is None or not watch.tripped():
-        return result
+        return ""
     session.reset_state()
     watch.tripped()  # forks refused while the bomb died are not a new event
-    return replace(result, output=result.output + PIDS_EXHAUSTED_NOTE.format(limit=limit))
+    return PIDS_EXHAUSTED_NOTE.format(limit=limit)
 
 
 def docker_pids_events(container_id: str) -> list[Path]:
@@ -236,8 +247,25 @@ def docker_pids_events(container_id: str) -> list[Path]:
     return [c / "pids.events" for c in candidates if (c / "pids.events").is_file()]
 
 
+def _owner_alive(name: str) -> bool:
+    """Whether the process named in ``<instance>.<pid>.<created>.<random>`` still runs."""
+    parts = name.rsplit(".", 3)
+    if len(parts) != 4 or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def gc_cgroups() -> list[Path]:
-    """Remove empty per-sandbox cgroups an interrupted run left behind; returns the removed ones."""
+    """Remove the empty cgroups of sandboxes whose owning process has exited; return them.
+
+    A live owner's cgroup may be empty for a moment (while its shell restarts), so it is kept.
+    """
     removed: list[Path] = []
     mounts, own = _cgroup_mounts(), _own_cgroups()
     for controller, mount in mounts.items():
@@ -245,8 +273,8 @@ def gc_cgroups() -> list[Path]:
         if not parent.is_dir():
             continue
         for child in parent.iterdir():
-            if child.is_dir():
+            if child.is_dir() and not _owner_alive(child.name):
                 with contextlib.suppress(OSError):
-                    child.rmdir()  # fails while processes remain: a live sandbox
+                    child.rmdir()  # fails while processes remain
                     removed.append(child)
     return removed

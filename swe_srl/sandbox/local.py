@@ -27,7 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
-from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, contain_fork_bomb
+from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, run_guarded
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
@@ -207,8 +207,8 @@ class LocalSandbox:
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
         self._check_open()
-        result = self._session.run(cmd, timeout, limit=self.output_limit)
-        return contain_fork_bomb(result, self._pids_watch, self._session, self.limits.pids)
+        watch, limit = self._pids_watch, self.limits.pids
+        return run_guarded(self._session, watch, limit, cmd, timeout, self.output_limit)
 
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""

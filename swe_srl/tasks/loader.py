@@ -52,13 +52,14 @@ def resolve_spec(spec: str | Path) -> Path | None:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[Any, RowRef]]:
-    with path.open(encoding="utf-8") as handle:
+    # Bytes per line: a line that is not UTF-8 is reported with its number, like one that is not JSON.
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             ref = RowRef(str(path), f"line {number}")
             try:
-                yield json.loads(line), ref
+                yield json.loads(line.decode("utf-8")), ref
             except ValueError as exc:
                 raise ref.error(f"not valid JSON: {exc}") from None
 

@@ -39,6 +39,10 @@ def prepare_run(out: str | Path, config: TrainConfig) -> RunPaths:
     paths.root.mkdir(parents=True, exist_ok=True)
     save_config(config, paths.config)
     set_seed(config.seed)
+    if config.model.cpu_threads > 0:
+        import torch
+
+        torch.set_num_threads(config.model.cpu_threads)
     return paths
 
 

@@ -30,6 +30,7 @@ class ModelConfig:
     path: str = ""  # local directory of a causal LM saved with save_pretrained (never a hub id)
     dtype: str = "float32"  # float32 | bfloat16 | float16 (bf16 on GPU in the paper)
     gradient_checkpointing: bool = False  # trade compute for memory on long prompts
+    cpu_threads: int = 0  # torch intra-op threads on CPU (0 = torch's default; 1 avoids oversubscription)
 
 
 @dataclass
@@ -39,7 +40,10 @@ class DataConfig:
     max_eval_rows: int = 64  # held-out rows scored by the evaluation callback (0 = all)
     max_message_chars: int = 0  # cut each prompt message to its last N characters (0 = keep whole)
     shuffle_seed: int = 0  # seed of the shuffle applied before max_train_rows is taken
-    max_thought_chars: int = -1  # SFT: keep the first N characters of the expert monologue (-1 = all, 0 = none)
+    tools: list[str] = field(default_factory=list)  # keep only instances whose target uses these tools
+    max_thought_chars: int = (
+        -1
+    )  # SFT: keep the first N characters of the expert monologue (-1 = all, 0 = none)
 
 
 @dataclass
@@ -158,7 +162,9 @@ def _coerce(value: Any, hint: Any, where: str, source: str) -> Any:
         return None
     if isinstance(hint, type) and isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
-    raise ConfigError(f"expected {getattr(hint, '__name__', hint)}, got {value!r}", source=source, field_name=where)
+    raise ConfigError(
+        f"expected {getattr(hint, '__name__', hint)}, got {value!r}", source=source, field_name=where
+    )
 
 
 def _apply(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
@@ -170,7 +176,9 @@ def _apply(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
     for key, value in data.items():
         where = f"{prefix}.{key}" if prefix else str(key)
         if key not in names:
-            raise ConfigError(f"unknown key (known: {', '.join(sorted(names))})", source=source, field_name=where)
+            raise ConfigError(
+                f"unknown key (known: {', '.join(sorted(names))})", source=source, field_name=where
+            )
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             _apply(current, value, where, source)

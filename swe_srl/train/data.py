@@ -57,13 +57,21 @@ def _check_row(row: dict[str, Any], index: int, source: str) -> None:
             raise RecordError("missing column", source=source, record=str(index), field_name=column)
     prompt = row["prompt"]
     if not isinstance(prompt, list) or not all(isinstance(m, dict) and "role" in m for m in prompt):
-        raise RecordError("expected a list of chat messages", source=source, record=str(index), field_name="prompt")
+        raise RecordError(
+            "expected a list of chat messages", source=source, record=str(index), field_name="prompt"
+        )
 
 
 def load_split(
-    folder: str | Path, split: str, *, max_rows: int = 0, max_message_chars: int = 0, shuffle_seed: int | None = None
+    folder: str | Path,
+    split: str,
+    *,
+    max_rows: int = 0,
+    max_message_chars: int = 0,
+    shuffle_seed: int | None = None,
+    tools: list[str] | tuple[str, ...] = (),
 ):
-    """Load one split as a ``datasets.Dataset``; rows are checked, long messages trimmed."""
+    """Load one split as a ``datasets.Dataset``; rows are checked, long messages trimmed, tools filtered."""
     from datasets import Dataset
 
     path = split_file(Path(folder), split)
@@ -78,8 +86,11 @@ def load_split(
     for index, row in enumerate(rows):
         _check_row(row, index, str(path))
         row["prompt"] = [
-            {"role": m["role"], "content": _trim(m.get("content") or "", max_message_chars)} for m in row["prompt"]
+            {"role": m["role"], "content": _trim(m.get("content") or "", max_message_chars)}
+            for m in row["prompt"]
         ]
+    if tools:
+        rows = [row for row in rows if row.get("tool") in tools]
     if shuffle_seed is not None:
         import random
 
@@ -110,3 +121,26 @@ def held_out_rows(dataset, limit: int = 0) -> list[HeldOutRow]:
     """The first ``limit`` validation rows (all when 0) as typed records."""
     count = len(dataset) if limit <= 0 else min(limit, len(dataset))
     return [HeldOutRow(prompt=dataset[i]["prompt"], target=dataset[i]["target"]) for i in range(count)]
+
+
+def load_train(data) -> Any:
+    """The training split as ``data`` (a ``DataConfig``) selects it."""
+    return load_split(
+        data.path,
+        "train",
+        max_rows=data.max_train_rows,
+        max_message_chars=data.max_message_chars,
+        shuffle_seed=data.shuffle_seed,
+        tools=data.tools,
+    )
+
+
+def load_validation(data) -> Any:
+    """The held-out split as ``data`` (a ``DataConfig``) selects it."""
+    return load_split(
+        data.path,
+        "validation",
+        max_rows=data.max_eval_rows,
+        max_message_chars=data.max_message_chars,
+        tools=data.tools,
+    )

@@ -25,7 +25,9 @@ def default_sources() -> list[Path]:
     return shipped or trajectory_files(FIXTURE_TRAJECTORIES)
 
 
-def build_steps(out: Path, sources: list[Path] | None = None, *, val_fraction: float = 0.2, seed: int = 0) -> Path:
+def build_steps(
+    out: Path, sources: list[Path] | None = None, *, val_fraction: float = 0.2, seed: int = 0
+) -> Path:
     """Cut ``sources`` (default: ``default_sources()``) into train/validation step instances under ``out``."""
     from swe_srl.trajectories.importers import import_paths
     from swe_srl.trajectories.steps import StepOptions, build_step_dataset

@@ -87,7 +87,7 @@ def concat_batches(batches: list[dict], pad_token_id: int) -> dict:
             out[key] = torch.cat(parts, dim=0)
         else:
             value = pad_token_id if key in ("prompt_ids", "completion_ids") else 0
-            # tool results are masked as 1 (kept) where padding; completion padding is masked by completion_mask
+            # tool_mask pads with 1 as TRL does; completion_mask already masks the padding
             value = 1 if key == "tool_mask" else value
             out[key] = _pad_cat(parts, left=key in _PROMPT_KEYS, value=value)
     return out
@@ -95,7 +95,10 @@ def concat_batches(batches: list[dict], pad_token_id: int) -> dict:
 
 def select_rows(batch: dict, rows: list[int]) -> dict:
     index = torch.tensor(rows, dtype=torch.long)
-    return {k: (v[index.to(v.device)] if isinstance(v, torch.Tensor) and v.ndim > 0 else v) for k, v in batch.items()}
+    return {
+        k: (v[index.to(v.device)] if isinstance(v, torch.Tensor) and v.ndim > 0 else v)
+        for k, v in batch.items()
+    }
 
 
 class DynamicSamplingGRPOTrainer(GRPOTrainer):
@@ -122,9 +125,13 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         g = self.num_generations
         world = self.accelerator.num_processes
         n_prompts = local_rows * world // g
-        picks = torch.randint(len(self.train_dataset), (n_prompts,), generator=self._resample_generator).tolist()
+        picks = torch.randint(
+            len(self.train_dataset), (n_prompts,), generator=self._resample_generator
+        ).tolist()
         rows = [i for i in picks for _ in range(g)]
-        mine = rows[self.accelerator.process_index * local_rows : (self.accelerator.process_index + 1) * local_rows]
+        mine = rows[
+            self.accelerator.process_index * local_rows : (self.accelerator.process_index + 1) * local_rows
+        ]
         return [self.train_dataset[i] for i in mine]
 
     def _generate_and_score_completions(self, inputs):
@@ -143,13 +150,17 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
             stats.groups_seen += len(keep)
             stats.groups_kept += sum(keep)
             for proc in range(world):  # every rank knows every rank's count: same stop decision
-                kept_counts[proc] += len(kept_row_indices(keep, g, proc * local_rows, (proc + 1) * local_rows))
+                kept_counts[proc] += len(
+                    kept_row_indices(keep, g, proc * local_rows, (proc + 1) * local_rows)
+                )
             rows = kept_row_indices(keep, g, rank * local_rows, (rank + 1) * local_rows)
             if rows:
                 kept_parts.append(select_rows(batch, rows))
         return self._finish_batch(batch, kept_parts, local_rows, stats)
 
-    def _finish_batch(self, last: dict, kept_parts: list[dict], local_rows: int, stats: SamplingStats) -> dict:
+    def _finish_batch(
+        self, last: dict, kept_parts: list[dict], local_rows: int, stats: SamplingStats
+    ) -> dict:
         """Trim the kept rows to the batch size; if too few, repeat them; if none, a zero-advantage batch."""
         metrics = self._metrics["train"]
         metrics["dynamic_sampling/kept_fraction"].append(stats.kept_fraction)
@@ -162,6 +173,10 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         available = merged["advantages"].shape[0]
         metrics["dynamic_sampling/filled_fraction"].append(min(1.0, available / local_rows))
         batch = select_rows(merged, [i % available for i in range(local_rows)])
-        mask = batch["completion_mask"] if "tool_mask" not in batch else batch["completion_mask"] * batch["tool_mask"]
+        mask = (
+            batch["completion_mask"]
+            if "tool_mask" not in batch
+            else batch["completion_mask"] * batch["tool_mask"]
+        )
         batch["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()
         return batch

@@ -50,7 +50,9 @@ def score_completions(completions: list[str], targets: list[str]) -> HeldOutMetr
     return HeldOutMetrics(sum(rewards) / n, exact / n, errors / n, n)
 
 
-def generate_greedy(model, tokenizer, prompts: list[list[dict[str, str]]], max_new_tokens: int, batch_size: int):
+def generate_greedy(
+    model, tokenizer, prompts: list[list[dict[str, str]]], max_new_tokens: int, batch_size: int
+):
     """Greedy completions (left-padded batches), decoded without special tokens."""
     import torch
 
@@ -65,7 +67,9 @@ def generate_greedy(model, tokenizer, prompts: list[list[dict[str, str]]], max_n
                 tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
                 for p in prompts[start : start + batch_size]
             ]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+                model.device
+            )
             with torch.no_grad():
                 out = model.generate(
                     **enc,
@@ -116,7 +120,9 @@ class JsonlLogCallback(TrainerCallback):
 class HeldOutEvalCallback(TrainerCallback):
     """Score the policy on held-out step instances every ``every`` steps and when training ends."""
 
-    def __init__(self, path: Path, rows: list[HeldOutRow], tokenizer, max_new_tokens: int, batch_size: int, every=0):
+    def __init__(
+        self, path: Path, rows: list[HeldOutRow], tokenizer, max_new_tokens: int, batch_size: int, every=0
+    ):
         self.path, self.rows, self.tokenizer = path, rows, tokenizer
         self.max_new_tokens, self.batch_size, self.every = max_new_tokens, batch_size, every
         self.last_step = -1

@@ -182,7 +182,10 @@ def task_dataset(tasks: list[Task]):
     from swe_srl.env import task_prompt
 
     return Dataset.from_list(
-        [{"prompt": [{"role": "user", "content": task_prompt(t)}], "instance_id": t.instance_id} for t in tasks]
+        [
+            {"prompt": [{"role": "user", "content": task_prompt(t)}], "instance_id": t.instance_id}
+            for t in tasks
+        ]
     )
 
 
@@ -191,7 +194,13 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
     from trl import GRPOTrainer
 
     from swe_srl.tasks import load_tasks
-    from swe_srl.train.common import latest_checkpoint, load_model_and_tokenizer, peft_config, prepare_run, save_final
+    from swe_srl.train.common import (
+        latest_checkpoint,
+        load_model_and_tokenizer,
+        peft_config,
+        prepare_run,
+        save_final,
+    )
     from swe_srl.train.devdata import default_sources
     from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
     from swe_srl.train.metrics import JsonlLogCallback
@@ -201,7 +210,10 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
     rlvr = config.rlvr
     paths = prepare_run(out, config)
     model, tokenizer = load_model_and_tokenizer(config.model, rlvr.init)
-    if getattr(tokenizer, "response_template", None) is None and getattr(tokenizer, "response_schema", None) is None:
+    if (
+        getattr(tokenizer, "response_template", None) is None
+        and getattr(tokenizer, "response_schema", None) is None
+    ):
         tokenizer.response_template = swe_response_template()
     tasks = load_tasks(rlvr.tasks)
     experts = expert_actions_by_task(default_sources()) if rlvr.step_reward_weight > 0 else {}
@@ -223,7 +235,9 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
     )
     if rlvr.dynamic_sampling:
         trainer = DynamicSamplingGRPOTrainer(
-            **kwargs, dynamic_epsilon=rlvr.dynamic_sampling_epsilon, dynamic_max_rounds=rlvr.dynamic_sampling_max_rounds
+            **kwargs,
+            dynamic_epsilon=rlvr.dynamic_sampling_epsilon,
+            dynamic_max_rounds=rlvr.dynamic_sampling_max_rounds,
         )
     else:
         trainer = GRPOTrainer(**kwargs)

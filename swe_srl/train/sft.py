@@ -47,21 +47,13 @@ def trajectory_conversations(paths: list[str]):
 
 
 def _datasets(config: TrainConfig):
-    from swe_srl.train.data import load_split, to_sft_rows
+    from swe_srl.train.data import load_train, load_validation, to_sft_rows
 
     data = config.data
     if config.sft.mode == "trajectories":
         return trajectory_conversations([data.path]), None
-    train = load_split(
-        data.path,
-        "train",
-        max_rows=data.max_train_rows,
-        max_message_chars=data.max_message_chars,
-        shuffle_seed=data.shuffle_seed,
-    )
-    validation = load_split(
-        data.path, "validation", max_rows=data.max_eval_rows, max_message_chars=data.max_message_chars
-    )
+    train = load_train(data)
+    validation = load_validation(data)
     return to_sft_rows(train, data.max_thought_chars), validation
 
 
@@ -98,14 +90,21 @@ def run_sft(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sf
         rows = held_out_rows(validation)
         callbacks.append(
             HeldOutEvalCallback(
-                paths.metrics, rows, tokenizer, config.eval.max_new_tokens, config.eval.batch_size, sft.eval_steps
+                paths.metrics,
+                rows,
+                tokenizer,
+                config.eval.max_new_tokens,
+                config.eval.batch_size,
+                sft.eval_steps,
             )
         )
     trainer = SFTTrainer(
         model=model,
         args=args,
         train_dataset=train_rows,
-        eval_dataset=to_sft_rows(validation, config.data.max_thought_chars) if validation is not None else None,
+        eval_dataset=to_sft_rows(validation, config.data.max_thought_chars)
+        if validation is not None
+        else None,
         processing_class=tokenizer,
         peft_config=peft_config(config.lora),
         callbacks=callbacks,
@@ -123,13 +122,11 @@ def held_out_loss(config: TrainConfig, model_path: str) -> float:
     import torch
 
     from swe_srl.train.common import load_model_and_tokenizer
-    from swe_srl.train.data import load_split, sft_completion_text
+    from swe_srl.train.data import load_validation, sft_completion_text
 
     model, tokenizer = load_model_and_tokenizer(config.model, model_path)
     model.eval()
-    validation = load_split(
-        config.data.path, "validation", max_rows=config.data.max_eval_rows, max_message_chars=config.data.max_message_chars
-    )
+    validation = load_validation(config.data)
     total, count = 0.0, 0
     for row in validation:
         prompt = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)

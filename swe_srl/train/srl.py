@@ -91,30 +91,24 @@ def build_trainer(config: TrainConfig, paths, model, tokenizer, train, callbacks
     if not srl.dynamic_sampling:
         return GRPOTrainer(**common)
     return DynamicSamplingGRPOTrainer(
-        **common, dynamic_epsilon=srl.dynamic_sampling_epsilon, dynamic_max_rounds=srl.dynamic_sampling_max_rounds
+        **common,
+        dynamic_epsilon=srl.dynamic_sampling_epsilon,
+        dynamic_max_rounds=srl.dynamic_sampling_max_rounds,
     )
 
 
 def run_srl(config: TrainConfig, out: str | Path, *, resume: bool = False) -> SrlResult:
     """Train with SRL, score the held-out split as it goes, save RUN/final and the curves."""
     from swe_srl.train.common import latest_checkpoint, load_model_and_tokenizer, prepare_run, save_final
-    from swe_srl.train.data import held_out_rows, load_split
+    from swe_srl.train.data import held_out_rows, load_train, load_validation
     from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback
     from swe_srl.train.plots import plot_run
 
     paths = prepare_run(out, config)
     model, tokenizer = load_model_and_tokenizer(config.model)
     data = config.data
-    train = load_split(
-        data.path,
-        "train",
-        max_rows=data.max_train_rows,
-        max_message_chars=data.max_message_chars,
-        shuffle_seed=data.shuffle_seed,
-    )
-    validation = load_split(
-        data.path, "validation", max_rows=data.max_eval_rows, max_message_chars=data.max_message_chars
-    )
+    train = load_train(data)
+    validation = load_validation(data)
     evaluator = HeldOutEvalCallback(
         paths.metrics,
         held_out_rows(validation),
@@ -123,7 +117,9 @@ def run_srl(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sr
         config.eval.batch_size,
         config.srl.eval_steps,
     )
-    trainer = build_trainer(config, paths, model, tokenizer, train, [JsonlLogCallback(paths.metrics), evaluator])
+    trainer = build_trainer(
+        config, paths, model, tokenizer, train, [JsonlLogCallback(paths.metrics), evaluator]
+    )
     trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
     final = save_final(trainer, tokenizer, paths)
     plot_run(paths.root)

@@ -132,13 +132,14 @@ def _load_json(path: Path) -> Any:
 
 
 def _iter_jsonl(path: Path, errors: list[RecordError] | None) -> Iterator[RawRecord]:
-    with path.open("r", encoding="utf-8") as handle:
+    # Bytes per line, so one line that is not UTF-8 costs only itself, like one that is not JSON.
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
+                data = json.loads(line.decode("utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 error = RecordError(f"not valid JSON: {err}", source=str(path), record=f"line {number}")
                 if errors is None:
                     raise error from None
