@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from swe_srl.cli import app
 from swe_srl.demo import DemoConfig, DemoError, run_demo
-from swe_srl.demo.runner import DemoContext, Stage, StageResult, check_mode, is_done, run_stage
+from swe_srl.demo.runner import DemoContext, Stage, StageResult, check_mode, dependents, is_done, run_stage
 from swe_srl.demo.stages import STAGES
 
 
@@ -39,8 +40,7 @@ def test_finished_stage_is_skipped_until_its_output_goes(tmp_path):
     marker = json.loads(ctx.path("stages", "thing.done.json").read_text())
     assert marker["summary"] == "wrote the thing" and marker["facts"] == {"files": 1}
     assert run_stage(ctx, stage, 1, 1).status == "skipped" and calls == ["ran"]
-    (ctx.path("thing") / "data.txt").unlink()
-    ctx.path("thing").rmdir()
+    shutil.rmtree(ctx.path("thing"))
     assert run_stage(ctx, stage, 1, 1).status == "ran" and calls == ["ran", "ran"]
 
 
@@ -88,6 +88,28 @@ def test_one_output_folder_holds_one_mode(tmp_path):
     check_mode(DemoConfig.create(tmp_path, fast=True))
     with pytest.raises(DemoError, match="use another --out"):
         check_mode(DemoConfig.create(tmp_path, fast=False))
+
+
+def test_a_rerun_stage_redoes_what_reads_its_outputs():
+    by_name = {s.name: s for s in STAGES}
+    assert [s.name for s in dependents(by_name["sft"], STAGES)] == ["srl", "score", "eval-trained", "report"]
+    assert [s.name for s in dependents(by_name["eval-gold"], STAGES)] == ["report"]
+    assert dependents(by_name["report"], STAGES) == []
+
+
+def test_downstream_outputs_go_when_a_stage_runs_again(tmp_path):
+    ctx, calls = _ctx(tmp_path), []
+    first = Stage("thing", "make a thing", _writer(calls), ("thing",))
+    later = Stage(
+        "later", "use the thing", lambda c: StageResult("used"), ("used.txt",), fresh=False, after=("thing",)
+    )
+    run_stage(ctx, first, 1, 2, downstream=[later])
+    ctx.path("used.txt").write_text("made from the first thing")
+    run_stage(ctx, later, 2, 2)
+    assert is_done(ctx, later)
+    shutil.rmtree(ctx.path("thing"))
+    run_stage(ctx, first, 1, 2, downstream=[later])
+    assert not is_done(ctx, later) and not ctx.path("used.txt").exists()
 
 
 def _markers(out: Path) -> dict[str, float]:
@@ -141,3 +163,11 @@ def test_fast_demo_end_to_end_then_resumes(tmp_path):
     assert again.exit_code == 0, again.output
     assert again.output.count("done before, skipped") == len(STAGES)
     assert _markers(out) == before
+
+    # A lost SRL run is trained again, and everything made from it is redone; nothing else is.
+    shutil.rmtree(out / "train" / "srl")
+    third = CliRunner().invoke(app, ["demo", "--fast", "--out", str(out)])
+    assert third.exit_code == 0, third.output
+    redone = {s.name for s in STAGES if not re.search(rf"\] {re.escape(s.title)}: done before", third.output)}
+    assert redone == {"srl", "score", "eval-trained", "report"}
+    assert json.loads((out / "eval" / "trained" / "report.json").read_text())["total"] == 1

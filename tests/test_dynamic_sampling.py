@@ -95,9 +95,8 @@ CONSTANT = "constant-reward-prompt"
 
 
 def _reward(completions, kind, **kwargs):
-    """Constant for 'flat' prompts; the completion's length otherwise (varies under sampling)."""
-    texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-    return [0.5 if k == "flat" else float(len(t)) for t, k in zip(texts, kind, strict=True)]
+    """Constant for 'flat' prompts; distinct values within every 'varied' group."""
+    return [0.5 if k == "flat" else float(i) for i, k in enumerate(kind)]
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +119,12 @@ def test_trainer_drops_zero_std_groups_before_the_loss(tiny_model_dir, tmp_path)
 
     from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
-    rows = []
-    for i in range(8):
-        flat = i % 2 == 0
-        text = f"{CONSTANT} {i}" if flat else f"varying prompt {i}"
-        rows.append({"prompt": [{"role": "user", "content": text}], "kind": "flat" if flat else "varied"})
+    # Two prompts, G=4, 8 rows per step: every generation batch holds both groups, so the first
+    # round of each step drops exactly one group and cannot fill the batch alone.
+    rows = [
+        {"prompt": [{"role": "user", "content": f"{CONSTANT} 0"}], "kind": "flat"},
+        {"prompt": [{"role": "user", "content": "varying prompt 1"}], "kind": "varied"},
+    ]
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     seen_in_loss: list[str] = []
 
@@ -164,6 +164,6 @@ def test_trainer_drops_zero_std_groups_before_the_loss(tiny_model_dir, tmp_path)
     assert not [p for p in seen_in_loss if CONSTANT in p], "a zero-std group reached the loss"
     logged = [h for h in trainer.state.log_history if "dynamic_sampling/kept_fraction" in h]
     assert len(logged) == 2
-    # The first round of each step holds two flat groups of four: something is always dropped.
+    # Round one keeps one group of two; later rounds draw random prompts: strictly between 0 and 1.
     assert all(0.0 < h["dynamic_sampling/kept_fraction"] < 1.0 for h in logged)
     assert all(h["dynamic_sampling/rounds"] >= 2 for h in logged)  # one round yields only half a batch

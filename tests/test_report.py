@@ -96,10 +96,8 @@ def test_eval_run_report_tables_pngs_and_html(eval_runs, tmp_path):
     files = make_report(eval_runs / "gold", tmp_path / "out", console=console)
     text = console.export_text()
     squeezed = re.sub(r"\s+", " ", text)
-    assert "Resolve rate" in text
-    assert (
-        "│ gold │ gold │ bundled │ 3 │ 3 │ 100.0% │ 43.9%-100.0% │" in squeezed
-    )  # tasks, resolved, rate, CI
+    assert "Resolve rate on suite bundled" in text
+    assert "│ gold │ gold │ 3/3 │ 100.0% │ 43.9%-100.0% │" in squeezed  # resolved, rate, 95% CI
     assert "swe-srl/semverkit" in text and "swe-srl/spans" in text
     _check_pngs(files.pngs)
     assert {p.name for p in files.pngs} == {

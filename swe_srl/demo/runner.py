@@ -2,6 +2,8 @@
 
 A stage is done when ``OUT/stages/<name>.done.json`` exists and its declared outputs are still there;
 a stage that is not done first deletes its partial outputs (eval stages keep them and resume).
+When a stage runs again, every stage that reads its outputs (``Stage.after``, transitively) loses
+its marker and outputs first, so it runs again too, now or in a later run.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,7 @@ class Stage:
     outputs: tuple[str, ...]  # paths under OUT that must exist for the stage to count as done
     fresh: bool = True  # delete the outputs before (re)running; eval stages resume instead
     quiet: bool = False  # send stdout/stderr (trainer logs, warnings) to OUT/logs/<stage>.log
+    after: tuple[str, ...] = ()  # stages whose outputs this one reads: when one reruns, so does this
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,37 @@ def _captured(path: Path, enabled: bool):
         yield
 
 
-def run_stage(ctx: DemoContext, stage: Stage, number: int, total: int) -> StageOutcome:
-    """Run one stage unless it is done; a failure becomes a :class:`DemoError` naming the stage."""
+def _remove(ctx: DemoContext, stage: Stage) -> None:
+    _marker(ctx, stage).unlink(missing_ok=True)
+    for output in stage.outputs:
+        target = ctx.path(output)
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def dependents(stage: Stage, stages: Sequence[Stage]) -> list[Stage]:
+    """Every stage that reads ``stage``'s outputs, directly or through others, in pipeline order."""
+    names = {stage.name}
+    grew = True
+    while grew:
+        grew = False
+        for other in stages:
+            if other.name not in names and names & set(other.after):
+                names.add(other.name)
+                grew = True
+    return [other for other in stages if other.name in names and other.name != stage.name]
+
+
+def run_stage(
+    ctx: DemoContext, stage: Stage, number: int, total: int, *, downstream: Sequence[Stage] = ()
+) -> StageOutcome:
+    """Run one stage unless it is done; a failure becomes a :class:`DemoError` naming the stage.
+
+    Before it runs, the ``downstream`` stages (those reading its outputs) lose their markers and
+    outputs: whatever they made from the old outputs is out of date, in this run or a later one.
+    """
     label = f"[{number}/{total}] {stage.title}"
     if is_done(ctx, stage):
         summary = json.loads(_marker(ctx, stage).read_text(encoding="utf-8")).get("summary", "")
@@ -186,13 +218,11 @@ def run_stage(ctx: DemoContext, stage: Stage, number: int, total: int) -> StageO
             f"[dim]{label}: done before, skipped ({summary})[/dim]", highlight=False, soft_wrap=True
         )
         return StageOutcome(stage.name, "skipped", 0.0, summary)
-    if stage.fresh:
-        for output in stage.outputs:  # what a killed or failed attempt left behind
-            target = ctx.path(output)
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+    for later in downstream:
+        _remove(ctx, later)
+    _marker(ctx, stage).unlink(missing_ok=True)
+    if stage.fresh:  # what a killed or failed attempt left behind (eval stages resume from it instead)
+        _remove(ctx, stage)
     log = ctx.path("logs", f"{stage.name}.log")
     start = time.monotonic()
     try:
@@ -220,7 +250,6 @@ def run_stage(ctx: DemoContext, stage: Stage, number: int, total: int) -> StageO
 
 def run_demo(config: DemoConfig, console=None) -> DemoResult:
     """Run every stage not yet done, with a progress display; raise :class:`DemoError` on failure."""
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -231,12 +260,13 @@ def run_demo(config: DemoConfig, console=None) -> DemoResult:
     )
 
     from swe_srl.demo.stages import STAGES, replay_command
+    from swe_srl.report.tables import wide_console
 
-    console = console or Console(file=sys.stdout)
+    console = console or wide_console(sys.stdout)
     config.out.mkdir(parents=True, exist_ok=True)
     check_mode(config)
     start = time.monotonic()
-    outcomes = []
+    outcomes: list[StageOutcome] = []
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -250,7 +280,8 @@ def run_demo(config: DemoConfig, console=None) -> DemoResult:
         for number, stage in enumerate(STAGES, start=1):
             progress.update(bar, description=stage.title)
             ctx.advance = lambda text, title=stage.title: progress.update(bar, description=f"{title}: {text}")
-            outcomes.append(run_stage(ctx, stage, number, len(STAGES)))
+            later = dependents(stage, STAGES)
+            outcomes.append(run_stage(ctx, stage, number, len(STAGES), downstream=later))
             progress.advance(bar)
     html = config.out / "report" / "report.html"
     return DemoResult(
@@ -272,12 +303,10 @@ HONEST_NOTE = (
 
 def print_summary(result: DemoResult, console=None) -> None:
     """Resolve rates, training numbers, timing, and what to open next (long lines unwrapped: copyable)."""
-    from rich.console import Console
-
     from swe_srl.report import collect
-    from swe_srl.report.tables import eval_summary, to_rich, training_summary
+    from swe_srl.report.tables import eval_summary, to_rich, training_summary, wide_console
 
-    console = console or Console()
+    console = console or wide_console()
     collection = collect(result.out)
     if collection.eval_runs:
         console.print(to_rich(eval_summary(collection.eval_runs)))
@@ -286,7 +315,9 @@ def print_summary(result: DemoResult, console=None) -> None:
     trained = [run for run in collection.eval_runs if run.path.name == "trained"]
     if trained:
         console.print(
-            f"trained policy: resolved {trained[0].resolved}/{trained[0].total} task(s).", style="yellow"
+            f"trained policy: resolved {trained[0].resolved}/{trained[0].total} task(s).",
+            style="yellow",
+            highlight=False,
         )
     console.print(HONEST_NOTE, style="yellow", highlight=False)
     ran = sum(s.status == "ran" for s in result.stages)

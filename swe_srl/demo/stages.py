@@ -102,15 +102,10 @@ def train_config(ctx: DemoContext, method: str, model_path: Path):
     path, overrides = (
         (cfg.sft_config, cfg.sft_overrides) if method == "sft" else (cfg.srl_config, cfg.srl_overrides)
     )
-    return load_config(
-        path,
-        [
-            f"model.path={model_path}",
-            f"data.path={ctx.path(STEPS)}",
-            f"data.max_eval_rows={cfg.held_out_rows}",
-            *overrides,
-        ],
-    )
+    config = load_config(path, [f"data.max_eval_rows={cfg.held_out_rows}", *overrides])
+    config.model.path = str(model_path)  # set, not --set: a path is not parsed as YAML
+    config.data.path = str(ctx.path(STEPS))
+    return config
 
 
 def _held_out(history: list[dict]) -> str:
@@ -124,12 +119,12 @@ def _held_out(history: list[dict]) -> str:
 
 
 def sft_stage(ctx: DemoContext) -> StageResult:
+    from swe_srl.report.collect import read_training_run
     from swe_srl.train.sft import run_sft
 
     config = train_config(ctx, "sft", ctx.path(TINY))
     ctx.advance(f"{config.sft.max_steps} steps")
     result = run_sft(config, ctx.path(SFT_RUN))
-    from swe_srl.report.collect import read_training_run
 
     run = read_training_run(ctx.path(SFT_RUN))
     held = [p.values for p in run.held_out if "mean_step_reward" in p.values]
@@ -140,12 +135,12 @@ def sft_stage(ctx: DemoContext) -> StageResult:
 
 
 def srl_stage(ctx: DemoContext) -> StageResult:
+    from swe_srl.report.collect import read_training_run
     from swe_srl.train.srl import run_srl
 
     config = train_config(ctx, "srl", ctx.path(SFT_RUN, "final"))
     ctx.advance(f"{config.srl.max_steps} steps")
     result = run_srl(config, ctx.path(SRL_RUN))
-    from swe_srl.report.collect import read_training_run
 
     kept = read_training_run(ctx.path(SRL_RUN)).series("dynamic_sampling/kept_fraction")
     kept_text = (
@@ -164,16 +159,11 @@ def score_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.report.step_rewards import FILE_NAME, StepReward, write_step_rewards
     from swe_srl.reward import step_reward
     from swe_srl.train.common import load_model_and_tokenizer
-    from swe_srl.train.data import load_split
-    from swe_srl.train.metrics import generate_greedy
+    from swe_srl.train.data import held_out_rows, load_validation
+    from swe_srl.train.metrics import evaluate_held_out
 
     config = train_config(ctx, "srl", ctx.path(TINY))  # the prompts and lengths SRL trained with
-    rows = load_split(
-        ctx.path(STEPS),
-        "validation",
-        max_rows=config.data.max_eval_rows,
-        max_message_chars=config.data.max_message_chars,
-    )
+    rows = load_validation(config.data)  # the very rows the trainers' held-out evaluation scores
     models = (
         ("init", ctx.path(TINY)),
         ("sft", ctx.path(SFT_RUN, "final")),
@@ -184,15 +174,16 @@ def score_stage(ctx: DemoContext) -> StageResult:
     for name, path in models:
         ctx.advance(name)
         model, tokenizer = load_model_and_tokenizer(config.model, str(path))
-        completions = generate_greedy(
-            model, tokenizer, list(rows["prompt"]), config.eval.max_new_tokens, config.eval.batch_size
+        metrics, completions = evaluate_held_out(
+            model, tokenizer, held_out_rows(rows), config.eval.max_new_tokens, config.eval.batch_size
         )
-        rewards = [float(step_reward(c, t)) for c, t in zip(completions, rows["target"], strict=True)]
         scored += [
-            StepReward(name, row["instance_id"], row["step_index"], reward)
-            for row, reward in zip(rows, rewards, strict=True)
+            StepReward(
+                name, row["instance_id"], row["step_index"], float(step_reward(completion, row["target"]))
+            )
+            for row, completion in zip(rows, completions, strict=True)
         ]
-        means.append(f"{name} {sum(rewards) / len(rewards):.3f}")
+        means.append(f"{name} {metrics.mean_step_reward:.3f}")
     write_step_rewards(ctx.path(SRL_RUN, FILE_NAME), scored)
     return StageResult(
         f"mean step reward on {len(rows)} held-out steps: {', '.join(means)}", {"rows": len(rows)}
@@ -292,11 +283,18 @@ def replay_command(out: Path) -> str:
 STAGES = (
     Stage("validate", "validate the tasks in the local sandbox", validate_stage, ("validate",)),
     Stage("import", "import the shipped expert trajectories", import_stage, (TRAJECTORIES,)),
-    Stage("steps", "build SRL step instances", steps_stage, (STEPS,)),
-    Stage("model", "create the tiny model", model_stage, (TINY,), quiet=True),
-    Stage("sft", "SFT warm-up", sft_stage, (SFT_RUN,), quiet=True),
-    Stage("srl", "SRL training", srl_stage, (SRL_RUN,), quiet=True),
-    Stage("score", "score held-out steps", score_stage, (f"{SRL_RUN}/heldout_rewards.jsonl",), quiet=True),
+    Stage("steps", "build SRL step instances", steps_stage, (STEPS,), after=("import",)),
+    Stage("model", "create the tiny model", model_stage, (TINY,), quiet=True, after=("import",)),
+    Stage("sft", "SFT warm-up", sft_stage, (SFT_RUN,), quiet=True, after=("steps", "model")),
+    Stage("srl", "SRL training", srl_stage, (SRL_RUN,), quiet=True, after=("sft",)),
+    Stage(
+        "score",
+        "score held-out steps",
+        score_stage,
+        (f"{SRL_RUN}/heldout_rewards.jsonl",),
+        quiet=True,
+        after=("srl",),
+    ),
     Stage("eval-gold", "evaluate the gold patches", eval_gold_stage, ("eval/gold",), fresh=False),
     Stage("eval-noop", "evaluate doing nothing", eval_noop_stage, ("eval/noop",), fresh=False),
     Stage(
@@ -306,6 +304,7 @@ STAGES = (
         ("eval/trained",),
         fresh=False,
         quiet=True,
+        after=("srl",),
     ),
-    Stage("report", "write the report", report_stage, (REPORT,)),
 )
+STAGES += (Stage("report", "write the report", report_stage, (REPORT,), after=tuple(s.name for s in STAGES)),)

@@ -42,40 +42,49 @@ def _number(value: float | None, digits: int = 3) -> str:
     return DASH if value is None else f"{value:.{digits}g}"
 
 
+def short_policy(policy: str, keep: int = 3) -> str:
+    """``hf:/long/path/to/run/final`` as ``hf:.../to/run/final``: the informative end of a path."""
+    kind, sep, arg = policy.partition(":")
+    parts = arg.split("/")
+    if not sep or len(parts) <= keep + 1:
+        return policy
+    return f"{kind}:.../{'/'.join(parts[-keep:])}"
+
+
 def eval_summary(runs: Sequence[EvalRun]) -> TableData:
+    """One row per run; the suite goes in the title when every run used the same one."""
+    suites = sorted({run.suite for run in runs})
+    one_suite = len(suites) == 1
     rows = []
     for run in runs:
         lo, hi = run.ci95
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(run.statuses.items()))
+        suite = () if one_suite else (run.suite,)
         rows.append(
             (
                 run.label,
-                run.policy,
-                run.suite,
-                str(run.total),
-                str(run.resolved),
+                short_policy(run.policy),
+                *suite,
+                f"{run.resolved}/{run.total}",
                 percent(run.resolve_rate),
                 f"{percent(lo)}-{percent(hi)}",
                 f"{run.mean_steps:.1f}",
                 statuses,
             )
         )
-    return TableData(
-        "Resolve rate",
-        (
-            "run",
-            "policy",
-            "suite",
-            "tasks",
-            "resolved",
-            "resolve rate",
-            "95% CI (Wilson)",
-            "mean steps",
-            "statuses",
-        ),
-        tuple(rows),
-        (False, False, False, True, True, True, True, True, False),
+    columns = (
+        "run",
+        "policy",
+        *(() if one_suite else ("suite",)),
+        "resolved",
+        "resolve rate",
+        "95% CI (Wilson)",
+        "mean steps",
+        "statuses",
     )
+    numeric = (False, False, *(() if one_suite else (False,)), True, True, True, True, False)
+    title = f"Resolve rate on suite {suites[0]}" if one_suite else "Resolve rate"
+    return TableData(title, columns, tuple(rows), numeric)
 
 
 def eval_breakdown(runs: Sequence[EvalRun], by: str) -> TableData:
@@ -105,12 +114,10 @@ def eval_tasks(runs: Sequence[EvalRun]) -> TableData:
     )
 
 
-def _first_last(points: list[tuple[int, float]]) -> str:
+def _first_last(points: list[tuple[int, float]], show=_number) -> str:
     if not points:
         return DASH
-    return (
-        f"{_number(points[0][1])} -> {_number(points[-1][1])}" if len(points) > 1 else _number(points[0][1])
-    )
+    return f"{show(points[0][1])} -> {show(points[-1][1])}" if len(points) > 1 else show(points[0][1])
 
 
 def _mean(points: list[tuple[int, float]]) -> float | None:
@@ -131,7 +138,7 @@ def training_summary(runs: Sequence[TrainingRun]) -> TableData:
                 _first_last(reward),
                 _number(_mean(run.series("dynamic_sampling/kept_fraction"))),
                 _first_last(run.series("mean_step_reward", held_out=True)),
-                _first_last(run.series("format_error_rate", held_out=True)),
+                _first_last(run.series("format_error_rate", held_out=True), percent),
                 "yes" if run.final_model else "no",
             )
         )
@@ -205,13 +212,24 @@ def build_tables(collection: Collection) -> list[TableData]:
     return eval_tables(collection.eval_runs) + training_tables(collection.training_runs)
 
 
+def wide_console(file=None):
+    """A rich console; when output goes to a pipe or a log, 160 columns instead of rich's 80 (no fold)."""
+    from rich.console import Console
+
+    console = Console(file=file)
+    return console if console.is_terminal else Console(file=file, width=160)
+
+
 def to_rich(table: TableData):
     """A ``rich.table.Table`` of the same cells."""
     from rich.table import Table
 
     rich_table = Table(title=table.title, caption=table.caption or None)
     for index, column in enumerate(table.columns):
-        rich_table.add_column(column, justify="right" if table.is_numeric(index) else "left", overflow="fold")
+        numeric = table.is_numeric(index)  # numbers never wrap; narrow terminals fold the text columns
+        rich_table.add_column(
+            column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric
+        )
     for row in table.rows:
         rich_table.add_row(*row)
     return rich_table

@@ -6,8 +6,8 @@ and keeps sampling fresh prompts until the batch is full. TRL has no such option
 (huggingface/trl#3708), so ``DynamicSamplingGRPOTrainer`` overrides exactly one method,
 ``_generate_and_score_completions``: it calls TRL's own implementation on a generation batch,
 keeps the rows of groups whose reward std exceeds epsilon, and repeats on freshly drawn prompts
-until enough rows are kept or ``max_rounds`` is reached. Two small helpers of TRL's are wrapped
-alongside to read the rewards TRL computes (``_calculate_rewards``) and to log.
+until enough rows are kept or ``max_rounds`` is reached. One more TRL method,
+``_calculate_rewards``, is wrapped (calling TRL's own) only to read the rewards it computes.
 
 The selection maths (``group_stds``, ``keep_groups``, ``kept_row_indices``) are pure functions.
 """

@@ -189,23 +189,47 @@ def task_dataset(tasks: list[Task]):
     )
 
 
+def _trainer(config: TrainConfig, paths, model, tokenizer, tasks: list[Task], make_env):
+    """GRPO over the task prompts with SweToolEnv episodes (dynamic sampling when configured)."""
+    from trl import GRPOTrainer
+
+    from swe_srl.train.common import peft_config
+    from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from swe_srl.train.metrics import JsonlLogCallback
+    from swe_srl.train.srl import grpo_args
+
+    rlvr = config.rlvr
+    kwargs = dict(
+        model=model,
+        reward_funcs=[],
+        args=grpo_args(rlvr, config, paths, max_tool_calling_iterations=rlvr.max_turns),
+        train_dataset=task_dataset(tasks),
+        processing_class=tokenizer,
+        peft_config=peft_config(config.lora),
+        callbacks=[JsonlLogCallback(paths.metrics)],
+        environment_factory=make_env,
+    )
+    if rlvr.dynamic_sampling:
+        return DynamicSamplingGRPOTrainer(
+            **kwargs,
+            dynamic_epsilon=rlvr.dynamic_sampling_epsilon,
+            dynamic_max_rounds=rlvr.dynamic_sampling_max_rounds,
+        )
+    return GRPOTrainer(**kwargs)
+
+
 def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> RlvrResult:
     """Train with RLVR in SweEnv; ``rlvr.init`` (a checkpoint) replaces ``model.path`` when set."""
-    from trl import GRPOTrainer
 
     from swe_srl.tasks import load_tasks
     from swe_srl.train.common import (
         latest_checkpoint,
         load_model_and_tokenizer,
-        peft_config,
         prepare_run,
         save_final,
     )
     from swe_srl.train.devdata import default_sources
-    from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
-    from swe_srl.train.metrics import JsonlLogCallback
     from swe_srl.train.plots import plot_run
-    from swe_srl.train.srl import grpo_args
 
     rlvr = config.rlvr
     paths = prepare_run(out, config)
@@ -223,24 +247,7 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
         envs.append(SweToolEnv(tasks, rlvr, experts))
         return envs[-1]
 
-    kwargs = dict(
-        model=model,
-        reward_funcs=[],
-        args=grpo_args(rlvr, config, paths, max_tool_calling_iterations=rlvr.max_turns),
-        train_dataset=task_dataset(tasks),
-        processing_class=tokenizer,
-        peft_config=peft_config(config.lora),
-        callbacks=[JsonlLogCallback(paths.metrics)],
-        environment_factory=make_env,
-    )
-    if rlvr.dynamic_sampling:
-        trainer = DynamicSamplingGRPOTrainer(
-            **kwargs,
-            dynamic_epsilon=rlvr.dynamic_sampling_epsilon,
-            dynamic_max_rounds=rlvr.dynamic_sampling_max_rounds,
-        )
-    else:
-        trainer = GRPOTrainer(**kwargs)
+    trainer = _trainer(config, paths, model, tokenizer, tasks, make_env)
     try:
         trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
     finally:

@@ -24,7 +24,12 @@ Where we deviate from the paper (and why):
 - Std for the filter is the population std of the G rewards (TRL's logs use the sample std); with
   the threshold near zero both keep the same groups.
 - On CPU the tiny model, its 2-layer size and the short runs are ours; the paper trains
-  Qwen2.5-Coder-7B-Instruct in bf16 with vLLM generation (``configs/srl_paper_qwen7b.yaml``).
+  Qwen2.5-Coder-7B-Instruct in bf16 with vLLM generation (``configs/srl_paper_qwen7b.yaml``). A
+  randomly initialised model breaks the format on every rollout (no group has reward variance), so
+  CPU runs start from an SFT warm-up (``configs/sft_tiny_cpu.yaml``: bash/submit actions, empty
+  monologue) and use learning rates far above the paper's.
+- The held-out evaluation callback generates greedily on the main process only; under DeepSpeed
+  ZeRO-3 (sharded weights) set ``eval_steps: 0`` and evaluate the saved checkpoint instead.
 """
 
 from __future__ import annotations
