@@ -159,7 +159,8 @@ def _parse_xml_at(text: str, match: re.Match[str], *, strict: bool) -> _XmlCall:
             if strict:
                 snippet = text[pos : pos + 40]
                 raise FormatError(f"Unexpected text {snippet!r} inside the function call; {FORMAT_HINT}")
-            pos = _skip_stray_text(text, pos)
+            # From pos + 1: the stray text may itself start with a broken "<parameter=" tag.
+            pos = _skip_stray_text(text, pos + 1)
             continue
         name = param.group(1).strip()
         close = text.find(_PARAM_CLOSE, param.end())

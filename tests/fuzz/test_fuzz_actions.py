@@ -76,3 +76,13 @@ def test_fuzz_parse_action_round_trip(examples):
     run_fuzz(
         st.one_of(NEAR_MISS, edited_valid().map(lambda t: t.split("</think>\n", 1)[-1])), check, examples
     )
+
+
+def test_broken_parameter_tag_does_not_hang():
+    """Found by this fuzzer: a "<parameter=" whose tag never closes on its line looped forever."""
+    text = (
+        "<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n"
+        "<parameter=old_s:\n\n</parameter>\n<parameter=path>/testbed/a.py</parameter>\n</function>"
+    )
+    parsed = parse_completion(text)
+    assert parsed.action.args == {"command": "str_replace", "path": "/testbed/a.py"}
