@@ -33,4 +33,11 @@ for _area in _AREAS:
 
 
 def main() -> None:
-    app()
+    """Run the app; errors swe-srl raises on purpose (bad input, sandbox failures) print as one line."""
+    from swe_srl.records import SweSrlError
+
+    try:
+        app()
+    except SweSrlError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None

@@ -98,7 +98,11 @@ def load_split(
     if max_rows > 0:
         rows = rows[:max_rows]
     if not rows:
-        raise RecordError("split is empty", source=str(path))
+        raise RecordError(
+            "split is empty (no rows after filters; for validation, build the steps with a larger "
+            "--val-fraction)",
+            source=str(path),
+        )
     return Dataset.from_list(rows)
 
 

@@ -123,11 +123,15 @@ def test_background_process_outlives_step(sandbox):
     )
     assert result.observation == "spawned"
     assert_usable(sandbox)
-    assert f"sleep {token}" in bash(sandbox, PROCS).observation  # still running, as on a shell
+    # Still running, as on a shell (a busy machine may take a moment to exec them).
+    assert any(f"sleep {token}" in bash(sandbox, f"sleep 0.2; {PROCS}").observation for _ in range(10))
     sandbox.reset()
     assert f"sleep {token}" not in bash(sandbox, PROCS).observation
     assert_usable(sandbox)
     bash(sandbox, f"setsid nohup sleep {token} >/dev/null 2>&1 &")
+    deadline = time.monotonic() + 5
+    while not host_processes_matching(f"sleep {token}") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert host_processes_matching(f"sleep {token}")  # the host sees the sandbox's processes...
     sandbox.close()
     deadline = time.monotonic() + 5
