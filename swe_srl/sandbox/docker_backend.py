@@ -128,6 +128,7 @@ class DockerSandbox:
         self.limits = limits or ResourceLimits()
         self._pids_limit = pids_limit
         self._pids_watch: PidsWatch | None = None
+        self._own_client = client is None  # ours to close: its connection pool holds sockets
         self.client = client or _docker_client()
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
@@ -291,6 +292,9 @@ class DockerSandbox:
             # Failing here means it is already gone; `swe-srl sandbox gc` sweeps anything left.
             with contextlib.suppress(Exception):
                 self.container.remove(force=True)
+        if getattr(self, "_own_client", False):
+            with contextlib.suppress(Exception):
+                self.client.close()
 
     def __enter__(self) -> DockerSandbox:
         return self

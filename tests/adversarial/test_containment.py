@@ -56,7 +56,7 @@ def test_fork_bomb(sandbox):
     # the bomb at once: the next step did not hang until its timeout.
     assert time.monotonic() - started < 3, after
     assert "process limit" in bomb.observation + after.observation
-    # The bomb never got past the sandbox's process ceiling (other helpers' processes add noise).
+    # The bomb never got past the sandbox's process ceiling (other processes on the host add noise).
     assert peak[0] - before < TEST_LIMITS.pids + 200, (before, peak[0])
     assert_usable(sandbox)
     assert int(bash(sandbox, f"{PROCS} | wc -l").observation) < 20
