@@ -14,10 +14,16 @@ def sandbox_gc(
     ),
     docker: bool = typer.Option(True, "--docker/--no-docker", help="Also sweep labelled Docker containers."),
 ) -> None:
-    """Remove leftover sandboxes: labelled containers and stale local workspaces."""
+    """Remove leftover sandboxes: labelled containers, stale local workspaces and their cgroups.
+
+    Sandboxes whose owning process still runs on this host are kept (for up to a day).
+    """
     from swe_srl.sandbox.gc import gc_containers, gc_workspaces
+    from swe_srl.sandbox.limits import gc_cgroups
 
     removed = gc_workspaces(older_than)
+    for cgroup in gc_cgroups():
+        typer.echo(f"removed cgroup {cgroup}")
     if docker:
         try:
             removed += gc_containers(older_than)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import select
 import shlex
 import socket
@@ -32,6 +33,13 @@ from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
 BASE_IMAGE = "swe-srl/base:bookworm"
 LABEL = "swe-srl.sandbox"
+OWNER_LABEL = "swe-srl.owner"  # host:pid of the process that made it, so gc spares live runs
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 # pid 1 reaps orphans and survives the in-sandbox `kill -KILL -1` that ends a timed-out command.
 _INIT = ["bash", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"]
 
@@ -133,7 +141,12 @@ class DockerSandbox:
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
         self._env = {**self._clean_env, **(env or {})}
-        labels = {LABEL: "1", "swe-srl.created": str(int(time.time())), "swe-srl.instance": task.instance_id}
+        labels = {
+            LABEL: "1",
+            "swe-srl.created": str(int(time.time())),
+            "swe-srl.instance": task.instance_id,
+            OWNER_LABEL: owner_id(),
+        }
         try:
             self.container = self.client.containers.create(
                 self.image,

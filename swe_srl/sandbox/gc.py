@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swe_srl.sandbox.docker_backend import LABEL
+from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
 from swe_srl.sandbox.local import workspace_root
 
 
@@ -29,6 +30,12 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _owned_by_live_process(owner: str) -> bool:
+    """Whether ``host:pid`` names a process that still runs on this host."""
+    host, _, pid = owner.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid))
 
 
 def gc_workspaces(older_than: float, root: Path | None = None, now: float | None = None) -> list[Removed]:
@@ -70,8 +77,9 @@ def gc_containers(
     for container in client.containers.list(all=True, filters={"label": labels}):
         created = container.labels.get("swe-srl.created", "")
         age = now - int(created) if created.isdigit() else float("inf")
-        if age < older_than:
-            continue
+        live_owner = _owned_by_live_process(container.labels.get(OWNER_LABEL, ""))
+        if age < older_than or (live_owner and age < 86400):
+            continue  # still young, or the run that made it is still going (unless it is a day old)
         try:
             container.remove(force=True)
         except Exception:
