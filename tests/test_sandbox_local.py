@@ -126,3 +126,26 @@ def test_agent_cannot_poison_cached_git_objects(tiny_task, cache_root):
         )
         assert "fsck=0" in check.output
         assert second.diff() == ""
+
+
+def test_swapped_symlink_between_check_and_open_is_refused(tmp_path):
+    """A path checked inside the workspace, then swapped for a symlink out of it, is never written."""
+    from swe_srl.sandbox.base import SandboxError
+    from swe_srl.sandbox.local import open_inside
+
+    workspace, outside = tmp_path / "ws", tmp_path / "host"
+    workspace.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("host data")
+    (workspace / "sub").symlink_to(outside)  # what a racing process would have swapped in
+    with pytest.raises(SandboxError, match="outside the workspace"):
+        open_inside(workspace, workspace / "sub" / "secret", os.O_WRONLY)
+    assert (outside / "secret").read_text() == "host data"  # not truncated
+    with pytest.raises(SandboxError, match="outside the workspace"):
+        open_inside(workspace, workspace / "sub" / "new.txt", os.O_WRONLY)
+    assert not (outside / "new.txt").exists()  # created, detected, removed
+    with pytest.raises(SandboxError, match="outside the workspace"):
+        open_inside(workspace, workspace / "sub" / "secret", os.O_RDONLY)
+    (workspace / "link").symlink_to(outside / "secret")
+    with pytest.raises(OSError):  # the last component is never followed
+        open_inside(workspace, workspace / "link", os.O_RDONLY)

@@ -229,15 +229,23 @@ class LocalSandbox:
         self._check_open()
         target = self.host_path(path)
         try:
-            return target.read_bytes()
+            fd = open_inside(self.workspace, target, os.O_RDONLY)
         except OSError as exc:
             raise SandboxError(f"cannot read {path}: {exc.strerror}") from exc
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self._check_open()
         target = self.host_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data.encode() if isinstance(data, str) else data)
+        try:
+            fd = open_inside(self.workspace, target, os.O_WRONLY)
+        except OSError as exc:
+            raise SandboxError(f"cannot write {path}: {exc.strerror}") from exc
+        with os.fdopen(fd, "wb") as handle:
+            handle.truncate(0)  # only now: the file is known to lie inside the workspace
+            handle.write(data.encode() if isinstance(data, str) else data)
 
     # -- lifetime ---------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -264,6 +272,33 @@ class LocalSandbox:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+def open_inside(workspace: Path, target: Path, flags: int) -> int:
+    """Open ``target`` and prove the opened file lies inside ``workspace``; return the descriptor.
+
+    ``resolve_in_workspace`` checks the path, but a process in the sandbox may swap a component for
+    a symlink between that check and the open. The descriptor's real path cannot be swapped, so it
+    is checked after opening; a file this call created outside is removed again. Writers truncate
+    only after this check.
+    """
+    created = False
+    try:
+        fd = os.open(target, flags | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        if not flags & (os.O_WRONLY | os.O_RDWR):
+            raise
+        fd = os.open(target, flags | os.O_NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o644)
+        created = True
+    real = os.path.realpath(f"/proc/self/fd/{fd}")
+    root = os.path.realpath(workspace)
+    if real != root and not real.startswith(root + os.sep):
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                os.unlink(real)
+        raise SandboxError(f"{target} resolved outside the workspace (to {real}) while being opened")
+    return fd
 
 
 def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Path:
