@@ -5,44 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_cases import (  # shared behaviour, run here against the docker backend
-    PARITY_COMMANDS,
-    make_tiny_task,
-    test_background_process_does_not_hang_the_step,
-    test_binary_output_is_decoded_with_replacement,
-    test_close_is_idempotent,
-    test_commands_with_quotes_heredocs_and_stdin,
-    test_host_environment_is_not_visible,
-    test_huge_output_is_truncated_with_marker,
-    test_no_network_to_host_server,
-    test_paths_outside_testbed_are_refused,
-    test_read_write_diff_and_reset,
-    test_run_exit_codes_and_merged_stderr,
-    test_shell_killed_from_inside_is_restarted,
-    test_state_persists_between_commands,
-    test_timeout_kills_and_sandbox_stays_usable,
-)
+from sandbox_cases import *  # noqa: F403 (the shared behaviour tests, listed in its __all__)
+from sandbox_cases import PARITY_COMMANDS, make_tiny_task
 
 from swe_srl.sandbox import Sandbox, SandboxError, make_sandbox
 from swe_srl.sandbox.docker_backend import LABEL
 
 pytestmark = pytest.mark.docker
-
-__all__ = [
-    "test_background_process_does_not_hang_the_step",
-    "test_binary_output_is_decoded_with_replacement",
-    "test_close_is_idempotent",
-    "test_commands_with_quotes_heredocs_and_stdin",
-    "test_host_environment_is_not_visible",
-    "test_huge_output_is_truncated_with_marker",
-    "test_no_network_to_host_server",
-    "test_paths_outside_testbed_are_refused",
-    "test_read_write_diff_and_reset",
-    "test_run_exit_codes_and_merged_stderr",
-    "test_shell_killed_from_inside_is_restarted",
-    "test_state_persists_between_commands",
-    "test_timeout_kills_and_sandbox_stays_usable",
-]
 
 
 @pytest.fixture(scope="module")
