@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from swe_srl.records import Action
@@ -30,19 +31,46 @@ def assert_usable(sandbox) -> None:
     assert (result.observation, result.exit_code) == ("still-alive\n/testbed", 0), result
 
 
-def host_processes_matching(needle: str) -> list[int]:
-    """Pids of processes on this machine whose command line contains ``needle``."""
+def host_processes_running(command_line: str) -> list[int]:
+    """Pids of live (not zombie) processes on this machine whose command line is ``command_line``.
+
+    An exact match on purpose: a process caught between two ``exec`` calls (``setsid`` -> ``nohup``
+    -> ``sleep``) shows an empty command line for an instant, so a substring seen once can vanish
+    on the next read without the process having died.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            cmdline = (entry / "cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
             continue
-        if needle in cmdline:
+        if cmdline.decode(errors="replace") == command_line and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def pids_alive(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running (reaped or zombie counts as gone)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def wait_until(probe, seconds: float = 5.0):
+    """Call ``probe`` until it returns something truthy or ``seconds`` pass; return its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
 
 
 def host_process_count() -> int:

@@ -22,7 +22,9 @@ from attacks import (
     bash,
     editor,
     host_process_count,
-    host_processes_matching,
+    host_processes_running,
+    pids_alive,
+    wait_until,
 )
 
 from swe_srl.sandbox import DEFAULT_OUTPUT_LIMIT, SandboxError
@@ -129,15 +131,10 @@ def test_background_process_outlives_step(sandbox):
     assert f"sleep {token}" not in bash(sandbox, PROCS).observation
     assert_usable(sandbox)
     bash(sandbox, f"setsid nohup sleep {token} >/dev/null 2>&1 &")
-    deadline = time.monotonic() + 5
-    while not host_processes_matching(f"sleep {token}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert host_processes_matching(f"sleep {token}")  # the host sees the sandbox's processes...
+    pids = wait_until(lambda: host_processes_running(f"sleep {token}"))
+    assert pids  # the host sees the sandbox's processes...
     sandbox.close()
-    deadline = time.monotonic() + 5
-    while host_processes_matching(f"sleep {token}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not host_processes_matching(f"sleep {token}")  # ...and none outlive close()
+    assert wait_until(lambda: not pids_alive(pids)), pids_alive(pids)  # ...and none outlive close()
 
 
 def test_write_outside_testbed(sandbox):
