@@ -14,6 +14,7 @@ import pytest
 
 from swe_srl.records import Task
 from swe_srl.sandbox import TRUNCATION_MARKER, SandboxError
+from swe_srl.sandbox.shell import GRACE_SECONDS
 
 # The behaviour both backends share: each backend's test file star-imports exactly these tests and
 # supplies the `sandbox` fixture they take.
@@ -101,7 +102,8 @@ def test_state_persists_between_commands(sandbox):
 def test_timeout_kills_and_sandbox_stays_usable(sandbox):
     started = time.monotonic()
     result = sandbox.run("echo before; sleep 1000", timeout=2)
-    assert time.monotonic() - started < 3.5
+    # Killed by the shell at its timeout, well before the host would presume the shell hung.
+    assert time.monotonic() - started < 2 + GRACE_SECONDS - 1
     assert result.timed_out and result.exit_code == 124
     assert result.output == "before\n"
     assert sandbox.run("echo after").output == "after\n"
@@ -114,7 +116,7 @@ def test_timeout_kills_and_sandbox_stays_usable(sandbox):
 def test_background_process_does_not_hang_the_step(sandbox):
     started = time.monotonic()
     result = sandbox.run("sleep 30 & echo started", timeout=20)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # returned at once, not at the timeout
     assert result.output == "started\n" and result.exit_code == 0
 
 
@@ -215,8 +217,8 @@ def test_commands_with_quotes_heredocs_and_stdin(sandbox):
     script = "cat > /tmp/h.txt <<'EOF'\nit's \"quoted\" $HOME `x` ünïcode\nEOF\ncat /tmp/h.txt"
     assert sandbox.run(script).output == 'it\'s "quoted" $HOME `x` ünïcode\n'
     started = time.monotonic()
-    assert sandbox.run("cat; read line; echo done", timeout=10).output == "done\n"  # stdin is empty
-    assert time.monotonic() - started < 2
+    assert sandbox.run("cat; read line; echo done", timeout=20).output == "done\n"  # stdin is empty
+    assert time.monotonic() - started < 10  # did not wait for input until the timeout
     assert (
         sandbox.run("echo '__SWE_SRL_DONE_0000__ 0 0'; echo next").output
         == "__SWE_SRL_DONE_0000__ 0 0\nnext\n"

@@ -50,13 +50,13 @@ def test_fork_bomb(sandbox):
         bomb = bash(sandbox, ":(){ :|:& };:", timeout=5)  # returns at once: the bomb goes to the background
         time.sleep(1.5)  # let it reach the ceiling
         started = time.monotonic()
-        after = bash(sandbox, "true", timeout=5)
+        after = bash(sandbox, "true", timeout=20)
     finally:
         stop.set()
         watcher.join()
     # The sandbox noticed the refused forks (during the bomb's step or the next one) and killed
     # the bomb at once: the next step did not hang until its timeout.
-    assert time.monotonic() - started < 3, after
+    assert time.monotonic() - started < 10, after
     assert "process limit" in bomb.observation + after.observation
     # The bomb never got past the sandbox's process ceiling (other processes on the host add noise).
     assert peak[0] - before < TEST_LIMITS.pids + 200, (before, peak[0])
