@@ -101,6 +101,24 @@ def test_faulty_tasks_are_reported_and_the_run_goes_on(tmp_path):
     assert set(report["errors"]) == {"tasks.jsonl:line2", "no-statement", "hangs", "missing-repo"}
 
 
+def test_rerun_skips_errors_unless_asked_to_retry_them(tmp_path):
+    task = _sample()
+    suite, out = tmp_path / "tasks.jsonl", tmp_path / "out"
+    args = ["--tasks", str(suite), "--policy", "gold", "--out", str(out)]
+    _suite(suite, [_row(task, "good"), _row(task, "flaky", repo_dir=str(tmp_path / "not-yet"))])
+    _eval(*args)
+    assert {r["instance_id"]: r["status"] for r in _results(out)} == {"good": "resolved", "flaky": "error"}
+    _suite(suite, [_row(task, "good"), _row(task, "flaky")])  # the cause of the error is gone
+    _eval(*args)
+    assert len(_results(out)) == 2  # a plain rerun keeps the recorded error
+    _eval(*args, "--retry-errors")
+    lines = _results(out)
+    assert [(r["instance_id"], r["status"]) for r in lines[2:]] == [("flaky", "resolved")]  # only it ran
+    report = json.loads((out / "report.json").read_text())
+    assert (report["total"], report["resolved"], report["errors"]) == (2, 2, {})
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 2
+
+
 def test_sigkill_mid_run_then_rerun_reports_every_task_once(tmp_path):
     task = _sample()
     ids = [f"task-{i}" for i in range(4)]

@@ -23,6 +23,9 @@ def eval_command(
     test_timeout: float = typer.Option(
         300.0, "--test-timeout", help="Seconds the tests may run when grading."
     ),
+    retry_errors: bool = typer.Option(
+        False, "--retry-errors", help="On a rerun, run the tasks recorded as errors again."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
@@ -41,6 +44,7 @@ def eval_command(
         time_limit=time_limit or None,
         instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
         test_timeout=test_timeout,
+        retry_errors=retry_errors,
     )
     print_report(run_eval(config, show_progress=progress))
 

@@ -3,7 +3,8 @@
 Output directory:
 
 - ``results.jsonl``: one graded task per line, appended as tasks finish (``results.py``: crash-safe);
-  a rerun skips the tasks already there, so every task is reported exactly once;
+  a rerun skips the tasks already there, so every task is reported exactly once (with
+  ``retry_errors`` a rerun runs the ``error`` tasks again; their newest line wins);
 - ``trajectories/<instance>.traj.json``: the normalized trajectory of each episode;
 - ``predictions.jsonl``: swebench's predictions format, rewritten from the results at the end;
 - ``report.json``: resolve rate, 95% Wilson interval, per-task status (``report.py``).
@@ -48,6 +49,7 @@ class EvalConfig:
     time_limit: float | None = None
     instances: tuple[str, ...] = ()
     test_timeout: float = 300.0
+    retry_errors: bool = False  # rerun tasks recorded as ``error`` (engine restarts, a full disk)
 
     def meta(self) -> dict[str, str]:
         return {k: str(v) for k, v in dataclasses.asdict(self).items() if k not in ("out",)}
@@ -164,6 +166,8 @@ def run_eval(
     log = ResultsLog(out / "results.jsonl")
     done = log.load()
     tasks, broken = _select(load_suite(config.tasks), config)
+    if config.retry_errors:
+        done = {i: r for i, r in done.items() if r.status != "error"}
     for result in broken:
         if result.instance_id not in done:
             log.append(result)
