@@ -27,7 +27,13 @@ from typing import Any
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
-from swe_srl.sandbox.limits import PidsWatch, ResourceLimits, docker_pids_events, run_guarded
+from swe_srl.sandbox.limits import (
+    PidsWatch,
+    ResourceLimits,
+    disk_watch,
+    docker_pids_events,
+    run_guarded,
+)
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
@@ -164,11 +170,23 @@ class DockerSandbox:
             self.base_commit = self._install_repo(task, cache_root)
             self.container.start()
             self._pids_watch = PidsWatch(docker_pids_events(self.container.id))  # engine on this machine
-            self._session = ShellSession(self._open_channel, ctl_dir=CONTROL_DIR, pid_namespace=True)
+            guard = disk_watch(self._data_root(), self.limits)
+            self._session = ShellSession(
+                self._open_channel, ctl_dir=CONTROL_DIR, pid_namespace=True, guard=guard
+            )
             self._session.start()
         except BaseException:
             self.close()
             raise
+
+    def _data_root(self) -> Path | None:
+        """Where the engine keeps containers' writable layers, when it runs on this machine."""
+        if not self._pids_watch or not self._pids_watch.files:
+            return None  # a remote engine (DOCKER_HOST): its disk is not ours to watch
+        try:
+            return Path(self.client.info()["DockerRootDir"])
+        except Exception:
+            return None
 
     def _ulimits(self) -> list[Any]:
         """File size and open files: without a storage quota, fsize keeps one file from filling the disk."""

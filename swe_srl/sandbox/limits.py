@@ -12,6 +12,10 @@ a command filling the disk must hit a wall inside the sandbox, never the host.
   with ``prlimit``; they hold for root too (bubblewrap drops ``CAP_SYS_RESOURCE``, so they cannot be
   raised from inside). Without a memory cgroup, ``RLIMIT_AS`` stands in for the memory limit.
 - **tmpfs** mounts (``/tmp``, ``$HOME``) get a size, or they would grow into the host's RAM.
+- **Disk**: no quota exists for a directory on an arbitrary filesystem, and ``RLIMIT_FSIZE`` bounds
+  one file, not a loop writing many. :class:`DiskWatch` keeps a reserve of free space instead: while
+  a command runs, the shell session polls the filesystem holding the workspace (Docker: the
+  engine's data root) and stops the command once it has pushed free space below the reserve.
 
 Where no cgroup can be made (no permission, no controller), :attr:`CgroupJail.enforced` says which
 limits are missing so callers can warn; the sandbox still starts.
@@ -43,11 +47,14 @@ class ResourceLimits:
     file_size_bytes: int = 2 << 30  # largest file one process may write (RLIMIT_FSIZE)
     open_files: int = 4096  # RLIMIT_NOFILE
     tmpfs_bytes: int = 1 << 30  # each of /tmp and $HOME inside the sandbox
+    disk_reserve_bytes: int = 2 << 30  # free disk a command may not eat into (0: no watch)
 
     def __post_init__(self) -> None:
         for name in ("pids", "memory_bytes", "file_size_bytes", "open_files", "tmpfs_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ResourceLimits.{name} must be positive, got {getattr(self, name)}")
+        if self.disk_reserve_bytes < 0:
+            raise ValueError(f"ResourceLimits.disk_reserve_bytes must be >= 0, got {self.disk_reserve_bytes}")
 
 
 def _cgroup_mounts() -> dict[str, Path]:
@@ -204,6 +211,56 @@ class PidsWatch:
         count = self._count()
         tripped, self._seen = count > self._seen, count
         return tripped
+
+
+DISK_RESERVE_NOTE = (
+    "\n<the command was filling the disk: free space fell below the {reserve} MiB the sandbox keeps in "
+    "reserve; every process in the sandbox was killed and the shell restarted at /testbed. Delete "
+    "files to free space.>\n"
+)
+
+
+class DiskWatch:
+    """Stops a command that eats into a reserve of free space on the filesystem of ``path``.
+
+    A command is stopped only when free space is under the reserve *and* it dropped by more than
+    ``slack`` since the command started: a disk another program filled does not stop commands that
+    write nothing, and ``rm`` (which frees space) always runs. Polled every
+    :data:`~swe_srl.sandbox.shell.GUARD_POLL_SECONDS`, so a fast writer overshoots the reserve
+    by at most what it writes in that time.
+    """
+
+    def __init__(self, path: Path, reserve_bytes: int, slack_bytes: int = 16 << 20):
+        self.path = Path(path)
+        self.reserve = reserve_bytes
+        self.slack = slack_bytes
+        self._start = self.free()
+
+    def free(self) -> int | None:
+        """Bytes an unprivileged writer could still use there (root's reserved blocks not counted)."""
+        try:
+            stat = os.statvfs(self.path)
+        except OSError:
+            return None  # the path went away (a sandbox being removed): nothing to watch
+        return stat.f_bavail * stat.f_frsize
+
+    def arm(self) -> None:
+        self._start = self.free()
+
+    def check(self) -> str:
+        free = self.free()
+        if free is None or self._start is None:
+            return ""
+        if free < self.reserve and self._start - free > self.slack:
+            return DISK_RESERVE_NOTE.format(reserve=self.reserve >> 20)
+        return ""
+
+
+def disk_watch(path: Path | None, limits: ResourceLimits) -> DiskWatch | None:
+    """The watch for a sandbox writing to the filesystem of ``path`` (``None``: unwatched)."""
+    if path is None or limits.disk_reserve_bytes == 0 or not Path(path).exists():
+        return None
+    return DiskWatch(Path(path), limits.disk_reserve_bytes)
 
 
 def run_guarded(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
-from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, run_guarded
+from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, disk_watch, run_guarded
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
@@ -190,6 +190,7 @@ class LocalSandbox:
                 lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
+                guard=disk_watch(self.workspace, self.limits),
             )
         home = self.root / "home"
         home.mkdir(exist_ok=True)
@@ -202,6 +203,7 @@ class LocalSandbox:
             ctl_dir=str(self.root / "ctl"),
             home=str(self.workspace),
             pid_namespace=False,
+            guard=disk_watch(self.workspace, self.limits),
         )
 
     # -- commands ---------------------------------------------------------------------------

@@ -52,6 +52,7 @@ GRACE_SECONDS = (
 )
 SHELL_ARGV = ["bash", "--noprofile", "--norc", "-s"]
 LONG_COMMAND_CHARS = 16_384  # longer commands travel as a counted block, not as one quoted word
+GUARD_POLL_SECONDS = 0.1  # how often a running command's guard (free disk space) is checked
 _UNLIMITED = 1 << 40  # our own scripts' output (a diff) is never truncated
 
 _PREAMBLE = r"""
@@ -115,6 +116,18 @@ __swe_save_to "$__swe_dir/base"
 """
 
 
+class Guard(Protocol):
+    """A watch polled while a command runs (``limits.DiskWatch``); a note stops the command."""
+
+    def arm(self) -> None:
+        """Called as a command starts."""
+        ...
+
+    def check(self) -> str:
+        """``""`` while all is well; else the note that ends the command's observation."""
+        ...
+
+
 class Channel(Protocol):
     """A byte pipe to a running shell: stdin one way, merged stdout/stderr the other."""
 
@@ -134,6 +147,7 @@ class _Collected:
     status: bytes = b""
     finished: bool = False
     eof: bool = False
+    stopped: str = ""  # a guard's note: the command was stopped by the host
 
 
 def render_output(head: bytes, dropped_bytes: int, limit: int) -> tuple[str, bool]:
@@ -148,8 +162,17 @@ def render_output(head: bytes, dropped_bytes: int, limit: int) -> tuple[str, boo
 class ShellSession:
     """Drives one persistent shell over a :class:`Channel`; restarts it when it dies."""
 
-    def __init__(self, opener, *, ctl_dir: str, home: str = TESTBED, pid_namespace: bool = True):
+    def __init__(
+        self,
+        opener,
+        *,
+        ctl_dir: str,
+        home: str = TESTBED,
+        pid_namespace: bool = True,
+        guard: Guard | None = None,
+    ):
         self._opener = opener  # () -> Channel, a fresh shell each call
+        self._guard = guard
         self._ctl_dir = ctl_dir
         self._home = home
         self._ns = pid_namespace
@@ -235,7 +258,10 @@ class ShellSession:
         except OSError:
             self._restart()
             self._channel.send(request.encode())
-        got = self._collect(started + timeout + GRACE_SECONDS, limit)
+        guard = None if self._starting else self._guard
+        if guard is not None:
+            guard.arm()
+        got = self._collect(started + timeout + GRACE_SECONDS, limit, guard)
         if not got.finished and self._starting:
             detail = bytes(got.head).decode(errors="replace")[-2000:]
             raise SandboxError(
@@ -243,6 +269,9 @@ class ShellSession:
             )
         duration = time.monotonic() - started
         output, truncated = render_output(bytes(got.head), got.dropped_bytes, limit)
+        if got.stopped:  # a running command cannot be reached through the busy shell: kill all
+            self._restart()
+            return ExecResult(output + got.stopped, SHELL_DIED_EXIT_CODE, False, duration, truncated)
         if got.finished:
             code_text, _, timed_text = got.status.decode(errors="replace").partition(" ")
             timed_out = timed_text.strip() == "1"
@@ -254,9 +283,11 @@ class ShellSession:
         code = TIMED_OUT_EXIT_CODE if hung else SHELL_DIED_EXIT_CODE
         return ExecResult(output, code, hung, duration, truncated)
 
-    def _collect(self, deadline: float, limit: int) -> _Collected:
+    def _collect(self, deadline: float, limit: int, guard: Guard | None = None) -> _Collected:
         assert self._channel is not None
         got = _Collected(head=bytearray())
+        wait = GUARD_POLL_SECONDS if guard is not None else 1.0
+        next_check = time.monotonic() + GUARD_POLL_SECONDS
         max_bytes = 4 * limit + 4  # enough bytes for `limit` characters of any UTF-8 text
         needle = b"\n" + self._mark + b" "
         pending = bytearray(self._carry)
@@ -276,7 +307,13 @@ class ShellSession:
             if remaining <= 0:
                 self._keep(got, pending, max_bytes)
                 return got
-            chunk = self._channel.recv(min(remaining, 1.0))
+            chunk = self._channel.recv(min(remaining, wait))
+            if guard is not None and time.monotonic() >= next_check:
+                next_check = time.monotonic() + GUARD_POLL_SECONDS
+                got.stopped = guard.check()
+                if got.stopped:
+                    self._keep(got, pending + (chunk or b""), max_bytes)
+                    return got
             if chunk == b"":
                 self._keep(got, pending, max_bytes)
                 got.eof = True

@@ -8,13 +8,16 @@ memory, 64 MiB per file and per tmpfs), so an attack hits the wall within second
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
 from pathlib import Path
 
+import docker
 import pytest
 from attacks import (
     TEST_LIMITS,
@@ -27,7 +30,8 @@ from attacks import (
     wait_until,
 )
 
-from swe_srl.sandbox import DEFAULT_OUTPUT_LIMIT, SandboxError
+from swe_srl.sandbox import DEFAULT_OUTPUT_LIMIT, SandboxError, make_sandbox
+from swe_srl.sandbox.local import workspace_root
 from swe_srl.sandbox.shell import GRACE_SECONDS
 from swe_srl.tools.executor import TIMEOUT_MESSAGE
 
@@ -80,6 +84,39 @@ def test_fill_disk_with_one_file(sandbox):
     assert int(size) <= limit
     bash(sandbox, "rm -f big.bin")
     assert_usable(sandbox)
+
+
+def _disk_of(backend: str) -> Path:
+    """The filesystem a sandbox of ``backend`` writes its workspace to on this machine."""
+    if backend == "local":
+        workspace_root().mkdir(parents=True, exist_ok=True)
+        return workspace_root()
+    client = docker.from_env()
+    try:
+        return Path(client.info()["DockerRootDir"])
+    finally:
+        client.close()
+
+
+def test_fill_disk_with_many_files(backend, tiny_task, cache_root):
+    """Many files, each under the file-size limit: stopped at the reserve of free disk space."""
+    disk = _disk_of(backend)
+    reserve = shutil.disk_usage(disk).free - (64 << 20)  # this run's writer crosses it after ~64 MiB
+    limits = dataclasses.replace(TEST_LIMITS, disk_reserve_bytes=reserve)
+    with make_sandbox(backend, tiny_task, cache_root=cache_root, limits=limits) as box:
+        bash(box, "export MARK=set; cd calc")
+        filler = "for i in $(seq 200); do head -c 4000000 /dev/zero > /testbed/fill.$i; sleep 0.02; done"
+        result = bash(box, f"{filler}; echo finished", timeout=120)
+        free_after = shutil.disk_usage(disk).free
+        assert "finished" not in result.observation
+        assert "free space fell below" in result.observation, result.observation
+        # Stopped within a poll of crossing the reserve (other writers on this machine add noise).
+        assert free_after > reserve - (48 << 20), (reserve - free_after) >> 20
+        assert int(bash(box, "ls /testbed | grep -c fill").observation) < 60
+        assert bash(box, "echo [$MARK]").observation == "[]"  # the shell was restarted...
+        assert_usable(box)  # ...at /testbed, and works
+        bash(box, "rm -f /testbed/fill.*")  # freeing space is never stopped
+        assert bash(box, "head -c 1000000 /dev/zero > small.bin; echo ok").observation == "ok"
 
 
 def test_fill_tmp(sandbox):

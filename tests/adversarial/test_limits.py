@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
 
-from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, gc_cgroups
+from swe_srl.sandbox.limits import (
+    CgroupJail,
+    DiskWatch,
+    PidsWatch,
+    ResourceLimits,
+    disk_watch,
+    gc_cgroups,
+)
 
 
 def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="pids"):
         ResourceLimits(pids=0)
+
+
+def test_limits_must_be_positive_but_the_disk_reserve_may_be_off(tmp_path):
+    with pytest.raises(ValueError, match="disk_reserve_bytes"):
+        ResourceLimits(disk_reserve_bytes=-1)
+    assert disk_watch(tmp_path, ResourceLimits(disk_reserve_bytes=0)) is None
+    assert disk_watch(tmp_path / "gone", ResourceLimits()) is None
+
+
+def test_disk_watch_stops_writers_below_the_reserve_only(tmp_path):
+    # A reserve above what is free: the disk is "already full" when the command starts.
+    watch = DiskWatch(tmp_path, shutil.disk_usage(tmp_path).free + (1 << 30), slack_bytes=8 << 20)
+    watch.arm()
+    assert watch.check() == ""  # a command that writes nothing is never stopped
+    (tmp_path / "small").write_bytes(b"x" * (1 << 20))
+    assert watch.check() == ""  # within the slack (logs, .pyc files)
+    (tmp_path / "big").write_bytes(b"x" * (32 << 20))
+    assert "free space fell below" in watch.check()
+    (tmp_path / "big").unlink()
+    watch.arm()
+    assert watch.check() == ""
+    roomy = DiskWatch(tmp_path, 1 << 20)  # plenty of space above a 1 MiB reserve
+    roomy.arm()
+    (tmp_path / "big").write_bytes(b"x" * (32 << 20))
+    assert roomy.check() == ""
 
 
 @pytest.fixture
