@@ -2,10 +2,14 @@
 
 One ``bash`` per episode reads requests from its stdin: ``__swe_run TIMEOUT SAVE 'command'``. Each
 command runs in a forked subshell that is its own process group (``set -m``), with stdin from
-``/dev/null`` and stderr merged into stdout, which is the channel back to the host. A forked
-watchdog kills the group when the timeout passes; the shell then prints a sentinel line holding
-the exit code and whether the command timed out. Forks instead of ``exec``s keep a trivial step
-near 2 ms, and a command that hangs or kills itself never takes the shell down with it.
+``/dev/null`` and stderr merged into stdout, which is the channel back to the host. The shell waits
+for the job with ``read -t`` on a fifo and kills the group when the timeout passes; it then prints a
+sentinel line holding the exit code and whether the command timed out. Forks instead of ``exec``s
+keep a trivial step near 2 ms, and a command that hangs or kills itself never takes the shell down.
+
+While a command runs, the host side polls an optional :class:`Guard` (the free-disk reserve of
+``limits.DiskWatch``); a guard that trips stops the command by killing the whole shell, since the
+busy shell cannot take a request, and a fresh one starts for the next step.
 
 State persists like an interactive shell for the working directory and exported variables: the
 subshell's ``EXIT`` trap writes ``cd`` + ``export -p`` to a state file that the shell loads after
