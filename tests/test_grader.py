@@ -54,6 +54,27 @@ def test_patch_that_does_not_apply_reports_gits_reason(task, grader):
     assert "git apply" in result.reason and "patch does not apply" in result.reason
 
 
+def test_drifted_context_applies_with_fuzz_as_in_swebench(task, grader):
+    """A leading context line that no longer matches: git refuses, ``patch --fuzz`` (swebench's last
+    resort) applies it, so the task is graded instead of failing to apply."""
+    context = " from durata.units import unit_seconds\n"
+    drifted = task.patch.replace(context, " from durata.units import secs\n", 1)
+    assert drifted != task.patch
+    result = grader.grade(task, drifted)
+    assert result.status == "resolved", result.reason
+
+
+def test_refused_patch_leaves_the_tree_clean(task):
+    from swe_srl.eval.grader import apply_model_patch
+    from swe_srl.sandbox import make_sandbox
+
+    # The first hunk applies, the second cannot: --reject and patch each apply half before failing.
+    half = task.patch.replace("return _parse_components(stripped, text)", "return nothing_like_this")
+    with make_sandbox("local", task) as box:
+        assert "patch does not apply" in apply_model_patch(box, half)
+        assert box.diff() == ""
+
+
 def test_garbage_patch_is_patch_failed(task, grader):
     result = grader.grade(task, "this is not a diff\n")
     assert result.status == "patch_failed"

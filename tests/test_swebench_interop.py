@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from swe_srl.eval.grader import SandboxGrader
+from swe_srl.eval.grader import APPLY_COMMANDS, SandboxGrader
 from swe_srl.eval.images import build_suite_images, with_image
 from swe_srl.eval.patches import patch_from_edits
 from swe_srl.eval.suites import load_suite
@@ -36,6 +36,12 @@ def _unrelated(task) -> str:
 
 @pytest.mark.docker
 @pytest.mark.slow
+def test_patches_are_applied_with_swebenchs_chain_of_commands():
+    from swebench.harness.run_evaluation import GIT_APPLY_CMDS
+
+    assert list(APPLY_COMMANDS) == list(GIT_APPLY_CMDS)
+
+
 def test_dataset_rows_have_the_swebench5_fields(exported):
     _, tasks, dataset = exported
     rows = [json.loads(line) for line in dataset.read_text().splitlines()]

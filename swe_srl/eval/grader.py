@@ -3,7 +3,9 @@
 Steps (each in the task's sandbox, at the base commit):
 
 1. reject binary patches (``patch_failed``); an empty patch is ``unresolved`` without running tests;
-2. ``git apply`` the model patch; when git refuses, the status is ``patch_failed`` with git's reason;
+2. apply the model patch with swebench's chain of commands (plain ``git apply``, ``--3way``,
+   ``--reject``, then ``patch --fuzz=5``), from a clean tree each time; when all refuse, the status is
+   ``patch_failed`` with git's reason;
 3. run the evaluation script (``evalscript.py``): restore test infrastructure the patch touched,
    apply the test patch, run the FAIL_TO_PASS and PASS_TO_PASS test files in a clean environment
    under a timeout;
@@ -26,6 +28,16 @@ from swe_srl.sandbox.base import TESTBED, Sandbox
 
 GRADE_DIR = f"{TESTBED}/.git/swe-srl-grade"  # inside .git: untracked, and git apply refuses to touch it
 DEFAULT_TEST_TIMEOUT = 300.0
+# swebench's harness (``run_evaluation.GIT_APPLY_CMDS``) tries these in order, so a patch counts as
+# applied here exactly when it would there; tests/test_swebench_interop.py checks the lists match.
+APPLY_COMMANDS = (
+    "git apply --verbose",
+    "git apply --verbose --3way",
+    "git apply --verbose --reject",
+    "patch --batch --forward --fuzz=5 -p1 -i",
+)
+# A failed attempt (``--reject``, ``--3way``) leaves partial edits and unmerged index entries behind.
+_CLEAN_TREE = "git reset -q --hard && git clean -q -fd"
 
 SandboxFactory = Callable[[Task], Sandbox]
 
@@ -53,15 +65,28 @@ def _result(task: Task, patch: str, start: float, status: str, reason: str = "",
 
 
 def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
-    """Apply ``patch`` with ``git apply`` in ``/testbed``; return git's complaint, "" on success."""
+    """Apply ``patch`` in ``/testbed`` (at the base commit); return git's complaint, "" on success.
+
+    On failure the tree is left clean, as it was.
+    """
     if not patch.endswith("\n"):
         patch += "\n"  # git apply calls a patch without its final newline corrupt
     sandbox.run(f"mkdir -p {GRADE_DIR}", timeout=30)
-    sandbox.write_file(f"{GRADE_DIR}/model.diff", patch)
-    result = sandbox.run(f"git apply --verbose {GRADE_DIR}/model.diff", timeout=120)
-    if result.exit_code == 0:
-        return ""
-    return result.output.strip() or f"git apply exited with status {result.exit_code}"
+    diff = f"{GRADE_DIR}/model.diff"
+    sandbox.write_file(diff, patch)
+    complaint = ""
+    for attempt, command in enumerate(APPLY_COMMANDS):
+        if attempt:
+            sandbox.run(_CLEAN_TREE, timeout=120)
+        result = sandbox.run(f"{command} {diff}", timeout=120)
+        if result.exit_code == 0:
+            return ""
+        if not attempt:  # plain git apply explains best what is wrong with the patch
+            complaint = result.output.strip() or f"git apply exited with status {result.exit_code}"
+    sandbox.run(_CLEAN_TREE, timeout=120)
+    if sandbox.run(f"git apply --check --reverse {diff}", timeout=120).exit_code == 0:
+        return ""  # swebench counts a patch whose changes are already there as applied
+    return complaint
 
 
 def run_eval_script(sandbox: Sandbox, task: Task, timeout: float) -> tuple[str, str, bool]:
