@@ -179,7 +179,7 @@ def test_read_write_diff_and_reset(sandbox):
     assert "-    return a - b\n+    return a + b\n" in diff
     assert "+++ b/new/dir/notes.txt\n@@ -0,0 +1 @@\n+new file\n" in diff
     sandbox.run("rm README.md; echo junk > untracked.txt; mkdir -p build && touch build/x")
-    sandbox.run("cd calc; export DIRTY=1")
+    sandbox.run("cd calc; export DIRTY=1; : > ../.git/index.lock")  # what a killed `git add` leaves
     sandbox.reset()
     assert sandbox.diff() == ""
     assert sandbox.run("git status --porcelain --ignored; ls").output == "README.md\ncalc\ntests\n"

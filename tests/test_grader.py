@@ -64,15 +64,24 @@ def test_drifted_context_applies_with_fuzz_as_in_swebench(task, grader):
     assert result.status == "resolved", result.reason
 
 
-def test_refused_patch_leaves_the_tree_clean(task):
+def test_refused_or_crashing_patches_leave_a_clean_tree(task):
     from swe_srl.eval.grader import apply_model_patch
     from swe_srl.sandbox import make_sandbox
 
     # The first hunk applies, the second cannot: --reject and patch each apply half before failing.
     half = task.patch.replace("return _parse_components(stripped, text)", "return nothing_like_this")
+    # A new file whose header line is cut: git 2.39 aborts on it, holding .git/index.lock; GNU patch,
+    # the last resort, applies it.
+    aborts = (
+        "diff --git a/new.txt b/new.txt\nne\\ No newline at end of filew file mode 100644\n"
+        "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hi\n"
+    )
     with make_sandbox("local", task) as box:
         assert "patch does not apply" in apply_model_patch(box, half)
         assert box.diff() == ""
+        assert apply_model_patch(box, aborts) == ""
+        assert box.run("ls .git/index.lock").exit_code != 0
+        assert "+++ b/new.txt\n@@ -0,0 +1 @@\n+hi\n" in box.diff()
 
 
 def test_garbage_patch_is_patch_failed(task, grader):

@@ -83,6 +83,12 @@ def test_write_to_directory_makes_a_safe_file_name(tmp_path):
         (lambda d: d["steps"][1].pop("action"), "steps[1].action"),
         (lambda d: d["steps"][0]["action"].update(args=[1]), "steps[0].action.args"),
         (lambda d: d.update(schema_version=TRAJECTORY_SCHEMA_VERSION + 1), "schema_version"),
+        (lambda d: d.update(metadata=True), "metadata"),  # found by `make fuzz`
+        (lambda d: d.update(model=["gpt"]), "model"),
+        (lambda d: d.update(resolved="yes"), "resolved"),
+        (lambda d: d["steps"][0].update(observation=None), "steps[0].observation"),
+        (lambda d: d["steps"][1].update(duration=True), "steps[1].duration"),
+        (lambda d: d["steps"][1].update(reward="high"), "steps[1].reward"),
     ],
 )
 def test_malformed_records_name_file_record_and_field(tmp_path, mutate, field):

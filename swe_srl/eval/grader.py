@@ -36,8 +36,9 @@ APPLY_COMMANDS = (
     "git apply --verbose --reject",
     "patch --batch --forward --fuzz=5 -p1 -i",
 )
-# A failed attempt (``--reject``, ``--3way``) leaves partial edits and unmerged index entries behind.
-_CLEAN_TREE = "git reset -q --hard && git clean -q -fd"
+# A failed attempt leaves partial edits and unmerged index entries behind, and git 2.39's
+# ``apply --3way`` can abort on a malformed patch holding the index lock (nothing else runs here).
+_CLEAN_TREE = "rm -f .git/index.lock && git reset -q --hard && git clean -q -fd"
 
 SandboxFactory = Callable[[Task], Sandbox]
 

@@ -231,7 +231,10 @@ class ShellSession:
     def git_reset(self, base: str, env: dict[str, str]) -> None:
         """Kill leftover processes, restore the initial shell state and the base commit in place."""
         self.reset_state()
-        self.run_clean(f"git reset -q --hard {shlex.quote(base)} && git clean -q -fdx", env, "git reset")
+        # Every process in the sandbox is dead now, so a lock is a crashed or killed git's leftover
+        # (an agent's `git add` cut at its timeout; `git apply --3way` aborting on a bad patch).
+        script = f"rm -f .git/index.lock && git reset -q --hard {shlex.quote(base)} && git clean -q -fdx"
+        self.run_clean(script, env, "git reset")
 
     def run(self, cmd: str, timeout: float = 60.0, *, save: bool = True, limit: int = DEFAULT_OUTPUT_LIMIT):
         """Run one command; a dead or hung shell is replaced and the command reported as killed."""

@@ -68,6 +68,8 @@ def trajectory_from_dict(data: Any, *, source: str = "", record: str = "") -> Tr
         )
     if not isinstance(data.get("instance_id"), str):
         raise RecordError("missing or not a string", source=source, record=record, field_name="instance_id")
+    record = record or data["instance_id"]
+    _check_types(data, _TRAJECTORY_FIELDS, source, record, "")
     steps = data.get("steps")
     if not isinstance(steps, list):
         raise RecordError("missing or not a list", source=source, record=record, field_name="steps")
@@ -77,17 +79,53 @@ def trajectory_from_dict(data: Any, *, source: str = "", record: str = "") -> Tr
             raise RecordError(
                 "step has no action with a tool name",
                 source=source,
-                record=record or data["instance_id"],
+                record=record,
                 field_name=f"steps[{index}].action",
             )
         if not isinstance(action.get("args", {}), dict):
             raise RecordError(
                 "action args must be an object",
                 source=source,
-                record=record or data["instance_id"],
+                record=record,
                 field_name=f"steps[{index}].action.args",
             )
+        _check_types(step, _STEP_FIELDS, source, record, f"steps[{index}].")
     return Trajectory.from_dict(data)
+
+
+# Optional fields and the JSON types they may hold (None: the field may be null).
+_TEXT, _NUMBER = (str,), (int, float)
+_TRAJECTORY_FIELDS = {
+    "source_format": (_TEXT, False),
+    "model": (_TEXT, False),
+    "problem_statement": (_TEXT, False),
+    "final_patch": (_TEXT, False),
+    "resolved": ((bool,), True),
+    "metadata": ((dict,), True),
+}
+_STEP_FIELDS = {
+    "thought": (_TEXT, False),
+    "observation": (_TEXT, False),
+    "raw_action": (_TEXT, False),
+    "duration": (_NUMBER, True),
+    "reward": (_NUMBER, True),
+}
+
+
+def _check_types(data: dict, fields: dict, source: str, record: str, prefix: str) -> None:
+    for name, (types, nullable) in fields.items():
+        if name not in data or (nullable and data[name] is None):
+            continue
+        value = data[name]
+        # bool is an int in Python, never a number in a trajectory.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join(t.__name__ for t in types) + (" or null" if nullable else "")
+            raise RecordError(
+                f"expected {expected}, got {type(value).__name__}",
+                source=source,
+                record=record,
+                field_name=prefix + name,
+            )
 
 
 def read_trajectory(path: str | Path) -> Trajectory:
