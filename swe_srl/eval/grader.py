@@ -5,7 +5,8 @@ Steps (each in the task's sandbox, at the base commit):
 1. reject binary patches (``patch_failed``); an empty patch is ``unresolved`` without running tests;
 2. apply the model patch with swebench's chain of commands (plain ``git apply``, ``--3way``,
    ``--reject``, then ``patch --fuzz=5``), from a clean tree each time; when all refuse, the status is
-   ``patch_failed`` with git's reason;
+   ``patch_failed`` with git's reason. One deliberate difference: ``patch`` never gets a patch that
+   names a path inside ``.git`` (swebench's would apply it, planting hooks or git config);
 3. run the evaluation script (``evalscript.py``): restore test infrastructure the patch touched,
    apply the test patch, run the FAIL_TO_PASS and PASS_TO_PASS test files in a clean environment
    under a timeout;
@@ -17,6 +18,7 @@ Steps (each in the task's sandbox, at the base commit):
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -65,6 +67,25 @@ def _result(task: Task, patch: str, start: float, status: str, reason: str = "",
     )
 
 
+# Lines GNU patch takes file names from (unified, context and git-style diffs).
+_PATH_LINE = re.compile(
+    r"^(?:--- |\+\+\+ |\*\*\* |Index: |diff --git |(?:rename|copy) (?:from|to) )(.*)$", re.MULTILINE
+)
+
+
+def touches_git_dir(patch: str) -> bool:
+    """Whether any file the patch names lies inside a ``.git`` directory.
+
+    ``git apply`` refuses such paths itself; GNU ``patch`` would write there, and a model patch that
+    plants ``.git/config`` (``core.fsmonitor``) or a hook runs code when the grader next calls git.
+    """
+    for match in _PATH_LINE.finditer(patch):
+        for token in match.group(1).split():
+            if ".git" in token.strip('"').split("/"):
+                return True
+    return False
+
+
 def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
     """Apply ``patch`` in ``/testbed`` (at the base commit); return git's complaint, "" on success.
 
@@ -76,7 +97,10 @@ def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
     diff = f"{GRADE_DIR}/model.diff"
     sandbox.write_file(diff, patch)
     complaint = ""
-    for attempt, command in enumerate(APPLY_COMMANDS):
+    commands = APPLY_COMMANDS
+    if touches_git_dir(patch):
+        commands = tuple(c for c in commands if c.startswith("git "))
+    for attempt, command in enumerate(commands):
         if attempt:
             sandbox.run(_CLEAN_TREE, timeout=120)
         result = sandbox.run(f"{command} {diff}", timeout=120)
