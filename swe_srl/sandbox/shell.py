@@ -231,8 +231,8 @@ class ShellSession:
     def git_reset(self, base: str, env: dict[str, str]) -> None:
         """Kill leftover processes, restore the initial shell state and the base commit in place."""
         self.reset_state()
-        # Every process in the sandbox is dead now, so a lock is a crashed or killed git's leftover
-        # (an agent's `git add` cut at its timeout; `git apply --3way` aborting on a bad patch).
+        # Every process in an isolated sandbox is dead now, so a lock is a crashed or killed git's
+        # leftover (an agent's `git add` cut at its timeout; `git apply --3way` aborting on a bad patch).
         script = f"rm -f .git/index.lock && git reset -q --hard {shlex.quote(base)} && git clean -q -fdx"
         self.run_clean(script, env, "git reset")
 
