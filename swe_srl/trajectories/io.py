@@ -93,7 +93,7 @@ def trajectory_from_dict(data: Any, *, source: str = "", record: str = "") -> Tr
     return Trajectory.from_dict(data)
 
 
-# Optional fields and the JSON types they may hold (None: the field may be null).
+# Optional fields: name -> (the JSON types accepted, whether null is accepted too).
 _TEXT, _NUMBER = (str,), (int, float)
 _TRAJECTORY_FIELDS = {
     "source_format": (_TEXT, False),
