@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from swe_srl.eval.grader import SandboxGrader
+from swe_srl.eval.suites import load_suite
+from swe_srl.records import Task
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -42,3 +46,15 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(f"shared fixtures not found at {FIXTURES}")
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def task() -> Task:
+    """The bundled sample task (durata), as ``swe-srl eval --tasks sample`` loads it."""
+    return load_suite("sample").tasks[0]
+
+
+@pytest.fixture(scope="session")
+def grader() -> SandboxGrader:
+    """The grader in fresh local sandboxes, with a test timeout short enough for hanging tests."""
+    return SandboxGrader("local", test_timeout=60)

@@ -10,19 +10,8 @@ from swe_srl.eval.grader import SandboxGrader, binary_patch_reason
 from swe_srl.eval.logs import grade_output, pytest_summary, run_section
 from swe_srl.eval.patches import base_file, patch_from_edits
 from swe_srl.eval.stats import wilson_interval
-from swe_srl.eval.suites import load_suite
 
 PARSER = "durata/parser.py"
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
-
-
-@pytest.fixture(scope="module")
-def grader():
-    return SandboxGrader("local", test_timeout=60)
 
 
 def test_gold_patch_resolves(task, grader):

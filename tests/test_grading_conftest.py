@@ -6,7 +6,6 @@ import pytest
 
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.patches import naive_status_map, patch_from_edits
-from swe_srl.eval.suites import load_suite
 
 FORCE_PASS = """import pytest
 
@@ -24,11 +23,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.skip(reason="skipped by conftest"))
 """
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
 
 
 @pytest.mark.parametrize("path", ["conftest.py", "tests/conftest.py", "durata/conftest.py"])

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.patches import base_file, patch_from_edits
-from swe_srl.eval.suites import load_suite
 
 STUB_TESTS = """import pytest
 
@@ -20,16 +16,6 @@ def test_sign_separated_by_space():
 def test_negative_roundtrip(seconds):
     pass
 """
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
-
-
-@pytest.fixture(scope="module")
-def grader():
-    return SandboxGrader("local", test_timeout=60)
 
 
 def test_precreated_issue_tests_are_replaced_by_the_real_ones(task, grader):

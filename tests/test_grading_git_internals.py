@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from swe_srl.eval.grader import SandboxGrader, apply_model_patch, touches_git_dir
-from swe_srl.eval.suites import load_suite
 from swe_srl.sandbox import make_sandbox
 
 HOOK = "#!/bin/sh\nprintf 'def test_negative_compound_duration(): pass\\n' > tests/test_issue_1.py\n"
@@ -16,11 +15,6 @@ PLANT_HOOK = (
     "--- /dev/null\n+++ b/.git/hooks/post-checkout\n@@ -0,0 +1,2 @@\n"
     + "".join(f"+{line}\n" for line in HOOK.splitlines())
 )
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
 
 
 @pytest.mark.parametrize(

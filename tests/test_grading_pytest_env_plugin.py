@@ -6,7 +6,6 @@ import pytest
 
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.patches import base_file, naive_status_map, patch_from_edits
-from swe_srl.eval.suites import load_suite
 from swe_srl.sandbox.local import LocalSandbox
 
 PLUGIN = """import pytest
@@ -23,11 +22,6 @@ HOSTILE_ENV = {
     "PYTEST_ADDOPTS": "-p durata._spoof",
     "BASH_ENV": "/testbed/.agent_env",
 }
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
 
 
 def test_plugin_from_environment_variables_is_not_loaded(task):

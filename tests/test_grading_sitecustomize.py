@@ -6,7 +6,6 @@ import pytest
 
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.patches import naive_status_map, patch_from_edits
-from swe_srl.eval.suites import load_suite
 from swe_srl.sandbox.local import LocalSandbox
 
 PLUGIN = """import pytest
@@ -20,11 +19,6 @@ def pytest_runtest_makereport(item, call):
 """
 SITECUSTOMIZE = "import os\nos.environ['PYTEST_PLUGINS'] = 'durata._spoof'\n"
 PYTHONPATH_ENV = {"PYTHONPATH": "/testbed"}  # a sandbox where /testbed is on Python's start-up path
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
 
 
 @pytest.mark.parametrize("name", ["sitecustomize.py", "usercustomize.py"])

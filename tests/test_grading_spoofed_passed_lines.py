@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.patches import base_file, naive_status_map, patch_from_edits
-from swe_srl.eval.suites import load_suite
 
 INIT = "durata/__init__.py"
-
-
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
 
 
 def _forged_lines(task) -> str:

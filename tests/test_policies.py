@@ -19,11 +19,6 @@ from swe_srl.policy.openai import PolicyError, reply_text
 from swe_srl.policy.scripted import patch_to_actions
 
 
-@pytest.fixture(scope="module")
-def task():
-    return load_suite("sample").tasks[0]
-
-
 @pytest.mark.parametrize("spec", ["bogus", "replay", "openai:model-without-url", "hf:", "gold:extra"])
 def test_bad_specs_are_rejected(spec, task):
     with pytest.raises(PolicySpecError):
