@@ -31,6 +31,14 @@ def assert_usable(sandbox) -> None:
     assert (result.observation, result.exit_code) == ("still-alive\n/testbed", 0), result
 
 
+def _state(pid: int | str) -> str | None:
+    """The one-letter state of a process (``Z`` for a zombie), ``None`` when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def host_processes_running(command_line: str) -> list[int]:
     """Pids of live (not zombie) processes on this machine whose command line is ``command_line``.
 
@@ -44,25 +52,16 @@ def host_processes_running(command_line: str) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ")
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
+        except OSError:
             continue
-        if cmdline.decode(errors="replace") == command_line and state != "Z":
+        if cmdline.decode(errors="replace") == command_line and _state(entry.name) not in (None, "Z"):
             found.append(int(entry.name))
     return found
 
 
 def pids_alive(pids: list[int]) -> list[int]:
     """Those of ``pids`` still running (reaped or zombie counts as gone)."""
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if _state(pid) not in (None, "Z")]
 
 
 def wait_until(probe, seconds: float = 5.0):
