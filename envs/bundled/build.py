@@ -38,19 +38,12 @@ sys.dont_write_bytecode = True  # keep bugs/__pycache__ out of the suite folder
 
 from bugs import LIBRARIES, Bug, all_bugs  # noqa: E402
 
+from swe_srl.sandbox.base import SandboxError  # noqa: E402
+from swe_srl.sandbox.workspace import git as workspace_git  # noqa: E402
+
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 PYTEST = [PYTHON, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]
 _STATUS_RE = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)")
-_GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "swe-srl",
-    "GIT_AUTHOR_EMAIL": "swe-srl@localhost",
-    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
-    "GIT_COMMITTER_NAME": "swe-srl",
-    "GIT_COMMITTER_EMAIL": "swe-srl@localhost",
-    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
-}
 
 
 class BuildError(RuntimeError):
@@ -65,13 +58,11 @@ class Diffs:
 
 
 def git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, **_GIT_ENV}
-    proc = subprocess.run(
-        ["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise BuildError(f"git {' '.join(args)} failed in {repo}: {proc.stderr}")
-    return proc.stdout
+    """Git with the fixed identity and no host configuration, as the sandboxes prepare repositories."""
+    try:
+        return workspace_git(list(args), repo, stdin=None if stdin is None else stdin.encode())
+    except SandboxError as err:
+        raise BuildError(str(err)) from err
 
 
 def run_pytest(repo: Path, *paths: str) -> dict[str, str]:
