@@ -58,3 +58,19 @@ def task() -> Task:
 def grader() -> SandboxGrader:
     """The grader in fresh local sandboxes, with a test timeout short enough for hanging tests."""
     return SandboxGrader("local", test_timeout=60)
+
+
+@pytest.fixture(scope="session")
+def steps_dir(tmp_path_factory) -> Path:
+    """SRL step instances built from the shipped expert trajectories (read-only for tests)."""
+    from swe_srl.train.devdata import build_steps
+
+    return build_steps(tmp_path_factory.mktemp("steps"))
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    """A small random Qwen2 model with its tokenizer, for the training tests (read-only for tests)."""
+    from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
+
+    return init_tiny(tmp_path_factory.mktemp("tiny"), spec=TinyModelSpec(vocab_size=1000, hidden_size=48))

@@ -31,13 +31,9 @@ def _checkpoints(run: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_sft_killed_mid_run_resumes_from_last_checkpoint(tmp_path):
-    from swe_srl.train.devdata import build_steps
+def test_sft_killed_mid_run_resumes_from_last_checkpoint(tmp_path, steps_dir, tiny_dir):
     from swe_srl.train.metrics import read_jsonl
-    from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
 
-    steps_dir = build_steps(tmp_path / "steps")
-    tiny_dir = init_tiny(tmp_path / "tiny", spec=TinyModelSpec(vocab_size=1000, hidden_size=48))
     run = tmp_path / "run"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     child = subprocess.Popen(

@@ -74,20 +74,6 @@ def test_malformed_override_is_rejected():
 # Training
 
 
-@pytest.fixture(scope="module")
-def steps_dir(tmp_path_factory):
-    from swe_srl.train.devdata import build_steps
-
-    return build_steps(tmp_path_factory.mktemp("steps"))
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
-
-    return init_tiny(tmp_path_factory.mktemp("tiny"), spec=TinyModelSpec(vocab_size=1000, hidden_size=48))
-
-
 def test_sft_rows_are_prompt_and_think_then_action(steps_dir):
     from swe_srl.train.data import load_split, to_sft_rows
 

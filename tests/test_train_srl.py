@@ -14,20 +14,6 @@ import pytest
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-@pytest.fixture(scope="module")
-def steps_dir(tmp_path_factory):
-    from swe_srl.train.devdata import build_steps
-
-    return build_steps(tmp_path_factory.mktemp("steps"))
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
-
-    return init_tiny(tmp_path_factory.mktemp("tiny"), spec=TinyModelSpec(vocab_size=1000, hidden_size=48))
-
-
 def _config(steps_dir, model, *extra):
     from swe_srl.train.config import load_config
 
