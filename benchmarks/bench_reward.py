@@ -37,7 +37,7 @@ from swe_srl.actions import FormatError, action_from_tool_call, parse_strict, re
 from swe_srl.records import Action
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "trajectories"
+FIXTURES = ROOT / "tests" / "fixtures" / "trajectories"
 RESULTS = ROOT / "benchmarks" / "results" / "bench_reward.json"
 _FENCE = re.compile(r"```mswea_bash_command[ \t]*\n(.*?)\n?```", re.DOTALL)
 BATCH_COPIES = 20  # the batch runs see each pair this many times (a B x G batch of realistic size)

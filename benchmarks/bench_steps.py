@@ -1,7 +1,7 @@
 """Benchmark: step instances from 5,000 trajectories, streaming vs. load-everything.
 
-Input: the shared fixtures imported once and replicated to N normalized trajectories in one JSONL
-file (ids and issue text varied, so deduplication keeps every instance). Each measured run is a
+Input: the real fixtures (tests/fixtures) imported once and replicated to N normalized trajectories in
+one JSONL file (ids and issue text varied, so deduplication keeps every instance). Each measured run is a
 fresh subprocess that reports its own wall time and peak RSS (``ru_maxrss``):
 
 - ``stream``: ``build_step_dataset`` over ``iter_trajectories`` (the shipped path), all N;
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "trajectories"
+FIXTURES = ROOT / "tests" / "fixtures" / "trajectories"
 RESULTS = ROOT / "benchmarks" / "results" / "bench_steps.json"
 sys.path.insert(0, str(ROOT))
 

@@ -1,4 +1,4 @@
-"""Importers: every shared fixture imports losslessly; other formats from realistic samples.
+"""Importers: every real fixture (tests/fixtures) imports losslessly; other formats from realistic samples.
 
 Expected values are read from the raw JSON here, independently of the importers' own code.
 """

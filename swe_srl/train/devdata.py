@@ -1,9 +1,8 @@
 """Small step-instance datasets for tests, benchmarks and the demo, built from our own trajectories.
 
-The shipped expert trajectories (``trajectories/`` at the repository root) are preferred; without
-them the real trajectories in the shared fixtures are used. Either way the step instances come out
-of the project's own builder (``swe_srl.trajectories.steps.build_step_dataset``), so training code
-is exercised on exactly the data it sees in a real run.
+The shipped expert trajectories (``trajectories/`` at the repository root) are the source. The step
+instances come out of the project's own builder (``swe_srl.trajectories.steps.build_step_dataset``),
+so training code is exercised on exactly the data it sees in a real run.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_TRAJECTORIES = REPO_ROOT.parent / "shared" / "fixtures" / "trajectories"
 TRAJECTORY_SUFFIXES = (".json", ".jsonl", ".traj", ".parquet")
 
 
@@ -20,9 +18,9 @@ def trajectory_files(folder: Path) -> list[Path]:
 
 
 def default_sources() -> list[Path]:
-    """Shipped trajectories when there are any, else the shared fixtures."""
-    shipped = trajectory_files(REPO_ROOT / "trajectories") if (REPO_ROOT / "trajectories").is_dir() else []
-    return shipped or trajectory_files(FIXTURE_TRAJECTORIES)
+    """The shipped expert trajectories of this checkout (none when installed without them)."""
+    shipped = REPO_ROOT / "trajectories"
+    return trajectory_files(shipped) if shipped.is_dir() else []
 
 
 def build_steps(

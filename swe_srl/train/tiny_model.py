@@ -97,7 +97,7 @@ def _texts_of(path: Path) -> Iterator[str]:
 
 
 def default_corpus_files(repo_root: Path) -> list[Path]:
-    """Our own text: shipped trajectories and task suites, falling back to the shared fixtures."""
+    """Our own text: the shipped trajectories and task suites of this checkout."""
     found: list[Path] = []
     for folder, patterns in (
         (repo_root / "trajectories", ("*.json", "*.jsonl", "*.traj")),
@@ -105,9 +105,6 @@ def default_corpus_files(repo_root: Path) -> list[Path]:
     ):
         for pattern in patterns:
             found.extend(sorted(folder.rglob(pattern)) if folder.is_dir() else [])
-    fixtures = repo_root.parent / "shared" / "fixtures" / "trajectories"
-    if not any(p.parent.name != "envs" and "trajectories" in p.parts for p in found) and fixtures.is_dir():
-        found.extend(sorted(fixtures.iterdir()))
     return found
 
 

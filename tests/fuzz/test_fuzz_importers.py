@@ -1,6 +1,6 @@
 """Every trajectory importer on damaged copies of real records: a Trajectory or a RecordError.
 
-The originals are the shared expert trajectories (SWE-agent, SWE-smith, mini-swe-agent), an
+The originals are the real expert trajectories in tests/fixtures (SWE-agent, SWE-smith, mini-swe-agent), an
 OpenAI-style chat record and our native format; each example deletes, retypes, truncates or
 empties a few fields anywhere in one of them.
 """
@@ -19,7 +19,7 @@ from swe_srl.records import SweSrlError, Trajectory
 from swe_srl.trajectories.importers import FORMATS, import_record
 from swe_srl.trajectories.io import RawRecord, iter_raw_records, trajectory_from_dict
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "trajectories"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trajectories"
 
 
 def _openai_record() -> dict:
