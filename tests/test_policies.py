@@ -157,3 +157,14 @@ def test_gold_actions_keep_a_missing_final_newline():
     create, replace = patch_to_actions(patch)
     assert create.args["file_text"] == "one\ntwo"
     assert (replace.args["old_str"], replace.args["new_str"]) == ("one\ntwo", "one\nthree\n")
+
+
+def test_policy_source_preflight_rejects_unknown_specs_before_any_task(task):
+    from swe_srl.policy import PolicySpecError, open_policy_source
+
+    with open_policy_source("gold") as source:
+        source.preflight()
+        assert source.for_task(task).name == "gold"
+    for bad in ("gld", "openai:", "hf:"):
+        with pytest.raises(PolicySpecError):
+            open_policy_source(bad).preflight()

@@ -1,6 +1,19 @@
 """Policies: what produces the agent's next reply (scripted, local weights, remote endpoints)."""
 
 from swe_srl.policy.base import Policy
-from swe_srl.policy.registry import PolicyOptions, PolicySpecError, make_policy
+from swe_srl.policy.registry import (
+    PolicyOptions,
+    PolicySource,
+    PolicySpecError,
+    make_policy,
+    open_policy_source,
+)
 
-__all__ = ["Policy", "PolicyOptions", "PolicySpecError", "make_policy"]
+__all__ = [
+    "Policy",
+    "PolicyOptions",
+    "PolicySource",
+    "PolicySpecError",
+    "make_policy",
+    "open_policy_source",
+]
