@@ -1,9 +1,13 @@
 """``SweEnv``: a SWE task as a Gymnasium environment (registered as ``swe_srl/SWE-v0``).
 
 An episode is one attempt at one task. ``reset`` puts the task repository at ``/testbed`` in a
-sandbox (bubblewrap or Docker) and returns the task prompt; each ``step`` takes one model reply (or
-one tool call) and returns what the tool printed. Submitting ends the episode (``terminated``); the
-step and wall-clock limits cut it short (``truncated``). The reward is the outcome reward of RLVR:
+sandbox (bubblewrap or Docker) and returns the task message (``swe_srl.context.task_message``: the
+issue in ``<issue>`` tags); each ``step`` takes one model reply (or one tool call) and returns what
+the tool printed. With ``context=ContextConfig(...)`` the env also puts in ``info["messages"]`` the
+chat a policy reads before its next action, built by ``swe_srl.context.build_messages`` from the
+episode so far: exactly the messages of the agent loop, the SRL step instances and the policies.
+Submitting ends the episode (``terminated``); the step and wall-clock limits cut it short
+(``truncated``). The reward is the outcome reward of RLVR:
 0 on every step, and at the episode's end 1.0 if a pluggable :class:`Grader` says the final patch
 resolves the task, else 0.0 (always 0.0 without a grader).
 
@@ -28,27 +32,15 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from swe_srl.actions import ActionParseError, parse_completion, validate_action
-from swe_srl.records import Action, EvalResult, Task
-from swe_srl.sandbox.base import TESTBED, Sandbox, SandboxError
+from swe_srl.context import ContextConfig, build_messages, task_message
+from swe_srl.records import Action, EvalResult, Step, Task
+from swe_srl.sandbox.base import Sandbox, SandboxError
 
 ENV_ID = "swe_srl/SWE-v0"
 MAX_TEXT_LENGTH = 2_000_000  # characters in one observation or action; tool outputs are capped far below
 DEFAULT_MAX_STEPS = 50
 DEFAULT_STEP_TIMEOUT = 120.0
 PARSE_ERROR_TOOL = "parse_error"  # the Action recorded for a reply that held no usable action
-
-PROMPT_TEMPLATE = """<uploaded_files>
-{testbed}
-</uploaded_files>
-I've uploaded a Python code repository in the directory {testbed}. Consider the following issue:
-
-<issue_description>
-{problem_statement}
-</issue_description>
-
-Make the minimal changes to non-test files in {testbed} so that the issue is resolved. Explore the \
-repository, reproduce the problem, fix it, check your fix, then call `submit`. Reply with your \
-reasoning and exactly one tool call (bash, str_replace_editor or submit) per turn."""
 
 
 class Grader(Protocol):
@@ -80,8 +72,8 @@ class UnicodeText(spaces.Text):
 
 
 def task_prompt(task: Task) -> str:
-    """The first observation of an episode: the issue with a short instruction header."""
-    return PROMPT_TEMPLATE.format(testbed=TESTBED, problem_statement=task.problem_statement.strip())
+    """The first observation of an episode: the task message of the context (the issue in tags)."""
+    return task_message(task.problem_statement)
 
 
 def _resolve_tasks(task: Task | str | None, tasks: Sequence[Task] | str | None) -> list[Task]:
@@ -160,6 +152,7 @@ class _Episode:
         self.steps = 0
         self.patch = ""
         self.done = False
+        self.history: list[Step] = []  # the rounds so far, as a policy's context shows them
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -184,6 +177,7 @@ class SweEnv(gym.Env[str, str]):
         grader: Grader | None = None,
         render_mode: str | None = None,
         diff_every_step: bool = True,
+        context: ContextConfig | None = None,
     ):
         if max_steps < 1:
             raise ValueError(f"max_steps must be at least 1, got {max_steps}")
@@ -200,6 +194,8 @@ class SweEnv(gym.Env[str, str]):
         # info["patch"] after every step costs one `git diff` (~15 ms local, ~65 ms Docker); rollouts
         # that only need the final patch can turn it off.
         self.diff_every_step = diff_every_step
+        # When set, info["messages"] carries the policy's next context (costs one prompt build a step).
+        self.context = context
         self.observation_space = UnicodeText()
         self.action_space = UnicodeText()
         self._sandbox: Sandbox | None = None
@@ -236,6 +232,7 @@ class SweEnv(gym.Env[str, str]):
             "sandbox": self.sandbox_kind,
             "max_steps": self._episode.max_steps,
         }
+        self._add_messages(self._episode, info)
         return task_prompt(task), info
 
     def step(self, action: str | dict | Action) -> tuple[str, float, bool, bool, dict]:
@@ -252,12 +249,15 @@ class SweEnv(gym.Env[str, str]):
         else:
             observation, info = self._execute(episode, parsed, thought)
             terminated = info["submitted"]
+        observation = observation[:MAX_TEXT_LENGTH]
+        episode.history.append(Step(thought=info["thought"], action=info["action"], observation=observation))
         limit = None if terminated else self._limit_reached(episode)
         truncated = limit is not None
         reward = 0.0
         if terminated or truncated:
             reward = self._finish(episode, info, limit or "submitted")
-        return observation[:MAX_TEXT_LENGTH], reward, terminated, truncated, info
+        self._add_messages(episode, info)
+        return observation, reward, terminated, truncated, info
 
     def close(self) -> None:
         sandbox, self._sandbox = self._sandbox, None
@@ -342,6 +342,10 @@ class SweEnv(gym.Env[str, str]):
             "submitted": submitted,
             "patch": episode.patch,
         }
+
+    def _add_messages(self, episode: _Episode, info: dict[str, Any]) -> None:
+        if self.context is not None:
+            info["messages"] = build_messages(episode.task.problem_statement, episode.history, self.context)
 
     def _limit_reached(self, episode: _Episode) -> str | None:
         if episode.steps >= episode.max_steps:

@@ -14,6 +14,7 @@ import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from swe_srl.context import ContextConfig, build_messages
 from swe_srl.env import ENV_ID, PARSE_ERROR_TOOL, SweEnv, UnicodeText, task_prompt
 from swe_srl.episode import (
     SAMPLE_FIX_SCRIPT,
@@ -24,7 +25,7 @@ from swe_srl.episode import (
     run_sample_episode,
 )
 from swe_srl.eval.grader import SandboxGrader
-from swe_srl.records import Action, Task, Trajectory
+from swe_srl.records import Action, Step, Task, Trajectory
 from swe_srl.tasks import load_tasks
 
 SANDBOXES = ["local", pytest.param("docker", marks=pytest.mark.docker)]
@@ -90,9 +91,55 @@ def test_spaces_accept_any_text():
 
 def test_reset_returns_the_prompt(env: SweEnv, task: Task):
     observation, info = env.reset(seed=0)
-    assert observation == task_prompt(task)
-    assert task.problem_statement.strip() in observation and "/testbed" in observation
+    assert observation == task_prompt(task) == build_messages(task.problem_statement, [])[1]["content"]
+    assert observation == f"<issue>\n{task.problem_statement}\n</issue>"
     assert info["instance_id"] == task.instance_id and info["sandbox"] == "local"
+    assert "messages" not in info  # only with a context configuration
+
+
+class RecordingPolicy(ScriptedPolicy):
+    """A scripted policy that keeps the messages a chat policy with ``context`` would send."""
+
+    def __init__(self, replies, context: ContextConfig):
+        super().__init__(replies)
+        self.context = context
+        self.seen: list[list[dict[str, str]]] = []
+
+    def act(self, problem_statement, history):
+        self.seen.append(build_messages(problem_statement, history, self.context))
+        return super().act(problem_statement, history)
+
+
+def test_env_emits_the_messages_a_policy_sees(task: Task):
+    """info["messages"] before each action equals the chat a policy builds from the same rounds."""
+    context = ContextConfig(window=1, observation_budget=300)
+    replies = [
+        bash("printf 'x%.0s' $(seq 1 1000)", "Print a long line."),
+        "no action here",
+        bash("ls /testbed"),
+        "<think>Done.</think>\n<function=submit>\n</function>",
+    ]
+    policy = RecordingPolicy(replies, context)
+    environment = SweEnv(task=task, sandbox="local", max_steps=10, context=context)
+    try:
+        _, info = environment.reset(seed=0)
+        emitted = [info["messages"]]
+        history: list[Step] = []
+        terminated = False
+        while not terminated:  # the agent loop of swe_srl.episode.run_episode
+            reply = policy.act(task.problem_statement, list(history))
+            observation, _, terminated, _, info = environment.step(reply)
+            history.append(Step(info["thought"], info["action"], observation))
+            emitted.append(info["messages"])
+    finally:
+        environment.close()
+    assert emitted[:-1] == policy.seen and len(policy.seen) == 4
+    assert emitted[-1] == build_messages(task.problem_statement, history, context)
+    before_last = emitted[3]  # one round shown, two counted
+    assert [m["role"] for m in before_last] == ["system", "user", "assistant", "user"]
+    assert "[2 earlier actions not shown]" in before_last[1]["content"]
+    long_round = emitted[1][3]["content"]
+    assert long_round.startswith("OBSERVATION:\n") and "characters truncated" in long_round
 
 
 def test_sync_vector_env_steps(task: Task):

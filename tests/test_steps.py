@@ -11,10 +11,9 @@ from typer.testing import CliRunner
 
 from swe_srl.actions import parse_action, parse_completion, render_action
 from swe_srl.cli import app
-from swe_srl.records import Action, Step, Trajectory
-from swe_srl.tools.schema import TOOLS
+from swe_srl.context import ContextConfig, build_messages, truncate_observation
+from swe_srl.records import Trajectory
 from swe_srl.trajectories.importers import import_paths
-from swe_srl.trajectories.prompts import build_messages, system_prompt, truncate_observation
 from swe_srl.trajectories.steps import (
     StepOptions,
     build_step_dataset,
@@ -78,38 +77,14 @@ def test_window_of_two_shows_only_the_last_two_rounds(pandas):
 
 
 def test_list_earlier_and_unbounded_window(pandas):
-    prompt = build_messages(pandas.problem_statement, pandas.steps[:5], list_earlier=True)
+    prompt = build_messages(pandas.problem_statement, pandas.steps[:5], ContextConfig(list_earlier=True))
     lines = prompt[1]["content"].split("Earlier actions (outputs not shown):\n")[1].splitlines()
     assert len(lines) == 3
     assert lines[0].startswith('1. bash(command="find /testbed')
     assert lines[1] == '2. str_replace_editor(command="view", path="/testbed/pandas/io/sql.py")'
-    full = build_messages(pandas.problem_statement, pandas.steps[:5], window=None)
+    full = build_messages(pandas.problem_statement, pandas.steps[:5], ContextConfig(window=None))
     assert len(full) == 2 + 2 * 5
     assert "earlier" not in full[1]["content"]
-
-
-def test_long_observations_are_truncated_with_a_marker():
-    text = "HEAD" + "x" * 10_000 + "TAIL"
-    cut = truncate_observation(text, 100)
-    assert cut.startswith("HEAD") and cut.endswith("TAIL")
-    assert "[... 9908 characters truncated ...]" in cut
-    assert len(cut) < 160
-    assert truncate_observation("short", 100) == "short"
-    assert truncate_observation(text, None) == text
-    step = Step(thought="", action=Action("bash", {"command": "cat big"}), observation=text)
-    prompt = build_messages("issue", [step], observation_budget=100)
-    assert prompt[-1]["content"] == "OBSERVATION:\n" + cut
-
-
-def test_system_prompt_describes_tools_and_format():
-    text = system_prompt()
-    for spec in TOOLS.values():
-        assert f"- {spec.name}:" in text
-        for name in spec.param_names:
-            assert f"    {name} (" in text
-    assert "<think>" in text and "</think>" in text
-    example = text[text.index("EXAMPLE REPLY:") :]
-    assert parse_completion(example.split("\n", 1)[1]).action == Action("bash", {"command": "ls /testbed"})
 
 
 def test_sft_completion_is_thought_then_action(pandas):

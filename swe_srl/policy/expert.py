@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from swe_srl.actions import render_action
+from swe_srl.context import render_reply
 from swe_srl.policy.expert_analysis import (
     Edit,
     FileEdits,
@@ -339,7 +339,7 @@ class ExpertPolicy:
     def act(self, problem_statement: str, history: list[Step]) -> str:
         index = len(history)
         if index >= len(self.plan):
-            return f"<think>{say('submit', Facts(), random.Random(index))}</think>\n{render_action(SUBMIT)}"
+            return render_reply(say("submit", Facts(), random.Random(index)), SUBMIT)
         step = self.plan[index]
         rng = random.Random(_seed(self.task, self.variant) + index)
         last = history[-1].observation if history else ""
@@ -352,7 +352,7 @@ class ExpertPolicy:
         if step.lead == "confirmed" and history:
             opening = say("confirmed", replace(facts, observed=summarize_output(last)), rng)
             thought = f"{opening} {thought}"
-        return f"<think>{thought}</think>\n{render_action(step.action)}"
+        return render_reply(thought, step.action)
 
 
 def make_expert_policy(task: Task, arg: str = "") -> ExpertPolicy:

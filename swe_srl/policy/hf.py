@@ -1,7 +1,8 @@
 """``hf:PATH``: a local transformers checkpoint (weights on disk; nothing is downloaded).
 
-The chat template of the checkpoint's tokenizer formats ``build_messages``; generation is greedy
-unless a temperature is given. Models are cached per path so parallel tasks share one copy.
+The chat template of the checkpoint's tokenizer formats ``swe_srl.context.build_messages``;
+generation is greedy unless a temperature is given. Models are cached per path so parallel tasks
+share one copy.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from swe_srl.context import ContextConfig, build_messages
 from swe_srl.policy.openai import PolicyError
 from swe_srl.records import Step
 
@@ -62,9 +64,7 @@ class HFPolicy:
         return tokenizer.decode(new_tokens, skip_special_tokens=True)
 
     def act(self, problem_statement: str, history: list[Step]) -> str:
-        from swe_srl.trajectories.prompts import build_messages
-
-        return self.complete(build_messages(problem_statement, history, window=self.window))
+        return self.complete(build_messages(problem_statement, history, ContextConfig(window=self.window)))
 
     def oracle_answer(self, prompt: str) -> str:
         return self.complete([{"role": "user", "content": prompt}])

@@ -2,7 +2,7 @@
 
 Plain HTTP with ``urllib``: no client library. ``URL`` is the API base (``http://host:8000/v1``);
 ``/chat/completions`` is appended unless already there. The key, when one is needed, comes from
-``$OPENAI_API_KEY``. Prompts are ``swe_srl.trajectories.prompts.build_messages``, the same messages
+``$OPENAI_API_KEY``. Prompts are ``swe_srl.context.build_messages``, the same messages
 the models are trained on. A reply given as a native tool call is turned into the XML call text.
 """
 
@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from swe_srl.actions import action_from_tool_call, render_action
+from swe_srl.context import ContextConfig, build_messages
 from swe_srl.records import Step, SweSrlError
 
 
@@ -60,9 +61,7 @@ class OpenAIPolicy:
         return reply_text(data, self.endpoint)
 
     def act(self, problem_statement: str, history: list[Step]) -> str:
-        from swe_srl.trajectories.prompts import build_messages
-
-        return self.complete(build_messages(problem_statement, history, window=self.window))
+        return self.complete(build_messages(problem_statement, history, ContextConfig(window=self.window)))
 
     def oracle_answer(self, prompt: str) -> str:
         return self.complete([{"role": "user", "content": prompt}])

@@ -15,14 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from swe_srl.actions import render_action
+from swe_srl.context import render_reply
 from swe_srl.records import Action, RecordError, Step, Task, Trajectory
 from swe_srl.sandbox.base import TESTBED
 
 SUBMIT = Action(tool="submit", args={})
-
-
-def _reply(thought: str, action: Action) -> str:
-    return f"<think>{thought}</think>\n{render_action(action)}"
 
 
 def _hunk_texts(hunk) -> tuple[str, str]:
@@ -91,8 +88,8 @@ class ScriptPolicy:
     def act(self, problem_statement: str, history: list[Step]) -> str:
         index = len(history)
         if index < len(self.actions):
-            return _reply(f"{self.name}: step {index + 1} of {len(self.actions)}", self.actions[index])
-        return _reply(f"{self.name}: done", SUBMIT)
+            return render_reply(f"{self.name}: step {index + 1} of {len(self.actions)}", self.actions[index])
+        return render_reply(f"{self.name}: done", SUBMIT)
 
     def oracle_answer(self, prompt: str) -> str:
         """Every editing action in one reply (the oracle setting's single answer)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swe_srl.context import ContextConfig, build_messages
 from swe_srl.records import Step, SweSrlError
 
 
@@ -117,11 +118,8 @@ class VllmPolicy:
 
     def act_batch(self, requests: list[tuple[str, list[Step]]]) -> list[str]:
         """Replies for many (problem statement, history) pairs at once."""
-        from swe_srl.trajectories.prompts import build_messages
-
-        conversations = [
-            build_messages(problem, history, window=self.window) for problem, history in requests
-        ]
+        context = ContextConfig(window=self.window)
+        conversations = [build_messages(problem, history, context) for problem, history in requests]
         return self.complete_batch(conversations)
 
     def act(self, problem_statement: str, history: list[Step]) -> str:

@@ -28,10 +28,9 @@ class HeldOutRow:
 
 def sft_completion_text(thought: str, target: str) -> str:
     """The SFT target of one step: the expert's monologue in think tags, then its action."""
-    from swe_srl.actions import parse_action
-    from swe_srl.trajectories.prompts import completion_text
+    from swe_srl.context import render_reply
 
-    return completion_text(thought, parse_action(target))
+    return render_reply(thought, target)
 
 
 def split_file(folder: Path, split: str) -> Path:

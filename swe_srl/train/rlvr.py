@@ -176,16 +176,13 @@ class SweToolEnv:
 
 
 def task_dataset(tasks: list[Task]):
-    """One row per task: its prompt (as SweEnv writes it) and its instance id for ``reset``."""
+    """One row per task: its prompt (the context before the first action) and its instance id."""
     from datasets import Dataset
 
-    from swe_srl.env import task_prompt
+    from swe_srl.context import build_messages
 
     return Dataset.from_list(
-        [
-            {"prompt": [{"role": "user", "content": task_prompt(t)}], "instance_id": t.instance_id}
-            for t in tasks
-        ]
+        [{"prompt": build_messages(t.problem_statement, []), "instance_id": t.instance_id} for t in tasks]
     )
 
 

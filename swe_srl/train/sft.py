@@ -32,16 +32,16 @@ def trajectory_conversations(paths: list[str]):
     """Multi-turn ``messages`` rows, one per normalized trajectory, with the full history."""
     from datasets import Dataset
 
+    from swe_srl.context import ContextConfig, build_messages, render_reply
     from swe_srl.trajectories.io import iter_trajectories
-    from swe_srl.trajectories.prompts import build_messages, completion_text
 
     rows = []
     for traj in iter_trajectories(paths):
         if not traj.steps:
             continue
         last = traj.steps[-1]
-        prompt = build_messages(traj.problem_statement, traj.steps[:-1], window=None)
-        answer = completion_text(last.thought, last.action)
+        prompt = build_messages(traj.problem_statement, traj.steps[:-1], ContextConfig(window=None))
+        answer = render_reply(last.thought, last.action)
         rows.append({"messages": [*prompt, {"role": "assistant", "content": answer}]})
     return Dataset.from_list(rows)
 

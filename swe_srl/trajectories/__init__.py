@@ -3,7 +3,6 @@
 - ``io``: ``write_trajectory`` / ``read_trajectory`` / ``iter_trajectories`` / ``write_jsonl``.
 - ``importers``: SWE-agent (1.x and 0.x), SWE-smith chat, mini-swe-agent, OpenAI tool calls, ours;
   ``detect.detect_format`` picks one from a record's content.
-- ``prompts.build_messages``: the context format shared by training data, trainer and agent loop.
 - ``steps``: trajectories -> step instances -> train/validation JSONL + parquet.
 """
 
@@ -17,12 +16,10 @@ from swe_srl.trajectories.io import (
     write_jsonl,
     write_trajectory,
 )
-from swe_srl.trajectories.prompts import build_messages
 from swe_srl.trajectories.steps import StepOptions, build_step_dataset, sft_completion, step_instances
 
 __all__ = [
     "StepOptions",
-    "build_messages",
     "build_step_dataset",
     "import_paths",
     "import_to_directory",

@@ -1,7 +1,7 @@
 """Step instances: a trajectory with N actions gives N SRL examples.
 
-Instance k holds the context before expert action k (``prompts.build_messages`` over steps
-0..k-1) and, as target, the canonical text of action k (``render_action``); the expert's
+Instance k holds the context before expert action k (``swe_srl.context.build_messages`` over
+steps 0..k-1) and, as target, the canonical text of action k (``render_action``); the expert's
 monologue for step k rides along as ``thought`` for SFT (``sft_completion``).
 
 ``build_step_dataset`` streams trajectories into ``train``/``validation`` JSONL and parquet files:
@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.actions import render_action
-from swe_srl.records import StepInstance, Trajectory
-from swe_srl.trajectories.io import trajectory_id
-from swe_srl.trajectories.prompts import (
+from swe_srl.context import (
     DEFAULT_OBSERVATION_BUDGET,
     DEFAULT_WINDOW,
+    ContextConfig,
     build_messages,
+    render_reply,
 )
+from swe_srl.records import StepInstance, Trajectory
+from swe_srl.trajectories.io import trajectory_id
 from swe_srl.trajectories.stats import StepStats
 
 TRAIN = "train"
@@ -47,6 +49,12 @@ class StepOptions:
     validation_fraction: float = 0.05
     seed: int = 0
 
+    @property
+    def context(self) -> ContextConfig:
+        return ContextConfig(
+            window=self.window, observation_budget=self.observation_budget, list_earlier=self.list_earlier
+        )
+
 
 def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> Iterator[StepInstance]:
     """The instances of one trajectory, in step order, after the tool filter and the cap."""
@@ -57,13 +65,7 @@ def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> It
             return
         if options.tools is not None and step.action.tool not in options.tools:
             continue
-        prompt = build_messages(
-            traj.problem_statement,
-            traj.steps[:k],
-            options.window,
-            list_earlier=options.list_earlier,
-            observation_budget=options.observation_budget,
-        )
+        prompt = build_messages(traj.problem_statement, traj.steps[:k], options.context)
         emitted += 1
         yield StepInstance(
             instance_id=traj.instance_id,
@@ -79,7 +81,7 @@ def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> It
 
 def sft_completion(instance: StepInstance) -> str:
     """The SFT target of an instance: ``<think>{thought}</think>`` then the action's canonical text."""
-    return f"<think>{instance.thought}</think>\n{instance.target}"
+    return render_reply(instance.thought, instance.target)
 
 
 def split_of(traj_id: str, validation_fraction: float, seed: int = 0) -> str:
