@@ -27,8 +27,8 @@ from pathlib import Path
 from swe_srl.actions import FormatError, validate_action
 from swe_srl.records import Action
 from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TRUNCATION_MARKER, Sandbox
+from swe_srl.tools.observation import NO_OUTPUT
 
-NO_OUTPUT = "Your command ran successfully and did not produce any output."
 TIMEOUT_MESSAGE = (
     "The command '{command}' was cancelled because it took more than {timeout:g} seconds. Please try a "
     "different command that completes more quickly. Note: A common source of this error is if the command "
