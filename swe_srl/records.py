@@ -192,6 +192,8 @@ class EvalResult:
     steps: int = 0
     duration: float = 0.0
     model_patch: str = ""
+    # With status "error": what failed instead of the model (swe_srl.engine.taxonomy.CAUSES).
+    cause: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,9 @@ Steps (each in the task's sandbox, at the base commit):
 4. grade the output with swebench's parsers and report functions (``logs.py``): resolved iff every
    FAIL_TO_PASS and PASS_TO_PASS test passes.
 
+An ``error`` that is not the patch's doing (a sandbox that fails, a test patch that does not apply)
+carries a ``cause`` (``swe_srl.engine.taxonomy``); tests that hang or crash under the patch do not.
+
 ``SandboxGrader(kind)`` satisfies the environment's ``Grader`` protocol (``grade(task, patch)``).
 """
 
@@ -138,7 +141,9 @@ def grade_in_sandbox(
         return _result(task, patch, start, "patch_failed", f"git apply: {why}")
     output, nonce, sandbox_timed_out = run_eval_script(sandbox, task, timeout)
     if "swe-srl: the test patch did not apply" in output and f"swe-srl-run-{nonce}-start" not in output:
-        return _result(task, patch, start, "error", "the task's test patch did not apply")
+        return _result(
+            task, patch, start, "error", "the task's test patch did not apply", cause="environment"
+        )
     if sandbox_timed_out:
         return _result(task, patch, start, "error", f"tests timed out after {timeout:g}s")
     grade = grade_output(task, output, nonce, timeout)
@@ -179,11 +184,11 @@ class SandboxGrader:
         try:
             sandbox = self._factory(task)
         except Exception as err:
-            return _result(
-                task, patch, start, "error", f"sandbox failed to start: {type(err).__name__}: {err}"
-            )
+            reason = f"sandbox failed to start: {type(err).__name__}: {err}"
+            return _result(task, patch, start, "error", reason, cause="sandbox")
         try:
             with sandbox:
                 return grade_in_sandbox(sandbox, task, patch, timeout=self.test_timeout)
         except Exception as err:
-            return _result(task, patch, start, "error", f"grading failed: {type(err).__name__}: {err}")
+            reason = f"grading failed: {type(err).__name__}: {err}"
+            return _result(task, patch, start, "error", reason, cause="sandbox")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 
 from swe_srl.actions import ActionParseError, parse_action
 from swe_srl.records import Action, Step, Task, Trajectory
@@ -74,41 +73,42 @@ def _answer(policy: object, prompt: str) -> str:
     return oracle(prompt) if callable(oracle) else policy.act(prompt, [])  # type: ignore[attr-defined]
 
 
-def run_oracle(task: Task, config, grader):
-    """Ask once, apply the edits in a sandbox, grade the diff (``runner.TaskOutcome``)."""
-    from swe_srl.eval.runner import TaskOutcome
-    from swe_srl.policy import PolicyOptions, make_policy
+def run_oracle(task: Task, policy: object, settings, ctx):
+    """Ask once, apply the edits in a sandbox, grade the diff (an ``AttemptOutcome``).
+
+    ``settings`` and ``ctx`` are the attempt's (``swe_srl.engine.attempt``): the answer is the
+    agent phase, the grade comes out of the same budget.
+    """
+    from swe_srl.engine.attempt import AttemptOutcome, grade
     from swe_srl.sandbox import make_sandbox
     from swe_srl.tools.executor import execute
 
-    start = time.monotonic()
-    policy = make_policy(config.policy, task, PolicyOptions(max_tokens=config.max_tokens))
     prompt = oracle_prompt(task)
-    answer = _answer(policy, prompt)
     steps: list[Step] = []
-    with make_sandbox(config.sandbox, task) as sandbox:
+    with ctx.phase("agent", "model_server"):
+        answer = _answer(policy, prompt)
+    with ctx.phase("agent", "sandbox"), make_sandbox(settings.sandbox, task) as sandbox:
         for action in parse_edits(answer):
-            result = execute(sandbox, action, 60.0)
+            result = execute(sandbox, action, ctx.budget.clamp(60.0))
             steps.append(
                 Step(thought="", action=action, observation=result.observation, duration=result.duration)
             )
         patch = sandbox.diff()
-    agent_seconds = time.monotonic() - start
-    result = grader.grade(task, patch)
-    result = dataclasses.replace(result, steps=len(steps), duration=round(agent_seconds + result.duration, 3))
+    result = grade(task, patch, settings, ctx)
+    result = dataclasses.replace(result, steps=len(steps), duration=round(ctx.budget.elapsed(), 3))
     trajectory = Trajectory(
         instance_id=task.instance_id,
         source_format="swe-srl",
-        model=getattr(policy, "name", config.policy),
+        model=getattr(policy, "name", "policy"),
         problem_statement=prompt,
         steps=steps,
         final_patch=patch,
         resolved=result.resolved,
         metadata={
             "setting": "oracle",
-            "policy": config.policy,
+            "policy": getattr(policy, "name", "policy"),
             "answer": answer,
             "eval_status": result.status,
         },
     )
-    return TaskOutcome(result, trajectory)
+    return AttemptOutcome(result, trajectory)

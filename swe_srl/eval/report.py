@@ -1,4 +1,9 @@
-"""The run report (``report.json``), the swebench predictions file, and the rich summary table."""
+"""The run report (``report.json``), the swebench predictions file, and the rich summary table.
+
+The resolve rate is over the *judged* tasks: infrastructure errors (status ``error`` with a cause,
+``swe_srl.engine.taxonomy``) say nothing about the model, so they are left out of the denominator
+and counted apart, by cause (as swebench reports its error instances apart).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.eval.stats import wilson_interval
 from swe_srl.records import EvalResult
 
@@ -20,23 +26,26 @@ class TaskRow:
     reason: str
     steps: int
     duration: float
+    cause: str = ""
 
 
 @dataclass(frozen=True)
 class RunReport:
-    """Resolve rate with its 95% Wilson interval and the outcome of every task."""
+    """Resolve rate over the judged tasks with its 95% Wilson interval, and every task's outcome."""
 
     total: int
     resolved: int
-    resolve_rate: float
+    resolve_rate: float  # resolved / judged
     ci95: tuple[float, float]
     statuses: dict[str, int]
     patch_failed: list[str]
-    errors: dict[str, str]
+    errors: dict[str, str]  # every ``error`` row: instance -> reason
     mean_steps: float
     total_seconds: float
     tasks: list[TaskRow]
     meta: dict[str, str] = field(default_factory=dict)
+    judged: int = 0  # total minus infrastructure errors
+    infrastructure_errors: dict[str, int] = field(default_factory=dict)  # cause -> count
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -49,18 +58,25 @@ def build_report(results: list[EvalResult], meta: dict[str, str] | None = None) 
     ordered = sorted(results, key=lambda r: r.instance_id)
     total = len(ordered)
     resolved = sum(r.resolved for r in ordered)
+    infra = Counter(r.cause for r in ordered if is_infrastructure_error(r))
+    judged = total - sum(infra.values())
     return RunReport(
         total=total,
         resolved=resolved,
-        resolve_rate=resolved / total if total else 0.0,
-        ci95=wilson_interval(resolved, total),
+        resolve_rate=resolved / judged if judged else 0.0,
+        ci95=wilson_interval(resolved, judged),
         statuses=dict(Counter(r.status for r in ordered)),
         patch_failed=[r.instance_id for r in ordered if r.status == "patch_failed"],
         errors={r.instance_id: r.reason for r in ordered if r.status == "error"},
         mean_steps=sum(r.steps for r in ordered) / total if total else 0.0,
         total_seconds=round(sum(r.duration for r in ordered), 3),
-        tasks=[TaskRow(r.instance_id, r.status, r.resolved, r.reason, r.steps, r.duration) for r in ordered],
+        tasks=[
+            TaskRow(r.instance_id, r.status, r.resolved, r.reason, r.steps, r.duration, r.cause)
+            for r in ordered
+        ],
         meta=dict(meta or {}),
+        judged=judged,
+        infrastructure_errors=dict(sorted(infra.items())),
     )
 
 
@@ -102,11 +118,18 @@ def print_report(report: RunReport, console=None) -> None:
         table.add_column(column, overflow="fold")
     colours = {"resolved": "green", "unresolved": "yellow", "patch_failed": "magenta", "error": "red"}
     for row in report.tasks:
-        status = f"[{colours.get(row.status, 'white')}]{row.status}[/]"
+        label = f"error ({row.cause})" if row.status == "error" and row.cause else row.status
+        status = f"[{colours.get(row.status, 'white')}]{label}[/]"
         table.add_row(row.instance_id, status, str(row.steps), f"{row.duration:.1f}", row.reason[:120])
     console.print(table)
     lo, hi = report.ci95
     console.print(
-        f"resolved {report.resolved}/{report.total} = {report.resolve_rate:.1%} "
+        f"resolved {report.resolved}/{report.judged} = {report.resolve_rate:.1%} "
         f"(95% Wilson CI {lo:.1%}-{hi:.1%}); statuses {report.statuses}"
     )
+    if report.infrastructure_errors:
+        causes = ", ".join(f"{cause} {n}" for cause, n in report.infrastructure_errors.items())
+        console.print(
+            f"[red]{sum(report.infrastructure_errors.values())} infrastructure error(s)[/red] ({causes}): "
+            "not in the resolve rate; rerun with --retry-errors to run them again"
+        )

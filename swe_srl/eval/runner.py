@@ -2,36 +2,55 @@
 
 Output directory:
 
-- ``results.jsonl``: one graded task per line, appended as tasks finish (``results.py``: crash-safe);
-  a rerun skips the tasks already there, so every task is reported exactly once (with
-  ``retry_errors`` a rerun runs the ``error`` tasks again; their newest line wins);
+- ``run.json``: the run's identity and settings (``swe_srl.engine.runfolder``): a rerun with other
+  options is refused instead of mixing results;
+- ``results.jsonl``: one graded task per line, appended by the driver as tasks finish (``results.py``:
+  crash-safe); a rerun skips the tasks already there, so every task is reported exactly once (with
+  ``retry_errors`` a rerun runs the infrastructure errors again; their newest line wins);
 - ``trajectories/<instance>.traj.json``: the normalized trajectory of each episode;
 - ``predictions.jsonl``: swebench's predictions format, rewritten from the results at the end;
-- ``report.json``: resolve rate, 95% Wilson interval, per-task status (``report.py``).
+- ``report.json``: resolve rate over the judged tasks, 95% Wilson interval, infrastructure errors
+  by cause, per-task status (``report.py``); ``telemetry.json``: throughput (``swe_srl.engine``).
 
 Settings: ``e2e`` runs the agent loop in ``SweEnv``; ``oracle`` (``oracle.py``) shows the model the
-files the gold patch edits and grades its single answer. Tasks run on a thread pool (sandboxes are
-independent processes or containers). A task that fails for any reason is recorded with status
-``error`` and the reason, and the run goes on.
+files the gold patch edits and grades its single answer. Tasks run on the run engine
+(``swe_srl.engine``: local threads or a Ray cluster), each inside its wall budget. A task that cannot
+be judged is recorded with status ``error`` and its cause, and the run goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from swe_srl.eval.grader import SandboxGrader
+from swe_srl.engine.attempt import AttemptOutcome, AttemptSettings, play_and_grade
+from swe_srl.engine.interrupt import RunInterrupted
+from swe_srl.engine.jobs import Job, JobResult, TaskContext
+from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
+from swe_srl.engine.node import BackendReady, OrphansCollected, TaskRepoReady
+from swe_srl.engine.preflight import (
+    PreflightError,
+    check_engine,
+    check_instances,
+    check_policy,
+    check_sandbox,
+    images_of,
+    require,
+)
+from swe_srl.engine.runfolder import check_run_folder, open_run_folder, suite_digest
+from swe_srl.engine.telemetry import write_telemetry
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
 from swe_srl.eval.results import ResultsLog
-from swe_srl.eval.suites import SuiteLoad, load_suite
-from swe_srl.records import EvalResult, Task, Trajectory
+from swe_srl.eval.suites import load_suite
+from swe_srl.policy import PolicyOptions, PolicySource, open_policy_source
+from swe_srl.records import EvalResult, RecordError, Task
 
 SETTINGS = ("e2e", "oracle")
+RUN_FILES = ("results.jsonl", "predictions.jsonl", "report.json", "telemetry.json", "trajectories")
+
+TaskOutcome = AttemptOutcome  # what one task produced: its result and (when it ran) its trajectory
 
 
 @dataclass(frozen=True)
@@ -49,97 +68,46 @@ class EvalConfig:
     time_limit: float | None = None
     instances: tuple[str, ...] = ()
     test_timeout: float = 300.0
-    retry_errors: bool = False  # rerun tasks recorded as ``error`` (engine restarts, a full disk)
+    retry_errors: bool = False  # rerun the tasks recorded as infrastructure errors
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    force_new: bool = False  # start over in ``out`` even if it holds a different run
+
+    def identity(self, digest: str) -> dict[str, object]:
+        """What must match for a rerun to resume this run (``run.json``)."""
+        return {
+            "command": "eval", "tasks": self.tasks, "suite_digest": digest, "policy": self.policy,
+            "setting": self.setting, "max_steps": self.max_steps, "max_tokens": self.max_tokens,
+            "time_limit": self.time_limit,
+        }  # fmt: skip
 
     def meta(self) -> dict[str, str]:
-        return {k: str(v) for k, v in dataclasses.asdict(self).items() if k not in ("out",)}
+        data = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("out", "engine")}
+        data.update(executor=self.engine.executor, task_budget=self.engine.task_budget)
+        return {k: str(v) for k, v in data.items()}
+
+    def attempt(self) -> AttemptSettings:
+        return AttemptSettings(self.sandbox, self.max_steps, self.time_limit, test_timeout=self.test_timeout)
 
 
 @dataclass(frozen=True)
-class TaskOutcome:
-    result: EvalResult
-    trajectory: Trajectory | None = None
+class EvalWork:
+    """The work of one eval task, run on whichever node the executor picked."""
 
+    config: EvalConfig
+    source: PolicySource
 
-def _error(instance_id: str, reason: str, start: float, patch: str = "") -> EvalResult:
-    duration = round(time.monotonic() - start, 3)
-    return EvalResult(instance_id, "error", False, reason=reason, duration=duration, model_patch=patch)
-
-
-def run_e2e(task: Task, config: EvalConfig, grader: SandboxGrader) -> TaskOutcome:
-    """The agent loop in ``SweEnv``, then a fresh-sandbox grade of the final patch."""
-    from swe_srl.env import SweEnv
-    from swe_srl.episode import run_episode
-    from swe_srl.policy import PolicyOptions, make_policy
-
-    start = time.monotonic()
-    policy = make_policy(config.policy, task, PolicyOptions(max_tokens=config.max_tokens))
-    env = SweEnv(task=task, sandbox=config.sandbox, max_steps=config.max_steps, max_seconds=config.time_limit)
-    try:
-        trajectory = run_episode(env, policy, task)
-    finally:
-        env.close()
-    agent_seconds = time.monotonic() - start
-    result = grader.grade(task, trajectory.final_patch)
-    result = dataclasses.replace(
-        result, steps=len(trajectory.steps), duration=round(agent_seconds + result.duration, 3)
-    )
-    trajectory.resolved = result.resolved
-    trajectory.metadata.update({"eval_status": result.status, "policy": config.policy, "setting": "e2e"})
-    return TaskOutcome(result, trajectory)
-
-
-def evaluate_task(task: Task, config: EvalConfig, grader: SandboxGrader) -> TaskOutcome:
-    """One task, end to end; never raises (failures become an ``error`` result)."""
-    start = time.monotonic()
-    try:
-        task = _with_local_image(task, config)
-        if config.setting == "oracle":
+    def __call__(self, task: Task, ctx: TaskContext) -> AttemptOutcome:
+        task = _with_local_image(task, self.config)
+        with ctx.phase("policy", "model_server"):
+            policy = self.source.for_task(task)
+        if self.config.setting == "oracle":
             from swe_srl.eval.oracle import run_oracle
 
-            return run_oracle(task, config, grader)
-        return run_e2e(task, config, grader)
-    except Exception as err:
-        detail = traceback.format_exception_only(type(err), err)[-1].strip()
-        return TaskOutcome(_error(task.instance_id, f"{detail}", start))
-
-
-def _write_trajectory(out: Path, outcome: TaskOutcome) -> None:
-    if outcome.trajectory is None:
-        return
-    from swe_srl.trajectories.io import write_trajectory
-
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in outcome.result.instance_id)
-    write_trajectory(outcome.trajectory, out / "trajectories" / f"{safe}.traj.json")
-
-
-ProgressHook = Callable[[EvalResult], None]
-
-
-def _record(out: Path, log: ResultsLog, outcome: TaskOutcome) -> EvalResult:
-    """Write the trajectory, then append the result (a trajectory that fails to write loses nothing)."""
-    result = outcome.result
-    try:
-        _write_trajectory(out, outcome)
-    except Exception as err:
-        result = dataclasses.replace(
-            result, reason=f"{result.reason} (trajectory not written: {err})".strip()
-        )
-    log.append(result)
-    return result
-
-
-def _select(load: SuiteLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
-    tasks, broken = list(load.tasks), list(load.errors)
-    if config.instances:
-        wanted = set(config.instances)
-        known = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
-        tasks = [t for t in tasks if t.instance_id in wanted]
-        broken = [r for r in broken if r.instance_id in wanted]
-        broken += [
-            _error(i, "no such instance in the suite", time.monotonic()) for i in sorted(wanted - known)
-        ]
-    return tasks, broken
+            return run_oracle(task, policy, self.config.attempt(), ctx)
+        outcome = play_and_grade(task, policy, self.config.attempt(), ctx)
+        assert outcome.trajectory is not None
+        outcome.trajectory.metadata.update({"policy": self.config.policy, "setting": "e2e"})
+        return outcome
 
 
 def _with_local_image(task: Task, config: EvalConfig) -> Task:
@@ -154,40 +122,145 @@ def _with_local_image(task: Task, config: EvalConfig) -> Task:
     return with_image(task, suite_name(config.tasks))
 
 
+ProgressHook = Callable[[EvalResult], None]
+
+
+class EvalSink:
+    """The driver's side: trajectories and ``results.jsonl`` written as tasks finish."""
+
+    def __init__(self, out: Path, log: ResultsLog, done: dict[str, EvalResult], hooks: list[ProgressHook]):
+        self.out, self.log, self.done, self.hooks = out, log, done, hooks
+
+    def record(self, job: Job, result: JobResult) -> Recorded:
+        if result.ok:
+            outcome: AttemptOutcome = result.value
+        else:
+            reason, duration = result.error, result.timings.total
+            outcome = AttemptOutcome(
+                EvalResult(job.key, "error", False, reason, duration=duration, cause=result.cause)
+            )
+        recorded = self._write(outcome)
+        self.done[recorded.instance_id] = recorded
+        for hook in self.hooks:
+            hook(recorded)
+        return Recorded(recorded.cause if recorded.status == "error" else "")
+
+    def _write(self, outcome: AttemptOutcome) -> EvalResult:
+        """The trajectory, then the result (a trajectory that fails to write loses nothing)."""
+        result = outcome.result
+        if result.status == "error" and not result.cause:
+            result = dataclasses.replace(result, cause="sandbox")
+        if outcome.trajectory is not None:
+            from swe_srl.trajectories.io import safe_file_name, write_trajectory
+
+            path = self.out / "trajectories" / f"{safe_file_name(result.instance_id)}.traj.json"
+            try:
+                write_trajectory(outcome.trajectory, path)
+            except Exception as err:
+                result = dataclasses.replace(
+                    result, reason=f"{result.reason} (trajectory not written: {err})".strip()
+                )
+        self.log.append(result)
+        return result
+
+
+@dataclass(frozen=True)
+class _Plan:
+    tasks: list[Task]
+    broken: list[EvalResult]
+    digest: str
+
+
+def _plan(config: EvalConfig) -> _Plan:
+    """The suite's tasks to run and its malformed rows; every option checked (nothing written)."""
+    require(config.setting in SETTINGS, f"--setting {config.setting}: expected one of {', '.join(SETTINGS)}")
+    check_engine(config.engine)
+    try:
+        load = load_suite(config.tasks)
+    except (RecordError, OSError) as err:
+        raise PreflightError(f"--tasks {config.tasks}: {err}") from None
+    tasks, broken = (
+        list(load.tasks),
+        [dataclasses.replace(r, cause=r.cause or "environment") for r in load.errors],
+    )
+    digest = suite_digest(tasks, [r.instance_id for r in broken])
+    if config.instances:
+        check_instances(
+            config.instances, [t.instance_id for t in tasks] + [r.instance_id for r in broken], config.tasks
+        )
+        wanted = set(config.instances)
+        tasks = [t for t in tasks if t.instance_id in wanted]
+        broken = [r for r in broken if r.instance_id in wanted]
+    check_sandbox(config.sandbox, tasks, here=config.engine.executor == "local")
+    check_run_folder(config.out, config.identity(digest), force_new=config.force_new)
+    return _Plan(tasks, broken, digest)
+
+
+def _requirements(config: EvalConfig, tasks: list[Task]) -> tuple:
+    images, needs_base = images_of([_image_only(t, config) for t in tasks])
+    return (
+        BackendReady(config.sandbox, images, needs_base),
+        OrphansCollected(config.engine.gc_older_than, docker=config.sandbox == "docker"),
+    )
+
+
+def _image_only(task: Task, config: EvalConfig) -> Task:
+    if config.sandbox != "docker" or task.image:
+        return task
+    from swe_srl.eval.images import suite_name, with_image
+
+    return with_image(task, suite_name(config.tasks))
+
+
 def run_eval(
     config: EvalConfig, on_result: ProgressHook | None = None, *, show_progress: bool = False
 ) -> RunReport:
-    """Evaluate the suite (resuming a previous run in ``config.out``) and write every run file."""
-    if config.setting not in SETTINGS:
-        raise ValueError(f"setting must be one of {', '.join(SETTINGS)}, got {config.setting!r}")
-    started = time.monotonic()
+    """Evaluate the suite (resuming a previous run in ``config.out``) and write every run file.
+
+    Raises :class:`~swe_srl.engine.preflight.PreflightError` before anything runs when an option
+    cannot work, and :class:`~swe_srl.engine.interrupt.RunInterrupted` after writing the run files
+    when Ctrl-C stopped the run.
+    """
+    plan = _plan(config)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = ResultsLog(out / "results.jsonl")
-    done = log.load()
-    tasks, broken = _select(load_suite(config.tasks), config)
-    if config.retry_errors:
-        done = {i: r for i, r in done.items() if r.status != "error"}
-    for result in broken:
-        if result.instance_id not in done:
-            log.append(result)
-            done[result.instance_id] = result
-    todo = [t for t in tasks if t.instance_id not in done]
-    grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout)
-    with _progress(show_progress, len(todo)) as advance, ThreadPoolExecutor(max(1, config.workers)) as pool:
-        futures = {pool.submit(evaluate_task, task, config, grader): task for task in todo}
-        for future in as_completed(futures):
-            result = _record(out, log, future.result())
-            done[result.instance_id] = result
-            advance(result)
-            if on_result is not None:
-                on_result(result)
-    selected = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
+    options = PolicyOptions(max_tokens=config.max_tokens)
+    with open_policy_source(config.policy, options) as source:
+        check_policy(source)
+        log = ResultsLog(out / "results.jsonl")
+        done = log.load() if out.exists() and not config.force_new else {}
+        if config.retry_errors:
+            done = {i: r for i, r in done.items() if r.status != "error"}
+        todo = [t for t in plan.tasks if t.instance_id not in done]
+
+        def start(nodes: list[str]) -> None:  # the executor is up: only now is anything written
+            open_run_folder(out, config.identity(plan.digest), config.meta(), force_new=config.force_new,
+                            run_files=RUN_FILES)  # fmt: skip
+            for result in plan.broken:
+                if result.instance_id not in done:
+                    log.append(result)
+                    done[result.instance_id] = result
+
+        with _progress(show_progress, len(todo)) as advance:
+            hooks = [advance] + ([on_result] if on_result else [])
+            stats = run_jobs(
+                [Job(t.instance_id, t, (TaskRepoReady(t),)) for t in todo],
+                EvalWork(config, source),
+                EvalSink(out, log, done, hooks),
+                config.engine,
+                requirements=_requirements(config, todo),
+                on_start=start,
+            )
+    selected = {t.instance_id for t in plan.tasks} | {r.instance_id for r in plan.broken}
     results = [r for i, r in done.items() if i in selected]
     write_predictions(out / "predictions.jsonl", results, model_name=config.policy)
-    meta = {**config.meta(), "wall_seconds_this_run": f"{time.monotonic() - started:.1f}"}
+    meta = {**config.meta(), "wall_seconds_this_run": f"{stats.telemetry.get('wall_seconds', 0):.1f}"}
+    if stats.interrupted:
+        meta["interrupted"] = f"{stats.not_run} task(s) not run"
     report = build_report(results, meta)
     write_json_atomic(out / "report.json", report.to_dict())
+    write_telemetry(out, stats.telemetry)
+    if stats.interrupted:
+        raise RunInterrupted(stats.recorded, stats.not_run, str(out))
     return report
 
 

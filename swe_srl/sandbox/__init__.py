@@ -6,6 +6,9 @@ Both satisfy :class:`Sandbox` and give byte-identical observations for the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from swe_srl.records import ExecResult, Task
@@ -33,12 +36,37 @@ __all__ = [
     "WorkspaceError",
     "base_commit_of",
     "make_sandbox",
+    "open_sandbox",
     "prepare_base_repo",
+    "sandbox_opener",
 ]
+
+# (kind, task, options) -> Sandbox. A run engine installs one around a task so that every sandbox
+# the task opens, wherever in the code, passes through it (start caps, leases, reaping on timeout).
+SandboxOpener = Callable[[str, Task, dict[str, Any]], Sandbox]
+_OPENER: ContextVar[SandboxOpener | None] = ContextVar("swe_srl_sandbox_opener", default=None)
+
+
+@contextmanager
+def sandbox_opener(opener: SandboxOpener) -> Iterator[None]:
+    """Route every :func:`make_sandbox` call of this thread (context) through ``opener``."""
+    token = _OPENER.set(opener)
+    try:
+        yield
+    finally:
+        _OPENER.reset(token)
 
 
 def make_sandbox(kind: str, task: Task, **options: Any) -> Sandbox:
     """Start a sandbox of ``kind`` ("local" or "docker") holding ``task``'s base state at /testbed."""
+    opener = _OPENER.get()
+    if opener is not None:
+        return opener(kind, task, options)
+    return open_sandbox(kind, task, **options)
+
+
+def open_sandbox(kind: str, task: Task, **options: Any) -> Sandbox:
+    """Construct the sandbox itself (what :func:`make_sandbox` does when no opener is installed)."""
     if kind == "local":
         from swe_srl.sandbox.local import LocalSandbox
 

@@ -187,7 +187,7 @@ class LocalSandbox:
             argv = self._jail.wrap(bwrap)
             self._pids_watch = self._jail.watch()
             return ShellSession(
-                lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
+                lambda: self._open_channel(argv, str(self.root), env={}),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
                 guard=disk_watch(self.workspace, self.limits),
@@ -199,12 +199,18 @@ class LocalSandbox:
         self._clean_env = {**BASE_ENV, **extra}
         argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *SHELL_ARGV]
         return ShellSession(
-            lambda: _PipeChannel(argv, str(self.workspace), self.root / "shell.log"),
+            lambda: self._open_channel(argv, str(self.workspace)),
             ctl_dir=str(self.root / "ctl"),
             home=str(self.workspace),
             pid_namespace=False,
             guard=disk_watch(self.workspace, self.limits),
         )
+
+    def _open_channel(self, argv: list[str], cwd: str, env: dict[str, str] | None = None) -> _PipeChannel:
+        # close() may come from another thread (a run engine reaping a task past its budget) while
+        # a command waits; the shell it killed must not be started again.
+        self._check_open()
+        return _PipeChannel(argv, cwd, self.root / "shell.log", env=env)
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
