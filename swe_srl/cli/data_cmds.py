@@ -9,6 +9,17 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.engine_options import (
+    EXECUTOR,
+    FORCE_NEW,
+    RAY_ADDRESS,
+    TASK_BUDGET,
+    TASK_CPUS,
+    TASK_MEMORY,
+    engine_settings,
+    exit_interrupted,
+)
+
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
@@ -156,16 +167,22 @@ def replay_check_cmd(
     quiet: bool = typer.Option(
         False, "--quiet", help="Print one summary line per trajectory, no step table."
     ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Trajectories replayed at once."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    task_budget: float = TASK_BUDGET,
 ) -> None:
     """Re-execute expert trajectories in SweEnv: per-step observation similarity and final resolution."""
     import json
 
     from rich.console import Console
 
+    from swe_srl.engine.interrupt import RunInterrupted
+    from swe_srl.engine.replay import ReplayFailure, replay_checks
     from swe_srl.records import RecordError
     from swe_srl.tasks import load_tasks
     from swe_srl.trajectories.io import iter_trajectories
-    from swe_srl.trajectories.replay_check import replay_check, replay_table
+    from swe_srl.trajectories.replay_check import replay_table
 
     console = Console()
     try:
@@ -174,21 +191,26 @@ def replay_check_cmd(
     except (RecordError, OSError, ValueError) as err:
         _fail(str(err))
         return
-    reports, failed = [], False
     for traj in trajectories:
-        task = by_id.get(traj.instance_id)
-        if task is None:
+        if traj.instance_id not in by_id:
             _fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
-        report = replay_check(traj, task, sandbox, grade=grade)
-        reports.append(report)
-        failed |= report.resolved is False
-        if quiet:
-            console.print(replay_table(report).caption)
+
+    def show(report) -> None:
+        if isinstance(report, ReplayFailure):
+            console.print(f"[red]{report.instance_id}: not replayed ({report.cause}): {report.error}[/red]")
         else:
-            console.print(replay_table(report))
+            console.print(replay_table(report).caption if quiet else replay_table(report))
+
+    settings = engine_settings(executor, ray_address, workers, task_budget, 1.0, 0)
+    pairs = [(traj, by_id[traj.instance_id]) for traj in trajectories]
+    try:
+        reports = replay_checks(pairs, sandbox, grade=grade, engine=settings, on_report=show)
+    except RunInterrupted as err:
+        exit_interrupted(err, resumes=False)
+    done = [r for r in reports if not isinstance(r, ReplayFailure)]
     if json_out is not None:
-        json_out.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n", encoding="utf-8")
-    if failed:
+        json_out.write_text(json.dumps([r.to_dict() for r in done], indent=2) + "\n", encoding="utf-8")
+    if len(done) < len(reports) or any(r.resolved is False for r in done):
         raise typer.Exit(code=1)
 
 
@@ -209,14 +231,24 @@ def rollout_cmd(
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+    retry_errors: bool = typer.Option(
+        False, "--retry-errors", help="On a rerun, run the attempts masked by infrastructure errors again."
+    ),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    task_budget: float = TASK_BUDGET,
+    task_cpus: float = TASK_CPUS,
+    task_memory_gb: float = TASK_MEMORY,
+    force_new: bool = FORCE_NEW,
 ) -> None:
     """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
     import json
 
     from rich.console import Console
 
-    from swe_srl.trajectories.rollout import RolloutConfig, run_rollout
-    from swe_srl.trajectories.rollout_display import RolloutProgress, rollout_table
+    from swe_srl.engine.interrupt import RunInterrupted
+    from swe_srl.engine.rollout import RolloutConfig, run_rollout
+    from swe_srl.engine.rollout_display import RolloutProgress, rollout_table
 
     config = RolloutConfig(
         policy=policy,
@@ -228,13 +260,15 @@ def rollout_cmd(
         workers=workers,
         max_steps=max_steps,
         instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
+        retry_errors=retry_errors,
+        force_new=force_new,
+        engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
     )
     try:
         with RolloutProgress(config) as progress:
             report = run_rollout(config, on_attempt=progress.advance)
-    except ValueError as err:
-        _fail(str(err))
-        return
+    except RunInterrupted as err:
+        exit_interrupted(err)
     Console().print(rollout_table(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")

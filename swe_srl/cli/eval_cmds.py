@@ -6,6 +6,17 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.engine_options import (
+    EXECUTOR,
+    FORCE_NEW,
+    RAY_ADDRESS,
+    TASK_BUDGET,
+    TASK_CPUS,
+    TASK_MEMORY,
+    engine_settings,
+    exit_interrupted,
+)
+
 
 def eval_command(
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks JSONL file."),
@@ -14,7 +25,7 @@ def eval_command(
     ),
     out: Path = typer.Option(..., "--out", help="Output directory (a rerun resumes it)."),
     sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
-    workers: int = typer.Option(1, "--workers", min=1),
+    workers: int = typer.Option(1, "--workers", min=1, help="Tasks running at once."),
     setting: str = typer.Option("e2e", "--setting", help="e2e (agent loop) | oracle (oracle file edit)"),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1),
@@ -24,11 +35,18 @@ def eval_command(
         300.0, "--test-timeout", help="Seconds the tests may run when grading."
     ),
     retry_errors: bool = typer.Option(
-        False, "--retry-errors", help="On a rerun, run the tasks recorded as errors again."
+        False, "--retry-errors", help="On a rerun, run the tasks recorded as infrastructure errors again."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    task_budget: float = TASK_BUDGET,
+    task_cpus: float = TASK_CPUS,
+    task_memory_gb: float = TASK_MEMORY,
+    force_new: bool = FORCE_NEW,
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
+    from swe_srl.engine.interrupt import RunInterrupted
     from swe_srl.eval.report import print_report
     from swe_srl.eval.runner import EvalConfig, run_eval
 
@@ -45,8 +63,17 @@ def eval_command(
         instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
         test_timeout=test_timeout,
         retry_errors=retry_errors,
+        engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
+        force_new=force_new,
     )
-    print_report(run_eval(config, show_progress=progress))
+    try:
+        report = run_eval(config, show_progress=progress)
+    except RunInterrupted as err:
+        exit_interrupted(err)
+    print_report(report)
+    if report.total and report.statuses.get("error", 0) == report.total:
+        typer.secho(f"error: every task ended in an error (see {out}/report.json)", err=True, fg="red")
+        raise typer.Exit(code=1)
 
 
 def images_build(
@@ -55,13 +82,30 @@ def images_build(
     export: Path = typer.Option(
         None, "--export", help="Also write the suite as a swebench dataset JSONL here."
     ),
+    force: bool = typer.Option(False, "--force", help="Rebuild images that are up to date."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Builds running at once (across nodes)."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
 ) -> None:
-    """Build one Docker image per task: swe-srl/<suite>.<instance_id>:latest."""
-    from swe_srl.eval.images import build_suite_images
+    """Build one Docker image per task (swe-srl/<suite>.<instance_id>:latest) on every node."""
+    from swe_srl.engine.builds import build_images, export_images
+    from swe_srl.engine.interrupt import RunInterrupted
 
     wanted = tuple(i.strip() for i in instances.split(",") if i.strip())
-    for task_image in build_suite_images(suite, instances=wanted, export=export):
-        typer.echo(f"{task_image.instance_id}\t{task_image.image}\t{task_image.action}")
+    settings = engine_settings(executor, ray_address, workers, 0, 1.0, 0)
+
+    def show(image) -> None:
+        where = f"\t{image.node[:12]}" if executor != "local" else ""
+        typer.echo(f"{image.instance_id}\t{image.image}\t{image.action or 'error: ' + image.error}{where}")
+
+    try:
+        built = build_images(suite, instances=wanted, force=force, engine=settings, on_image=show)
+    except RunInterrupted as err:
+        exit_interrupted(err)
+    if export is not None:
+        export_images(suite, export, wanted)
+    if any(image.error for image in built):
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:

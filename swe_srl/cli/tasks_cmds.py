@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+
+from swe_srl.cli.engine_options import EXECUTOR, RAY_ADDRESS, TASK_BUDGET, engine_settings, exit_interrupted
 
 tasks_app = typer.Typer(help="Task suites: list them, show their tasks, validate them in a sandbox.")
 
@@ -42,18 +43,27 @@ def tasks_validate(
     workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    task_budget: float = TASK_BUDGET,
 ) -> None:
     """Prove each task: F2P fail with the bug and pass after the gold patch; P2P always pass."""
-    from swe_srl.tasks import validate_suite
+    from swe_srl.engine.interrupt import RunInterrupted
+    from swe_srl.engine.validate import validate_suite
 
-    results = validate_suite(spec, sandbox, workers, instance_ids=instance)
-    for result in results:
+    def show(result) -> None:
         mark = "ok  " if result.valid else "FAIL"
         typer.echo(f"{mark} {result.instance_id} ({result.duration:.1f}s)")
         for problem in result.problems:
             typer.echo(f"     {problem}")
-    if output is not None:
-        output.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
+
+    settings = engine_settings(executor, ray_address, workers, task_budget, 1.0, 0)
+    try:
+        results = validate_suite(
+            spec, sandbox, instance_ids=instance, engine=settings, output=output, on_result=show
+        )
+    except RunInterrupted as err:
+        exit_interrupted(err, resumes=False)
     bad = sum(not r.valid for r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
     if bad or not results:

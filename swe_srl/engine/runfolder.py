@@ -50,18 +50,20 @@ def _describe(identity: dict[str, Any], old: dict[str, Any]) -> str:
     return "; ".join(f"{k}: {old.get(k)!r} then, {identity.get(k)!r} now" for k in changed)
 
 
-def check_run_folder(out: Path, identity: dict[str, Any], *, force_new: bool) -> None:
+def check_run_folder(
+    out: Path, identity: dict[str, Any], *, force_new: bool, run_file: str = RUN_FILE
+) -> None:
     """Refuse to resume ``out`` with a different identity (unless ``force_new``); writes nothing."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise PreflightError(f"--out {out}: exists and is not a folder")
-    record = out / RUN_FILE
+    record = out / run_file
     if force_new or not record.exists():
         return
     try:
         old = json.loads(record.read_text(encoding="utf-8")).get("identity", {})
     except (OSError, ValueError, AttributeError) as err:
-        raise PreflightError(f"--out {out}: {RUN_FILE} is unreadable ({err}); pass --force-new") from None
+        raise PreflightError(f"--out {out}: {run_file} is unreadable ({err}); pass --force-new") from None
     if old != identity:
         raise PreflightError(
             f"--out {out} holds a different run ({_describe(identity, old)}); rerun with its options to "
@@ -77,8 +79,9 @@ def open_run_folder(
     *,
     force_new: bool,
     run_files: tuple[str, ...],
+    run_file: str = RUN_FILE,
 ) -> Path:
-    """Create ``out`` (moving an old run aside with ``force_new``) and write ``run.json``.
+    """Create ``out`` (moving an old run aside with ``force_new``) and write the run record.
 
     ``run_files`` are the glob patterns of the run's own files (what ``force_new`` moves aside).
     """
@@ -87,15 +90,13 @@ def open_run_folder(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if force_new:
-        _supersede(out, (*run_files, RUN_FILE))
+        _supersede(out, (*run_files, run_file))
     previous: dict[str, Any] = {}
-    if (out / RUN_FILE).exists():
-        previous = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
-    invocations = [
-        *previous.get("invocations", []),
-        {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings},
-    ]
-    write_json_atomic(out / RUN_FILE, {"identity": identity, "invocations": invocations})
+    if (out / run_file).exists():
+        previous = json.loads((out / run_file).read_text(encoding="utf-8"))
+    started = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **settings}
+    invocations = [*previous.get("invocations", []), started]
+    write_json_atomic(out / run_file, {"identity": identity, "invocations": invocations})
     return out
 
 

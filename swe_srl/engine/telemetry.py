@@ -97,11 +97,11 @@ class Telemetry:
         }
 
 
-def write_telemetry(folder: Path, summary: dict[str, Any]) -> Path:
+def write_telemetry(folder: Path, summary: dict[str, Any], *, name: str = FILE_NAME) -> Path:
     """Write ``telemetry.json`` (keeping earlier invocations' summaries under ``history``)."""
     from swe_srl.eval.report import write_json_atomic
 
-    path = Path(folder) / FILE_NAME
+    path = Path(folder) / name
     history: list[dict[str, Any]] = []
     if path.exists():
         try:
@@ -113,8 +113,8 @@ def write_telemetry(folder: Path, summary: dict[str, Any]) -> Path:
     return path
 
 
-def read_telemetry(folder: Path) -> dict[str, Any] | None:
-    path = Path(folder) / FILE_NAME
+def read_telemetry(folder: Path, *, name: str = FILE_NAME) -> dict[str, Any] | None:
+    path = Path(folder) / name
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -221,6 +221,7 @@ def run_eval(
     cannot work, and :class:`~swe_srl.engine.interrupt.RunInterrupted` after writing the run files
     when Ctrl-C stopped the run.
     """
+    config = dataclasses.replace(config, engine=dataclasses.replace(config.engine, workers=config.workers))
     plan = _plan(config)
     out = Path(config.out)
     options = PolicyOptions(max_tokens=config.max_tokens)

@@ -2,7 +2,7 @@
 
 ``load_tasks("bundled")`` returns the bundled suite's :class:`swe_srl.records.Task` list;
 ``validate_task`` proves in a sandbox that a task's tests behave as its FAIL_TO_PASS / PASS_TO_PASS
-lists claim.
+lists claim (``swe_srl.engine.validate`` runs it over a suite).
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ __all__ = [
     "resolve_spec",
     "suite_path",
     "task_from_row",
-    "validate_suite",
     "validate_task",
 ]
 
-_VALIDATION = ("TaskValidation", "validate_task", "validate_suite")
+_VALIDATION = ("TaskValidation", "validate_task")
 
 
 def __getattr__(name: str) -> Any:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from swe_srl.records import Task
@@ -153,22 +151,3 @@ def validate_task(
         after=after,
         duration=round(time.monotonic() - start, 3),
     )
-
-
-def validate_suite(
-    spec: str | Path,
-    sandbox_kind: str = "local",
-    workers: int = 1,
-    *,
-    instance_ids: Sequence[str] = (),
-    timeout: float = DEFAULT_TIMEOUT,
-) -> list[TaskValidation]:
-    """Validate every task of ``spec`` (or only ``instance_ids``), ``workers`` sandboxes at a time."""
-    from swe_srl.tasks.loader import load_tasks
-
-    tasks = load_tasks(spec)
-    if instance_ids:
-        wanted = set(instance_ids)
-        tasks = [t for t in tasks if t.instance_id in wanted]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda t: validate_task(t, sandbox_kind, timeout=timeout), tasks))

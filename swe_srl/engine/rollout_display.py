@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from swe_srl.trajectories.rollout import AttemptRecord, RolloutConfig, RolloutReport
+from swe_srl.engine.rollout import AttemptRecord, RolloutConfig, RolloutReport
 
 
 def rollout_table(report: RolloutReport):
@@ -31,10 +31,16 @@ def rollout_table(report: RolloutReport):
         )
     total = len(report.tasks)
     rate = 100.0 * report.resolved / total if total else 0.0
+    masked = sum(t.masked for t in report.tasks)
     table.caption = (
         f"{report.resolved}/{total} tasks resolved ({rate:.1f}%) within {report.config.attempts} "
         f"attempt(s); {report.kept} trajectories kept in {report.config.out}; "
         f"{report.new_attempts} new attempt(s) this run"
+        + (
+            f"; {masked} attempt(s) masked by infrastructure errors (--retry-errors reruns them)"
+            if masked
+            else ""
+        )
     )
     return table
 

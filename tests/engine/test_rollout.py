@@ -18,30 +18,46 @@ from swe_srl.policy.scripted import ScriptPolicy
 from swe_srl.records import Action
 from swe_srl.tasks import load_tasks
 from swe_srl.trajectories.io import iter_trajectories, read_trajectory
-from swe_srl.trajectories.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout, task_fingerprint
+from swe_srl.engine.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout, task_fingerprint
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / "trajectories"
 SAMPLE_ID = "swe-srl__durata-1"
 
 
-def _wrong_fix(task, attempt):
-    """A real scripted policy whose edit changes the code but does not fix the bug."""
-    edit = Action(
-        "str_replace_editor",
-        {
-            "command": "str_replace",
-            "path": "/testbed/durata/parser.py",
-            "old_str": "def parse_duration(text):",
-            "new_str": "def parse_duration(text):  # parses a duration",
-        },
-    )
-    return ScriptPolicy([edit], name="wrong-fix")
+class WrongFix:
+    """The source of a real scripted policy whose edit changes the code but does not fix the bug."""
+
+    spec = "wrong-fix"
+
+    def preflight(self) -> None:
+        return None
+
+    def for_task(self, task):
+        edit = Action(
+            "str_replace_editor",
+            {
+                "command": "str_replace",
+                "path": "/testbed/durata/parser.py",
+                "old_str": "def parse_duration(text):",
+                "new_str": "def parse_duration(text):  # parses a duration",
+            },
+        )
+        return ScriptPolicy([edit], name="wrong-fix")
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 def test_rollout_rejects_unresolved_attempts(tmp_path):
     config = RolloutConfig(policy="wrong-fix", tasks="sample", out=tmp_path, attempts=2)
-    report = run_rollout(config, policy_factory=_wrong_fix)
+    report = run_rollout(config, source=WrongFix())
     [task] = report.tasks
     assert (task.attempts, task.resolved, task.kept) == (2, False, [])
     assert report.resolved == 0 and report.new_attempts == 2
@@ -135,7 +151,7 @@ def test_every_task_has_a_verified_expert_trajectory(suite):
         assert traj.model == "expert" and traj.steps[-1].action.tool == "submit"
         assert traj.final_patch.strip() and "reproduce" not in traj.final_patch
         assert traj.problem_statement == task.problem_statement
-        # made for this version of the task (else regenerate: see swe_srl/trajectories/rollout.py)
+        # made for this version of the task (else regenerate: see swe_srl/engine/rollout.py)
         assert traj.metadata["task_fingerprint"] == task_fingerprint(task), task.instance_id
     assert statistics.median(len(t.steps) for t in trajectories.values()) >= 8
 
