@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from swe_srl.cli import app
+from swe_srl.engine.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout, task_fingerprint
 from swe_srl.policy.scripted import ScriptPolicy
 from swe_srl.records import Action
 from swe_srl.tasks import load_tasks
 from swe_srl.trajectories.io import iter_trajectories, read_trajectory
-from swe_srl.engine.rollout import LOG_NAME, RolloutConfig, RolloutLog, run_rollout, task_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / "trajectories"

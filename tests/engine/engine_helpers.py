@@ -1,0 +1,218 @@
+"""Helpers of the run-engine tests: a private ``$TMPDIR`` (where sandboxes keep their workspaces and
+the engine its leases), and a check that a run left nothing behind on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+CLI = str(Path(sys.executable).with_name("swe-srl"))
+
+
+@contextlib.contextmanager
+def private_tmpdir() -> Iterator[Path]:
+    """``$TMPDIR`` pointed at a fresh folder (short: Ray puts sockets under it) for the duration."""
+    path = Path(tempfile.mkdtemp(prefix="sweeng-", dir="/tmp"))
+    old_env, old_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(path), None
+    try:
+        yield path
+    finally:
+        if old_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = old_env
+        tempfile.tempdir = old_tempdir
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _cgroup_parents() -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    found = []
+    for depth in ("*", "*/*", "*/*/*", "*/*/*/*"):
+        found += [p for p in root.glob(f"{depth}/swe-srl") if p.is_dir()]
+    return found
+
+
+def _owner_pid(name: str) -> int | None:
+    parts = name.rsplit(".", 3)
+    return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
+
+
+def leftovers(tmpdir: Path, pids: Iterable[int] = ()) -> list[str]:
+    """What runs left behind: workspaces and leases under ``tmpdir``; cgroups and containers made by
+    processes ``pids`` (the sandboxes' owners: this process, Ray's workers)."""
+    pids = {os.getpid(), *pids}
+    found = [str(p) for p in (tmpdir / "swe-srl-ws").glob("*")]
+    found += [str(p) for p in (tmpdir / "swe-srl-engine" / "leases").glob("*/*.json")]
+    for parent in _cgroup_parents():
+        found += [str(c) for c in parent.iterdir() if c.is_dir() and _owner_pid(c.name) in pids]
+    if shutil.which("docker"):
+        import subprocess
+
+        owners = {f"{socket.gethostname()}:{pid}" for pid in pids}
+        listing = subprocess.run(
+            ["docker", "ps", "-a", "--filter", "label=swe-srl.sandbox=1", "--format", "{{json .Labels}}"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in listing.splitlines():
+            labels = dict(kv.split("=", 1) for kv in json.loads(line).split(",") if "=" in kv)
+            if labels.get("swe-srl.owner") in owners:
+                found.append(f"container of {labels.get('swe-srl.instance')}")
+    return found
+
+
+def results(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+
+
+class CountingRequirement:
+    """A node requirement that records each time it is met (and takes a while, to invite races)."""
+
+    def __init__(self, log: str, seconds: float = 0.5):
+        self.log, self.seconds = log, seconds
+
+    @property
+    def key(self) -> str:
+        return f"count:{self.log}"
+
+    def ensure(self) -> str:
+        import time
+
+        with open(self.log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        time.sleep(self.seconds)
+        return "counted"
+
+
+class HoldSandbox:
+    """Work that opens a real local sandbox for the sample task, says so, and then waits forever."""
+
+    def __call__(self, payload, ctx):
+        import time
+
+        from swe_srl.eval.suites import load_suite
+        from swe_srl.sandbox import make_sandbox
+
+        sandbox = make_sandbox("local", load_suite("sample").tasks[0])
+        sandbox.run("sleep 600 &", timeout=10)
+        print("ready", flush=True)
+        while True:
+            time.sleep(1)
+
+
+def hold_sandbox(run_id: str) -> None:
+    """Run :class:`HoldSandbox` as the engine would on this machine (a subprocess the test kills)."""
+    from swe_srl.engine.jobs import Job, NodeSettings, run_on_node
+
+    run_on_node(HoldSandbox(), Job("hold", None), NodeSettings(run_id), "local")
+
+
+class StandInModelServer:
+    """A stand-in for an OpenAI-compatible model server (no model can run here on demand), in a thread.
+
+    ``mode="hang"``: accepts every request and never answers (a model server that hung);
+    ``mode="sleep"``: answers every request with a bash call that runs for ten minutes.
+    The policy spec that talks to it is :attr:`spec`.
+    """
+
+    def __init__(self, mode: str):
+        import http.server
+        import threading
+
+        self.mode, self.released = mode, threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server.mode == "hang":
+                    server.released.wait(600)
+                    return
+                reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
+                body = json.dumps({"choices": [{"message": {"content": reply}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                return None
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def spec(self) -> str:
+        return f"openai:stand-in@http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> StandInModelServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class LeaseWatcher:
+    """Records the owner pid of every sandbox lease that appears under ``tmpdir`` while active."""
+
+    def __init__(self, tmpdir: Path):
+        import threading
+
+        self.root = tmpdir / "swe-srl-engine" / "leases"
+        self.pids: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            for path in self.root.glob("*/*.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    self.pids.add(int(path.name.split(".", 1)[0]))
+
+    def __enter__(self) -> LeaseWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def descendants(pid: int) -> set[int]:
+    """``pid`` and every process below it (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo += children.get(current, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

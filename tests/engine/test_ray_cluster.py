@@ -1,0 +1,129 @@
+"""The Ray executor on a real multi-node cluster on this machine: a head node without CPUs and worker
+nodes (separate raylets, each with its own CPU and a resource of its own), started by Ray's
+``cluster_utils.Cluster``. Sandboxes run on the worker node their task landed on."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import ray
+from engine_helpers import (
+    LeaseWatcher,
+    StandInModelServer,
+    alive,
+    descendants,
+    leftovers,
+    private_tmpdir,
+    results,
+)
+from ray.cluster_utils import Cluster
+
+from swe_srl.engine.loop import EngineSettings
+from swe_srl.engine.rollout import RolloutConfig, RolloutLog, run_rollout
+from swe_srl.engine.telemetry import read_telemetry
+from swe_srl.eval.runner import EvalConfig, run_eval
+from swe_srl.eval.suites import load_suite
+
+pytestmark = pytest.mark.slow
+
+RAY = EngineSettings(executor="ray", task_memory_gb=0.25)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with private_tmpdir() as tmp:
+        head = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+        workers = [head.add_node(num_cpus=1, resources={f"worker{i}": 1}) for i in range(2)]
+        head.wait_for_nodes()
+        ray.init(address=head.address, log_to_driver=False, configure_logging=False)
+        try:
+            yield SimpleNamespace(head=head, workers=workers, tmp=tmp)
+        finally:
+            ray.shutdown()
+            head.shutdown()
+
+
+def _pids_of(node) -> set[int]:
+    """Every process of a Ray node (its raylet, its workers), while it runs."""
+    return {
+        pid
+        for infos in node.all_processes.values()
+        for info in infos
+        for pid in descendants(info.process.pid)
+    }
+
+
+def _verdicts(out) -> dict[str, tuple[str, dict]]:
+    return {r["instance_id"]: (r["status"], r["tests"]) for r in results(out)}
+
+
+def test_bundled_suite_gives_the_same_verdicts_on_ray_as_locally(cluster, tmp_path):
+    local = EvalConfig(tasks="bundled", policy="gold", out=tmp_path / "local", workers=2)
+    run_eval(local)
+    with LeaseWatcher(cluster.tmp) as watcher:
+        report = run_eval(
+            EvalConfig(tasks="bundled", policy="gold", out=tmp_path / "ray", workers=2, engine=RAY)
+        )
+    expected = _verdicts(tmp_path / "local")
+    assert len(expected) == len(load_suite("bundled").tasks) == report.total
+    assert _verdicts(tmp_path / "ray") == expected
+    telemetry = read_telemetry(tmp_path / "ray")
+    assert telemetry["executor"] == "ray" and len(telemetry["nodes"]) == 2  # SPREAD used both workers
+    assert telemetry["sandbox_start_seconds"]["count"] >= report.total
+    pids = watcher.pids | {p for node in cluster.workers for p in _pids_of(node)}
+    assert leftovers(cluster.tmp, pids) == []
+
+
+def test_a_worker_node_killed_mid_run_leaves_every_task_reported_once(cluster, tmp_path):
+    doomed = cluster.head.add_node(num_cpus=1, resources={"doomed": 1})
+    cluster.head.wait_for_nodes()
+    doomed_pids = _pids_of(doomed)
+    ids = [t.instance_id for t in load_suite("bundled").tasks][:8]
+    config = EvalConfig(
+        tasks="bundled", policy="gold", out=tmp_path / "run", workers=3, instances=tuple(ids), engine=RAY
+    )
+    run = threading.Thread(target=run_eval, args=(config,))
+    with LeaseWatcher(cluster.tmp) as watcher:
+        run.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not watcher.pids & (
+            doomed_pids := doomed_pids | _pids_of(doomed)
+        ):
+            time.sleep(0.05)
+        assert watcher.pids & doomed_pids, "no task ever ran on the doomed node"
+        cluster.head.remove_node(doomed)  # its raylet and workers die mid-task
+        run.join(timeout=300)
+    assert not run.is_alive()
+    counts = collections.Counter(r["instance_id"] for r in results(tmp_path / "run"))
+    assert sorted(counts) == sorted(ids) and set(counts.values()) == {1}  # each once, none lost
+    assert {r["status"] for r in results(tmp_path / "run")} == {"resolved"}  # retried elsewhere
+    assert read_telemetry(tmp_path / "run")["retries"]["node_lost"] >= 1
+    pids = watcher.pids | doomed_pids | {p for node in cluster.workers for p in _pids_of(node)}
+    assert leftovers(cluster.tmp, pids) == []
+
+
+def test_a_hung_task_is_stopped_by_its_budget_and_reaped_on_its_node(cluster, tmp_path):
+    engine = EngineSettings(executor="ray", task_memory_gb=0.25, task_budget=6, backstop_grace=3)
+    with StandInModelServer("hang") as server, LeaseWatcher(cluster.tmp) as watcher:
+        began = time.monotonic()
+        run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run", engine=engine))
+        seconds = time.monotonic() - began
+    [row] = results(tmp_path / "run")
+    assert (row["status"], row["cause"]) == ("error", "timeout") and "cancelled" in row["reason"]
+    assert seconds < 60
+    assert watcher.pids and not any(alive(p) for p in watcher.pids)  # its worker was killed
+    assert leftovers(cluster.tmp, watcher.pids) == []
+
+
+def test_rollout_attempts_follow_each_other_across_the_cluster(cluster, tmp_path):
+    config = RolloutConfig(policy="noop", tasks="sample", out=tmp_path, attempts=2, keep="all", engine=RAY)
+    report = run_rollout(config)
+    assert report.new_attempts == 2 and report.tasks[0].attempts == 2
+    assert [(r.attempt, r.status) for r in RolloutLog(tmp_path / "rollout.log").load()] == [
+        (0, "unresolved"),
+        (1, "unresolved"),
+    ]
