@@ -89,6 +89,7 @@ class _Run:
         self.running: dict[str, Job] = {}
         self.where: dict[str, str] = {}  # key -> node, once known
         self.done: set[str] = set()
+        self.unrecorded: set[str] = set()  # ended without a record (cancelled, or failed while draining)
         self.tries: Counter[str] = Counter()
         self.telemetry = Telemetry(executor.name, settings.workers)
         self.stats = RunStats(node.run_id)
@@ -99,6 +100,7 @@ class _Run:
         if job.key in self.done:
             return  # a late result of a job already recorded (stopped past its budget)
         if self.drain_until is not None and not result.ok:
+            self.unrecorded.add(job.key)
             return  # may have been caused by the interrupt: left for the resume
         recorded = self.sink.record(job, result) or Recorded(result.cause)
         self.done.add(job.key)
@@ -118,6 +120,7 @@ class _Run:
     def handle(self, outcome: JobResult | Lost | Cancelled) -> None:
         job = self.running.pop(outcome.key, None)
         if isinstance(outcome, Cancelled):
+            self.unrecorded.add(outcome.key)
             node = self.where.get(outcome.key)
             if node:
                 self.executor.reap(node, self.node.run_id)
@@ -223,7 +226,8 @@ def run_jobs(
                     run.pending.append(job)
             run.loop(interrupts)
         finally:
-            run.stats.not_run = len(({j.key for j in run.pending} | set(run.running)) - run.done)
+            unfinished = {j.key for j in run.pending} | set(run.running) | run.unrecorded
+            run.stats.not_run = len(unfinished - run.done)
             try:
                 run.stats.reaped = executor.sweep(node.run_id)
             finally:

@@ -21,6 +21,7 @@ from swe_srl.records import Task
 
 WATCH_SECONDS = 0.25  # how often the watchdog looks at the cancel switch
 DEADLINE_GRACE = 2.0  # the watchdog waits this long past the deadline for a phase to stop itself
+REAP_WAIT = 60.0  # how long a task waits for its watchdog to finish closing its sandboxes
 
 
 class SandboxTracker:
@@ -79,6 +80,11 @@ class SandboxTracker:
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
+        # A sandbox the watchdog is closing reports itself closed at once: wait for the watchdog to
+        # finish removing it before the leases go (a closing that hangs leaves them to the sweep).
+        self._watchdog.join(timeout=REAP_WAIT)
+        if self._watchdog.is_alive():
+            return
         failed = self._close_all()
         with self._lock:
             opened, self._open = self._open, []
