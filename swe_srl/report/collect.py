@@ -64,6 +64,9 @@ class EvalRun:
     tasks: tuple[EvalTaskRow, ...]
     complete: bool  # report.json was written (the run finished)
     notes: tuple[str, ...] = ()
+    judged: int = 0  # the resolve rate's denominator: total minus infrastructure errors
+    infrastructure_errors: dict[str, int] = field(default_factory=dict)  # cause -> count
+    telemetry: dict[str, Any] | None = None  # telemetry.json (swe_srl.engine.telemetry)
 
 
 @dataclass(frozen=True)
@@ -194,12 +197,16 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
     notes = [note] if note else []
     if not complete:
         notes.append(f"{run}: no report.json (run unfinished?): summarised from results.jsonl")
+    from swe_srl.engine.telemetry import read_telemetry
+
+    total = _need(data, "total", int, source)
+    infrastructure = data.get("infrastructure_errors") or {}
     return EvalRun(
         path=run,
         label=label or run.name,
         policy=str(meta.get("policy") or UNKNOWN),
         suite=str(meta.get("tasks") or UNKNOWN),
-        total=_need(data, "total", int, source),
+        total=total,
         resolved=_need(data, "resolved", int, source),
         resolve_rate=float(_need(data, "resolve_rate", (int, float), source)),
         ci95=(float(ci[0]), float(ci[1])),
@@ -208,6 +215,9 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
         tasks=tuple(tasks),
         complete=complete,
         notes=tuple(notes),
+        judged=int(data.get("judged", total)),
+        infrastructure_errors={str(k): int(v) for k, v in infrastructure.items()},
+        telemetry=read_telemetry(run),
     )
 
 

@@ -65,7 +65,7 @@ def eval_summary(runs: Sequence[EvalRun]) -> TableData:
                 run.label,
                 short_policy(run.policy),
                 *suite,
-                f"{run.resolved}/{run.total}",
+                f"{run.resolved}/{run.judged}",
                 percent(run.resolve_rate),
                 f"{percent(lo)}-{percent(hi)}",
                 f"{run.mean_steps:.1f}",
@@ -189,11 +189,60 @@ def step_reward_summary(runs: Sequence[TrainingRun]) -> TableData | None:
     )
 
 
+def _seconds(distribution: dict | None, *quantiles: str) -> str:
+    if not distribution or not distribution.get("count"):
+        return DASH
+    return " / ".join(f"{distribution[q]:.2f}s" for q in quantiles)
+
+
+def eval_infrastructure(runs: Sequence[EvalRun]) -> TableData | None:
+    """Infrastructure errors by cause (left out of the resolve rate) and each run's throughput."""
+    rows = []
+    for run in runs:
+        telemetry = run.telemetry or {}
+        phases = telemetry.get("phase_seconds") or {}
+        causes = ", ".join(f"{k} {v}" for k, v in sorted(run.infrastructure_errors.items())) or "none"
+        tokens = telemetry.get("tokens_per_second")
+        rows.append(
+            (
+                run.label,
+                f"{telemetry.get('executor', DASH)} ({len(telemetry.get('nodes') or {})} node(s))",
+                str(telemetry.get("tasks_per_hour", DASH)),
+                _seconds(telemetry.get("sandbox_start_seconds"), "p50", "p99"),
+                _seconds(phases.get("agent"), "p50", "p90"),
+                _seconds(phases.get("grade"), "p50", "p90"),
+                f"{sum(run.infrastructure_errors.values())}/{run.total} ({causes})",
+                DASH if tokens is None else f"{tokens:.1f}",
+            )
+        )
+    if not any(run.telemetry or run.infrastructure_errors for run in runs):
+        return None
+    return TableData(
+        "Infrastructure and throughput (latest invocation)",
+        (
+            "run",
+            "executor",
+            "tasks/hour",
+            "sandbox start p50 / p99",
+            "episode p50 / p90",
+            "grading p50 / p90",
+            "infrastructure errors (not in the rate)",
+            "tokens/s",
+        ),
+        tuple(rows),
+        (False, False, True, True, True, True, False, True),
+        caption="infrastructure errors: the task could not be judged (sandbox, timeout, model_server, "
+        "node_lost, environment); --retry-errors reruns them",
+    )
+
+
 def eval_tables(runs: Sequence[EvalRun]) -> list[TableData]:
     if not runs:
         return []
+    infrastructure = eval_infrastructure(runs)
     return [
         eval_summary(runs),
+        *([infrastructure] if infrastructure is not None else []),
         eval_breakdown(runs, "repo"),
         eval_breakdown(runs, "difficulty"),
         eval_tasks(runs),
