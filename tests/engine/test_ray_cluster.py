@@ -127,3 +127,23 @@ def test_rollout_attempts_follow_each_other_across_the_cluster(cluster, tmp_path
         (0, "unresolved"),
         (1, "unresolved"),
     ]
+
+
+@pytest.mark.docker
+def test_docker_sandboxes_on_the_cluster_leave_no_container(cluster, tmp_path):
+    engine = EngineSettings(executor="ray", task_memory_gb=0.25)
+    ids = tuple(t.instance_id for t in load_suite("bundled").tasks[:2])
+    with LeaseWatcher(cluster.tmp) as watcher:
+        report = run_eval(
+            EvalConfig(
+                tasks="bundled",
+                policy="gold",
+                out=tmp_path / "run",
+                sandbox="docker",
+                workers=2,
+                instances=ids,
+                engine=engine,
+            )
+        )
+    assert (report.resolved, report.judged) == (2, 2)
+    assert watcher.pids and leftovers(cluster.tmp, watcher.pids) == []  # containers included
