@@ -5,6 +5,9 @@ nodes (separate raylets, each with its own CPU and a resource of its own), start
 from __future__ import annotations
 
 import collections
+import json
+import os
+import subprocess
 import threading
 import time
 from types import SimpleNamespace
@@ -12,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 import ray
 from engine_helpers import (
+    CLI,
     LeaseWatcher,
     StandInModelServer,
     alive,
@@ -147,3 +151,27 @@ def test_docker_sandboxes_on_the_cluster_leave_no_container(cluster, tmp_path):
         )
     assert (report.resolved, report.judged) == (2, 2)
     assert watcher.pids and leftovers(cluster.tmp, watcher.pids) == []  # containers included
+
+
+def test_the_cli_joins_a_running_cluster_by_its_address(cluster, tmp_path):
+    out = tmp_path / "run"
+    ray_options = ["--executor", "ray", "--ray-address", cluster.head.address, "--task-memory-gb", "0.25"]
+    args = [
+        CLI,
+        "eval",
+        "--tasks",
+        "sample",
+        "--policy",
+        "gold",
+        "--out",
+        str(out),
+        "--no-progress",
+        *ray_options,
+    ]
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(cluster.tmp)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r["status"] for r in results(out)] == ["resolved"]
+    telemetry = json.loads((out / "telemetry.json").read_text())
+    assert telemetry["executor"] == "ray" and set(telemetry["nodes"]) <= {n.node_id for n in cluster.workers}
