@@ -1,23 +1,60 @@
-"""``swe-srl images build`` on the run engine: every task image built on every node.
+"""Builds on every node: ``swe-srl images build`` here, and the hook other builds use (``envs build``).
 
-A Docker image lives in one engine, so with ``--executor ray`` each node builds the suite's images
-into its own engine (one job per image and node, pinned there); with the local executor this
-machine does. Builds already up to date cost an ``inspect``. The same pattern (``on_every_node``)
-serves any build a node needs before it runs tasks (``envs build``).
+A Docker image or a built environment lives on one machine, so with ``--executor ray`` each node
+builds what it needs into its own engine and cache (one job per item and node, pinned there); with
+the local executor this machine does. :func:`build_on_every_node` is the hook: a picklable
+:class:`~swe_srl.engine.jobs.Work` that builds one item (and is cheap when the item is already
+built), the items, and a callback per result. Ctrl-C stops it like any run on the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from swe_srl.engine.interrupt import RunInterrupted
-from swe_srl.engine.jobs import Job, JobResult, TaskContext
+from swe_srl.engine.jobs import Job, JobResult, TaskContext, Work
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
-from swe_srl.engine.node import BackendReady
+from swe_srl.engine.node import BackendReady, Requirement
 from swe_srl.engine.preflight import PreflightError, check_engine, check_instances, check_sandbox
 from swe_srl.records import RecordError, Task
+
+BuildCallback = Callable[[str, str, JobResult], None]  # (item key, node, result)
+
+
+class _Sink:
+    def __init__(self, on_result: BuildCallback | None):
+        self.results: list[tuple[str, str, JobResult]] = []
+        self.on_result = on_result
+
+    def record(self, job: Job, result: JobResult) -> Recorded:
+        key, node = job.key.rsplit("@", 1)[0], job.node or result.node
+        self.results.append((key, node, result))
+        if self.on_result is not None:
+            self.on_result(key, node, result)
+        return Recorded(result.cause)
+
+
+def build_on_every_node(
+    items: Sequence[tuple[str, Any]],
+    work: Work,
+    engine: EngineSettings,
+    *,
+    requirements: tuple[Requirement, ...] = (),
+    on_result: BuildCallback | None = None,
+) -> list[tuple[str, str, JobResult]]:
+    """Run ``work`` on each ``(key, payload)`` item on every node; (key, node, result) as they end.
+
+    Raises ``RunInterrupted`` (after the callbacks of what finished) when Ctrl-C stopped it.
+    """
+    check_engine(engine)
+    sink = _Sink(on_result)
+    jobs = [Job(key, payload) for key, payload in items]
+    stats = run_jobs(jobs, work, sink, engine, requirements=requirements, on_every_node=True)
+    if stats.interrupted:
+        raise RunInterrupted(stats.recorded, stats.not_run)
+    return sink.results
 
 
 @dataclass(frozen=True)
@@ -43,22 +80,20 @@ class ImageWork:
             return build_task_image(task, self.suite, force=self.force)
 
 
-class _Sink:
-    def __init__(self, on_image: Callable[[BuiltImage], None] | None):
-        self.images: list[BuiltImage] = []
-        self.on_image = on_image
+def _suite_tasks(spec: str, instances: tuple[str, ...]) -> list[Task]:
+    from swe_srl.eval.suites import load_suite
 
-    def record(self, job: Job, result: JobResult) -> Recorded:
-        task: Task = job.payload
-        node = job.node or result.node
-        if result.ok:
-            built = BuiltImage(task.instance_id, node, result.value.image, result.value.action)
-        else:
-            built = BuiltImage(task.instance_id, node, error=f"{result.cause}: {result.error}")
-        self.images.append(built)
-        if self.on_image is not None:
-            self.on_image(built)
-        return Recorded(result.cause)
+    try:
+        load = load_suite(spec)
+    except (RecordError, OSError) as err:
+        raise PreflightError(f"{spec}: {err}") from None
+    if load.errors:
+        raise PreflightError(
+            f"suite {spec} has malformed rows: {'; '.join(r.reason for r in load.errors[:3])}"
+        )
+    if instances:
+        check_instances(instances, [t.instance_id for t in load.tasks], spec)
+    return [t for t in load.tasks if not instances or t.instance_id in instances]
 
 
 def build_images(
@@ -71,36 +106,31 @@ def build_images(
 ) -> list[BuiltImage]:
     """Build the task images of suite ``spec`` on every node of the executor."""
     from swe_srl.eval.images import suite_name
-    from swe_srl.eval.suites import load_suite
 
     engine = engine or EngineSettings()
     check_engine(engine)
-    try:
-        load = load_suite(spec)
-    except (RecordError, OSError) as err:
-        raise PreflightError(f"{spec}: {err}") from None
-    if load.errors:
-        raise PreflightError(
-            f"suite {spec} has malformed rows: {'; '.join(r.reason for r in load.errors[:3])}"
-        )
-    if instances:
-        check_instances(instances, [t.instance_id for t in load.tasks], spec)
-    tasks = [t for t in load.tasks if not instances or t.instance_id in instances]
+    tasks = _suite_tasks(spec, instances)
     check_sandbox("docker", here=engine.executor == "local")  # the engine and the base image
-    sink = _Sink(on_image)
-    jobs = [Job(t.instance_id, t) for t in tasks]
+
+    def built(key: str, node: str, result: JobResult) -> BuiltImage:
+        if result.ok:
+            return BuiltImage(key, node, result.value.image, result.value.action)
+        return BuiltImage(key, node, error=f"{result.cause}: {result.error}")
+
+    def show(key: str, node: str, result: JobResult) -> None:
+        if on_image is not None:
+            on_image(built(key, node, result))
+
+    items = [(t.instance_id, t) for t in tasks]
     work = ImageWork(suite_name(spec), force)
-    stats = run_jobs(jobs, work, sink, engine, requirements=(BackendReady("docker"),), on_every_node=True)
-    if stats.interrupted:
-        raise RunInterrupted(stats.recorded, stats.not_run)
-    return sink.images
+    results = build_on_every_node(items, work, engine, requirements=(BackendReady("docker"),), on_result=show)
+    return [built(*r) for r in results]
 
 
-def export_images(spec: str, export: Path, instances: tuple[str, ...] = ()) -> None:
+def export_images(spec: str, export, instances: tuple[str, ...] = ()) -> None:
     """Write the suite as a swebench dataset naming its per-task images."""
     from swe_srl.eval.images import suite_name, with_image
-    from swe_srl.eval.suites import load_suite
     from swe_srl.eval.swebench_export import export_dataset
 
-    tasks = [t for t in load_suite(spec).tasks if not instances or t.instance_id in instances]
+    tasks = _suite_tasks(spec, instances)
     export_dataset([with_image(t, suite_name(spec)) for t in tasks], export)

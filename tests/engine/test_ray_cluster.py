@@ -175,3 +175,14 @@ def test_the_cli_joins_a_running_cluster_by_its_address(cluster, tmp_path):
     assert [r["status"] for r in results(out)] == ["resolved"]
     telemetry = json.loads((out / "telemetry.json").read_text())
     assert telemetry["executor"] == "ray" and set(telemetry["nodes"]) <= {n.node_id for n in cluster.workers}
+
+
+@pytest.mark.docker
+def test_images_are_built_on_every_node(cluster):
+    from swe_srl.engine.builds import build_images
+
+    [task] = load_suite("sample").tasks
+    images = build_images("sample", engine=EngineSettings(executor="ray", task_memory_gb=0.25))
+    assert sorted(i.node for i in images) == sorted(n.node_id for n in cluster.workers)
+    assert {(i.instance_id, i.error) for i in images} == {(task.instance_id, "")}
+    assert {i.action for i in images} <= {"built", "up-to-date"}
