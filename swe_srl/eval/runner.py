@@ -40,6 +40,7 @@ from swe_srl.engine.preflight import (
     require,
 )
 from swe_srl.engine.runfolder import check_run_folder, open_run_folder, suite_digest
+from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.engine.telemetry import write_telemetry
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
 from swe_srl.eval.results import ResultsLog
@@ -147,9 +148,7 @@ class EvalSink:
 
     def _write(self, outcome: AttemptOutcome) -> EvalResult:
         """The trajectory, then the result (a trajectory that fails to write loses nothing)."""
-        result = outcome.result
-        if result.status == "error" and not result.cause:
-            result = dataclasses.replace(result, cause="sandbox")
+        result = outcome.result  # a grader's ``error`` without a cause is the patch's doing: kept so
         if outcome.trajectory is not None:
             from swe_srl.trajectories.io import safe_file_name, write_trajectory
 
@@ -230,7 +229,7 @@ def run_eval(
         log = ResultsLog(out / "results.jsonl")
         done = log.load() if out.exists() and not config.force_new else {}
         if config.retry_errors:
-            done = {i: r for i, r in done.items() if r.status != "error"}
+            done = {i: r for i, r in done.items() if not is_infrastructure_error(r)}
         todo = [t for t in plan.tasks if t.instance_id not in done]
 
         def start(nodes: list[str]) -> None:  # the executor is up: only now is anything written

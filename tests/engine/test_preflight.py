@@ -77,3 +77,19 @@ def test_eval_fails_when_every_task_errored(tmp_path):
     )
     assert proc.returncode == 1 and "every task ended in an error" in proc.stderr
     assert {(r["status"], r["cause"]) for r in results(tmp_path / "run")} == {("error", "environment")}
+
+
+def test_rollout_and_validate_check_their_options_first(tmp_path):
+    out = tmp_path / "r"
+    proc = _swe_srl("rollout", "--policy", "gld", "--tasks", "sample", "--out", str(out))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --policy gld: unknown policy spec")
+    assert not out.exists()
+    proc = _swe_srl(
+        "tasks", "validate", "sample", "--instance", "nope", "--output", str(tmp_path / "v.jsonl")
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --instances: no task nope in sample")
+    assert not (tmp_path / "v.jsonl").exists()
+    assert _swe_srl("rollout", "--policy", "noop", "--tasks", "sample", "--out", str(out)).returncode == 0
+    refused = _swe_srl("rollout", "--policy", "expert", "--tasks", "sample", "--out", str(out))
+    assert refused.returncode == 2 and "holds a different run" in refused.stderr
+    assert not list(out.glob("*.json"))  # the run's own records never read as trajectories

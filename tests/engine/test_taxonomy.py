@@ -49,3 +49,43 @@ def test_resolve_rate_leaves_infrastructure_errors_out_of_the_denominator():
     assert report.infrastructure_errors == {"sandbox": 1, "timeout": 2}
     assert set(report.errors) == {"hang", "s1", "t1", "t2"}
     assert {row.instance_id: row.cause for row in report.tasks}["t1"] == "timeout"
+
+
+HANG_TEST = (
+    "diff --git a/tests/test_issue_1.py b/tests/test_issue_1.py\nnew file mode 100644\n"
+    "--- /dev/null\n+++ b/tests/test_issue_1.py\n@@ -0,0 +1,3 @@\n"
+    "+def test_negative_compound_duration():\n+    while True:\n+        pass\n"
+)
+
+
+def test_retry_errors_reruns_infrastructure_errors_only(tmp_path):
+    import dataclasses
+    import json
+
+    from engine_helpers import results
+
+    from swe_srl.eval.runner import EvalConfig, run_eval
+    from swe_srl.eval.suites import load_suite
+
+    task = load_suite("sample").tasks[0]
+    hangs = dataclasses.replace(
+        task, instance_id="hangs", test_patch=HANG_TEST,
+        FAIL_TO_PASS=("tests/test_issue_1.py::test_negative_compound_duration",),
+    )  # fmt: skip
+    suite, out = tmp_path / "tasks.jsonl", tmp_path / "run"
+
+    def write(flaky_repo: str) -> None:
+        rows = [dataclasses.replace(task, instance_id="flaky", repo_dir=flaky_repo), hangs]
+        suite.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in rows))
+
+    write(str(tmp_path / "not-yet"))
+    config = EvalConfig(tasks=str(suite), policy="gold", out=out, test_timeout=3, workers=2)
+    run_eval(config)
+    first = {r["instance_id"]: (r["status"], r["cause"]) for r in results(out)}
+    assert first == {"flaky": ("error", "environment"), "hangs": ("error", "")}  # the tests' hang: no cause
+    write(task.repo_dir)  # the cause of the infrastructure error is gone
+    report = run_eval(dataclasses.replace(config, retry_errors=True))
+    assert [(r["instance_id"], r["status"]) for r in results(out)[2:]] == [
+        ("flaky", "resolved")
+    ]  # only it ran
+    assert (report.judged, report.resolved, report.infrastructure_errors) == (2, 1, {})
