@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -186,3 +187,24 @@ def test_images_are_built_on_every_node(cluster):
     assert sorted(i.node for i in images) == sorted(n.node_id for n in cluster.workers)
     assert {(i.instance_id, i.error) for i in images} == {(task.instance_id, "")}
     assert {i.action for i in images} <= {"built", "up-to-date"}
+
+
+def test_ctrl_c_twice_cancels_ray_tasks_and_reaps_their_nodes(cluster, tmp_path):
+    with StandInModelServer("sleep") as server, LeaseWatcher(cluster.tmp) as watcher:
+        ray_options = ["--executor", "ray", "--ray-address", cluster.head.address, "--task-memory-gb", "0.25"]
+        args = [CLI, "eval", "--tasks", "bundled", "--policy", server.spec, "--workers", "2", "--out",
+                str(tmp_path / "run"), "--no-progress", *ray_options]  # fmt: skip
+        env = {**os.environ, "TMPDIR": str(cluster.tmp)}
+        proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while len(watcher.pids) < 2 and time.monotonic() < deadline:  # both workers hold a sandbox
+            time.sleep(0.05)
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "cancelling 2 running task(s)" in stderr and "every sandbox was reaped" in stderr
+    assert len(watcher.pids) == 2 and not any(alive(p) for p in watcher.pids)  # killed workers
+    assert leftovers(cluster.tmp, watcher.pids) == []
