@@ -26,7 +26,6 @@ from swe_srl.engine.taxonomy import one_line
 
 LOCAL_NODE = "local"
 EXECUTORS = ("local", "ray")
-SWEEP_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)

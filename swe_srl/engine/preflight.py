@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterable, Sequence
 
 from swe_srl.engine.taxonomy import InfrastructureError, one_line
@@ -104,8 +105,27 @@ def check_engine(settings) -> None:
             import ray  # noqa: F401
         except ImportError:
             raise PreflightError("--executor ray needs Ray: pip install 'swe-srl[ray]'") from None
+        check_ray_address(settings.ray_address)
     elif settings.ray_address:
         raise PreflightError("--ray-address is only used with --executor ray")
+
+
+def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
+    """Something answers at ``host:port`` (Ray itself would keep retrying a dead address for minutes)."""
+    if not address or address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    require(
+        bool(sep and host and port.isdigit()),
+        f"--ray-address {address}: expected HOST:PORT or ray://HOST:PORT",
+    )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise PreflightError(
+            f"--ray-address {address}: nothing answers there ({err.strerror or err}); start the head with "
+            "`ray start --head`"
+        ) from None
 
 
 def check_instances(wanted: Iterable[str], known: Iterable[str], suite: str) -> None:

@@ -17,6 +17,7 @@ from swe_srl.engine.executors import Cancelled, Lost, Outcome, Started
 from swe_srl.engine.jobs import Job, JobResult, NodeSettings, Work, run_on_node
 from swe_srl.engine.leases import reap_leases
 from swe_srl.engine.node import NodeState
+from swe_srl.engine.preflight import PreflightError
 from swe_srl.engine.taxonomy import one_line
 from swe_srl.records import SweSrlError
 
@@ -79,19 +80,27 @@ class RayExecutor:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            ray.init(address=address or None, log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=address or None, log_to_driver=False, configure_logging=False)
+            except Exception as err:
+                where = f"at {address}" if address else "(RAY_ADDRESS, or a new local instance)"
+                raise PreflightError(
+                    f"--executor ray: cannot join the Ray cluster {where}: {one_line(err)}"
+                ) from None
         self.cpus, self.memory_bytes = cpus, memory_bytes
         job_fn, self._sweep_fn, board_cls = _remotes()
         self._job_fn = job_fn
-        self._board = board_cls.options(num_cpus=0).remote()
+        # On the driver's node, so it lives as long as the run does; restarted (empty) if it dies.
+        here = self._pinned(ray.get_runtime_context().get_node_id(), soft=True)
+        self._board = board_cls.options(num_cpus=0, max_restarts=-1, scheduling_strategy=here).remote()
         self._refs: dict[str, Any] = {}  # key -> ObjectRef of the running job
         self._keys: dict[Any, str] = {}
         self._reaps: list[Any] = []
 
-    def _pinned(self, node: str) -> Any:
+    def _pinned(self, node: str, *, soft: bool = False) -> Any:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        return NodeAffinitySchedulingStrategy(node, soft=False)
+        return NodeAffinitySchedulingStrategy(node, soft=soft)
 
     def nodes(self) -> list[str]:
         """Alive nodes that can run jobs (with CPUs)."""

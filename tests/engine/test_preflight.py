@@ -29,6 +29,10 @@ def _swe_srl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
         (["--setting", "orcale"], "error: --setting orcale: expected one of e2e, oracle"),
         (["--tasks", "no-such-suite"], "error: --tasks no-such-suite:"),
         (["--ray-address", "10.0.0.1:6379"], "error: --ray-address is only used with --executor ray"),
+        (
+            ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
+            "error: --ray-address 127.0.0.1:1: nothing answers",
+        ),
     ],
 )
 def test_a_bad_option_is_one_line_and_writes_nothing(tmp_path, option, message):
