@@ -101,7 +101,7 @@ def images_build(
     try:
         built = build_images(suite, instances=wanted, force=force, engine=settings, on_image=show)
     except RunInterrupted as err:
-        exit_interrupted(err)
+        exit_interrupted(err, resumes=False)
     if export is not None:
         export_images(suite, export, wanted)
     if any(image.error for image in built):

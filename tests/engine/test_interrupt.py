@@ -137,3 +137,16 @@ def test_rollout_and_validate_stop_on_ctrl_c_too(tmp_path, tmpdir_private):
     stdout, stderr = validate.communicate(timeout=60)
     assert validate.returncode == 130 and "tasks valid" not in stdout
     assert leftovers(tmpdir_private, [proc.pid, validate.pid]) == []
+
+
+@pytest.mark.docker
+def test_images_build_stops_on_ctrl_c(tmpdir_private):
+    proc = _start(["images", "build", "bundled", "--force"], tmpdir_private)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # one image built: the next one is under way
+    assert "\tbuilt" in first
+    _ctrl_c(proc)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "interrupted:" in stderr and "to run it all again: swe-srl images build bundled --force" in stderr
+    assert len((first + stdout).splitlines()) < len(load_suite("bundled").tasks)
