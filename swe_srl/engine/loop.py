@@ -129,7 +129,8 @@ class _Run:
             return  # stopped past its budget and recorded already
         if isinstance(outcome, Lost):
             self.tries[job.key] += 1
-            if self.tries[job.key] <= self.settings.node_retries and self.drain_until is None:
+            retry = job.node is None and self.drain_until is None  # a job pinned to a dead node cannot
+            if retry and self.tries[job.key] <= self.settings.node_retries:
                 self.telemetry.retried("node_lost")
                 self.pending.appendleft(job)
                 return

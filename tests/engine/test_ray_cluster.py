@@ -14,7 +14,6 @@ import time
 from types import SimpleNamespace
 
 import pytest
-import ray
 from engine_helpers import (
     CLI,
     LeaseWatcher,
@@ -25,13 +24,20 @@ from engine_helpers import (
     private_tmpdir,
     results,
 )
-from ray.cluster_utils import Cluster
 
 from swe_srl.engine.loop import EngineSettings
 from swe_srl.engine.rollout import RolloutConfig, RolloutLog, run_rollout
 from swe_srl.engine.telemetry import read_telemetry
 from swe_srl.eval.runner import EvalConfig, run_eval
 from swe_srl.eval.suites import load_suite
+
+try:
+    import ray
+    from ray.cluster_utils import Cluster
+except ImportError:  # the optional extra: mandatory in CI, which installs it
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise
+    pytest.skip("Ray is not installed: pip install -e '.[ray]'", allow_module_level=True)
 
 pytestmark = pytest.mark.slow
 
