@@ -175,6 +175,7 @@ class StepInstance:
     prompt: list[dict[str, str]]  # chat messages
     target: str  # canonical text of expert action k (SRL)
     thought: str = ""  # expert's monologue for step k (SFT export: thought + action)
+    tool_specs: str = ""  # the tools the prompt offers (swe_srl.tools.legacy.encode_tools; "" = standard)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

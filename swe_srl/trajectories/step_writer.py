@@ -14,7 +14,17 @@ from typing import IO, Any
 
 from swe_srl.records import StepInstance
 
-COLUMNS = ("prompt", "target", "thought", "instance_id", "trajectory_id", "step_index", "num_steps", "tool")
+COLUMNS = (
+    "prompt",
+    "target",
+    "thought",
+    "instance_id",
+    "trajectory_id",
+    "step_index",
+    "num_steps",
+    "tool",
+    "tool_specs",
+)
 SPLIT_NAMES = ("train", "validation")
 
 
@@ -37,6 +47,7 @@ def parquet_schema() -> Any:
             ("step_index", pa.int64()),
             ("num_steps", pa.int64()),
             ("tool", pa.string()),
+            ("tool_specs", pa.string()),
         ]
     )
 

@@ -22,11 +22,15 @@ from swe_srl.actions import render_action
 from swe_srl.context import (
     DEFAULT_OBSERVATION_BUDGET,
     DEFAULT_WINDOW,
+    DEFAULT_WORKDIR,
+    STANDARD_TOOLS,
     ContextConfig,
     build_messages,
     render_reply,
 )
-from swe_srl.records import StepInstance, Trajectory
+from swe_srl.records import RecordError, StepInstance, Trajectory
+from swe_srl.tools.legacy import encode_tools, spec_from_dict
+from swe_srl.tools.schema import ToolSpec
 from swe_srl.trajectories.io import trajectory_id
 from swe_srl.trajectories.stats import StepStats
 
@@ -49,23 +53,43 @@ class StepOptions:
     validation_fraction: float = 0.05
     seed: int = 0
 
-    @property
-    def context(self) -> ContextConfig:
+    def context_for(self, traj: Trajectory) -> ContextConfig:
+        """The context of ``traj``'s instances (its repository directory, when the import knew it)."""
+        workdir = traj.metadata.get("workdir")
         return ContextConfig(
-            window=self.window, observation_budget=self.observation_budget, list_earlier=self.list_earlier
+            window=self.window,
+            observation_budget=self.observation_budget,
+            list_earlier=self.list_earlier,
+            workdir=workdir if isinstance(workdir, str) and workdir.startswith("/") else DEFAULT_WORKDIR,
         )
+
+
+def offered_tools(traj: Trajectory) -> tuple[ToolSpec, ...]:
+    """The tools the expert had: bash, str_replace_editor, submit, plus the trajectory's extra tools."""
+    extras = traj.metadata.get("extra_tools") or []
+    try:
+        return STANDARD_TOOLS + tuple(spec_from_dict(item) for item in extras)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise RecordError(
+            f"malformed tool spec: {type(err).__name__}: {err}",
+            record=trajectory_id(traj),
+            field_name="metadata.extra_tools",
+        ) from None
 
 
 def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> Iterator[StepInstance]:
     """The instances of one trajectory, in step order, after the tool filter and the cap."""
     tid = trajectory_id(traj)
+    tools = offered_tools(traj)
+    tool_specs = encode_tools(tools)
+    context = options.context_for(traj)
     emitted = 0
     for k, step in enumerate(traj.steps):
         if options.max_steps_per_trajectory is not None and emitted >= options.max_steps_per_trajectory:
             return
         if options.tools is not None and step.action.tool not in options.tools:
             continue
-        prompt = build_messages(traj.problem_statement, traj.steps[:k], options.context)
+        prompt = build_messages(traj.problem_statement, traj.steps[:k], context, tools=tools)
         emitted += 1
         yield StepInstance(
             instance_id=traj.instance_id,
@@ -76,6 +100,7 @@ def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> It
             prompt=prompt,
             target=render_action(step.action),
             thought=step.thought,
+            tool_specs=tool_specs,
         )
 
 

@@ -26,6 +26,7 @@ from swe_srl.trajectories.importers.common import (
     messages_of,
     strip_observation_prefix,
 )
+from swe_srl.trajectories.importers.legacy import canonical_steps
 
 FORMAT_SWESMITH = "swe-smith"
 FORMAT_OPENAI = "openai"
@@ -95,7 +96,7 @@ def import_swesmith(data: Any, where: Where) -> Trajectory:
             elif steps or skipped:
                 skipped.append(_skipped(index, message, "reply to a turn without an action"))
     extra = {"skipped_turns": skipped} if skipped else {}
-    return _row_fields(data, where, FORMAT_SWESMITH, steps, extra)
+    return _row_fields(data, where, FORMAT_SWESMITH, canonical_steps(steps), extra)
 
 
 def _call_step(call: Any, thought: str, where: Where, field: str) -> tuple[str, Step]:
@@ -143,4 +144,4 @@ def import_openai(data: Any, where: Where) -> Trajectory:
         elif role == "assistant":
             skipped.append(_skipped(index, message, "assistant message without tool calls"))
     extra = {"skipped_turns": skipped} if skipped else {}
-    return _row_fields(data, where, FORMAT_OPENAI, steps, extra)
+    return _row_fields(data, where, FORMAT_OPENAI, canonical_steps(steps), extra)

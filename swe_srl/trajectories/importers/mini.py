@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from swe_srl.records import Action, Step, Trajectory
+from swe_srl.tools.observation import canonical_observation
 from swe_srl.trajectories.importers.common import Where, content_text, extract_problem_statement, messages_of
 
 FORMAT = "mini-swe-agent"
@@ -70,6 +71,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
     skipped: list[dict[str, Any]] = []
     pending: Step | None = None
     task: str | None = None
+    last_output = ""
     for index, message in enumerate(messages):
         text = content_text(message.get("content"))
         if message["role"] == "user" and task is None:
@@ -83,7 +85,8 @@ def import_mini(data: Any, where: Where) -> Trajectory:
             else:
                 steps.append(pending)
         elif message["role"] in ("user", "tool") and pending is not None:
-            pending.observation = text
+            pending.observation = canonical_observation(text)
+            last_output = text  # as printed: a submitted patch keeps its final newline
             pending = None
         elif message["role"] in ("user", "tool") and skipped and skipped[-1]["index"] == index - 1:
             skipped.append({"index": index, "role": message["role"], "content": text, "reason": "reply"})
@@ -93,7 +96,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
         and steps
         and any(marker in steps[-1].action.args["command"] for marker in _SUBMIT_MARKERS)
     ):
-        final_patch = steps[-1].observation
+        final_patch = last_output
     metadata: dict[str, Any] = {"trajectory_id": where.default_id, "info": info}
     if skipped:
         metadata["skipped_turns"] = skipped
