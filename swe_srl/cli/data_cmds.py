@@ -111,6 +111,13 @@ def build_cmd(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
+    learnable_only: bool = typer.Option(
+        False, "--learnable-only", help="Drop instances whose expert action is not learnable (counted)."
+    ),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for token counts."),
+    max_prompt_tokens: int | None = typer.Option(
+        None, "--max-prompt-tokens", help="Trim prompts to this many tokens; drop what cannot fit (counted)."
+    ),
 ) -> None:
     """Cut trajectories into per-action SRL step instances (prompt = context, target = expert action)."""
     from rich.console import Console
@@ -122,6 +129,8 @@ def build_cmd(
 
     if not 0.0 <= val_fraction <= 1.0:
         _fail("--val-fraction must lie in [0, 1]")
+    if max_prompt_tokens is not None and tokenizer is None:
+        _fail("--max-prompt-tokens needs --tokenizer")
     options = StepOptions(
         window=None if window < 0 else window,
         list_earlier=list_earlier,
@@ -132,18 +141,64 @@ def build_cmd(
         dedupe=dedupe,
         validation_fraction=val_fraction,
         seed=seed,
+        learnable_only=learnable_only,
+        max_prompt_tokens=max_prompt_tokens,
     )
     report = ImportReport()
     try:
-        stats = build_step_dataset(
-            import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report), out, options
-        )
-    except RecordError as err:
+        counter = _counter(tokenizer)
+        records = import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report)
+        stats = build_step_dataset(records, out, options, counter=counter, skipped=report.skipped)
+    except (RecordError, OSError) as err:
         _fail(str(err))
         return
-    done = f"wrote {stats.total_instances} instances to {out}; skipped {len(report.skipped)} records"
+    dropped = sum(stats.dropped.values()) + stats.duplicates
+    done = (
+        f"wrote {stats.total_instances} instances to {out}; dropped {dropped}, trimmed {stats.trimmed}; "
+        f"skipped {len(report.skipped)} records"
+    )
     Console().print(step_table(stats), done)
     _print_skipped(report.skipped)
+
+
+def _counter(tokenizer: Path | None):
+    if tokenizer is None:
+        return None
+    from swe_srl.context import TokenCounter
+
+    if not tokenizer.is_dir():
+        raise OSError(f"{tokenizer}: no such tokenizer folder")
+    return TokenCounter.from_path(tokenizer)
+
+
+@steps_app.command("check")
+def check_cmd(
+    folder: Path = typer.Argument(..., help="A step-instance folder (steps build --out)."),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for token counts."),
+    max_prompt_tokens: int | None = typer.Option(
+        None, "--max-prompt-tokens", help="Count the prompts over this many tokens."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON here."),
+) -> None:
+    """Report whether every instance is learnable: exact expert target, tools described, tokens, shares."""
+    import json
+
+    from rich.console import Console
+
+    from swe_srl.records import RecordError
+    from swe_srl.trajectories.learnable import check_instances, check_table
+    from swe_srl.trajectories.step_writer import iter_step_instances
+
+    try:
+        report = check_instances(iter_step_instances(folder), _counter(tokenizer), max_prompt_tokens)
+    except (RecordError, OSError) as err:
+        _fail(str(err))
+        return
+    Console().print(check_table(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if report.learnable < report.instances or report.over_limit:
+        raise typer.Exit(code=1)
 
 
 @trajectories_app.command("replay-check")

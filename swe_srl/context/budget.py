@@ -54,13 +54,21 @@ class TokenCounter:
         """Tokens of ``text`` on its own (a target action, one message's content)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def messages(self, messages: Messages) -> int:
-        """Tokens of the prompt the model reads: the rendered chat plus the generation prompt."""
+    def render(self, messages: Messages) -> str:
+        """The prompt text the model reads: the chat template's rendering with the generation prompt.
+
+        Without a template: the message texts, one after another.
+        """
         chat = [{"role": m["role"], "content": m["content"]} for m in messages]
         if not self.has_template:
-            return sum(self.text(m["content"]) + TOKENS_PER_MESSAGE for m in chat)
-        rendered = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        return len(self.tokenizer(rendered, add_special_tokens=False)["input_ids"])
+            return "".join(m["content"] for m in chat)
+        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+    def messages(self, messages: Messages) -> int:
+        """Tokens of the prompt the model reads: the rendered chat plus the generation prompt."""
+        if not self.has_template:
+            return sum(self.text(m["content"]) + TOKENS_PER_MESSAGE for m in messages)
+        return self.text(self.render(messages))
 
     __call__ = messages
 

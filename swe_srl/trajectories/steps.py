@@ -25,6 +25,7 @@ from swe_srl.context import (
     DEFAULT_WORKDIR,
     STANDARD_TOOLS,
     ContextConfig,
+    TokenCounter,
     build_messages,
     render_reply,
 )
@@ -32,6 +33,7 @@ from swe_srl.records import RecordError, StepInstance, Trajectory
 from swe_srl.tools.legacy import encode_tools, spec_from_dict
 from swe_srl.tools.schema import ToolSpec
 from swe_srl.trajectories.io import trajectory_id
+from swe_srl.trajectories.learnable import PROMPT_TOO_LONG, fit_prompt, learnability_problems
 from swe_srl.trajectories.stats import StepStats
 
 TRAIN = "train"
@@ -52,6 +54,8 @@ class StepOptions:
     dedupe: bool = True
     validation_fraction: float = 0.05
     seed: int = 0
+    learnable_only: bool = False  # drop instances whose expert action is not learnable as it stands
+    max_prompt_tokens: int | None = None  # trim prompts to this many tokens; drop those that cannot fit
 
     def context_for(self, traj: Trajectory) -> ContextConfig:
         """The context of ``traj``'s instances (its repository directory, when the import knew it)."""
@@ -128,16 +132,55 @@ def dedupe_key(instance: StepInstance) -> bytes:
     return digest.digest()
 
 
+def _admit(
+    instance: StepInstance,
+    options: StepOptions,
+    counter: TokenCounter | None,
+    stats: StepStats,
+    seen: set[bytes],
+) -> StepInstance | None:
+    """The instance as written (its prompt trimmed to the token limit), or None when it is dropped."""
+    problems = learnability_problems(instance)
+    stats.unlearnable.update(problems)
+    if problems and options.learnable_only:
+        stats.dropped[problems[0]] += 1
+        return None
+    if counter is not None and options.max_prompt_tokens is not None:
+        instance, report = fit_prompt(instance, counter, options.max_prompt_tokens)
+        stats.add_trim(report)
+        if not report.fits:
+            stats.dropped[PROMPT_TOO_LONG] += 1
+            return None
+    if options.dedupe:
+        key = dedupe_key(instance)
+        if key in seen:
+            stats.duplicates += 1
+            return None
+        seen.add(key)
+    return instance
+
+
 def build_step_dataset(
     trajectories: Iterable[Trajectory],
     out_dir: str | Path,
     options: StepOptions = StepOptions(),
     *,
+    counter: TokenCounter | None = None,
+    skipped: list[str] | None = None,
     batch_rows: int = 512,
 ) -> StepStats:
-    """Write train/validation JSONL + parquet and ``stats.json`` under ``out_dir``; return the stats."""
+    """Write train/validation JSONL + parquet and ``stats.json`` under ``out_dir``; return the stats.
+
+    Every instance is checked (``learnable.learnability_problems``, counted in the stats); with
+    ``options.learnable_only`` unlearnable ones are dropped. With a ``counter`` and
+    ``options.max_prompt_tokens`` long prompts are trimmed and those that still do not fit dropped.
+    Nothing is dropped silently: ``stats.json`` counts every reason, and ``skipped`` (the import's
+    list of malformed records, filled while ``trajectories`` streams) is saved there too.
+    """
     from swe_srl.trajectories.step_writer import StepDatasetWriter
 
+    if options.max_prompt_tokens is not None and counter is None:
+        raise ValueError("max_prompt_tokens needs a token counter (a tokenizer)")
     stats = StepStats()
     seen: set[bytes] = set()
     with StepDatasetWriter(out_dir, batch_rows=batch_rows) as writer:
@@ -149,13 +192,10 @@ def build_step_dataset(
             split = split_of(trajectory_id(traj), options.validation_fraction, options.seed)
             stats.add_trajectory(split)
             for instance in step_instances(traj, options):
-                if options.dedupe:
-                    key = dedupe_key(instance)
-                    if key in seen:
-                        stats.duplicates += 1
-                        continue
-                    seen.add(key)
-                writer.write(instance, split)
-                stats.add_instance(instance, split)
+                admitted = _admit(instance, options, counter, stats, seen)
+                if admitted is not None:
+                    writer.write(admitted, split)
+                    stats.add_instance(admitted, split)
+    stats.skipped_records = list(skipped or [])
     stats.write(Path(out_dir) / "stats.json")
     return stats
