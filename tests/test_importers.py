@@ -394,7 +394,7 @@ def test_openai_several_calls_in_one_message(tmp_path):
     path.write_text(json.dumps({"messages": messages}))
     traj = _one(path)
     assert [(s.action.tool, s.observation, s.thought) for s in traj.steps] == [
-        ("execute_bash", "x", "Look around."),
+        ("bash", "x", "Look around."),  # OpenHands' execute_bash is our bash
         ("str_replace_editor", "file x", ""),
     ]
     assert traj.problem_statement == "Fix it."

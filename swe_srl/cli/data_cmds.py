@@ -13,7 +13,8 @@ trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", n
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
 _FORMAT_HELP = (
-    "Force one input format (swe-agent, swe-agent-legacy, swe-smith, mini-swe-agent, openai, swe-srl); "
+    "Force one input format (swe-agent, swe-agent-legacy, swe-agent-rows, swe-smith, mini-swe-agent, openai, "
+    "openhands, openhands-sft, adp, moatless, swe-srl); "
     "detected per record otherwise."
 )
 

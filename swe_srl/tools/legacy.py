@@ -8,8 +8,7 @@ one stays a tool of its own, specified here with the arguments SWE-agent's own t
 gives it, so the step prompt can describe it and the SRL format check can accept it. ``edit N:M``
 is never turned into a ``str_replace``: that would guess text the expert never wrote.
 
-A command documented by a trajectory but unknown here becomes a tool with one ``args`` string
-(everything after the command name), so nothing is lost.
+A tool a trajectory used but nowhere documents is described by its calls (``spec_from_calls``).
 
 A trajectory's own command documentation, where it has one, is the authority: SWE-agent 1.x's
 ``edit`` (search/replace) is not 0.x's ``edit N:M``. ``specs_from_docs`` reads it;
@@ -30,7 +29,7 @@ from swe_srl.tools.schema import TOOLS, Param, ToolSpec
 
 END_OF_EDIT = "end_of_edit"
 _RANGE = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
-_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 def _spec(name: str, description: str, *params: Param) -> ToolSpec:
@@ -87,12 +86,6 @@ LEGACY_TOOLS: dict[str, ToolSpec] = {
         ),
     )
 }
-
-
-def generic_spec(name: str, description: str = "") -> ToolSpec:
-    """A documented command unknown here: one ``args`` string holding everything after its name."""
-    text = description or f"The {name} command of the trajectory's harness."
-    return _spec(name, text, Param("args", "string", "The command's arguments, as written after its name."))
 
 
 def known_spec(name: str) -> ToolSpec | None:
@@ -236,7 +229,7 @@ def parse_legacy_command(text: str, specs: Mapping[str, ToolSpec] = LEGACY_TOOLS
 
     ``specs`` are the trajectory's documented commands (default: SWE-agent 0.x's). ``edit N:M``
     needs its ``end_of_edit`` line; other commands take their arguments positionally, quoted for a
-    POSIX shell, as SWE-agent parsed them. A :func:`generic_spec` command keeps its raw arguments.
+    POSIX shell, as SWE-agent parsed them.
     """
     command = text.strip()
     head = command.split(maxsplit=1)[0] if command else ""
@@ -247,8 +240,6 @@ def parse_legacy_command(text: str, specs: Mapping[str, ToolSpec] = LEGACY_TOOLS
     if names == ("start_line", "end_line", "replacement_text"):
         args = _edit_args(command)
         return None if args is None else Action(head, args)
-    if names == ("args",):
-        return Action(head, {"args": command[len(head) :].strip()})
     if "\n" in command:
         return None
     try:
@@ -257,3 +248,50 @@ def parse_legacy_command(text: str, specs: Mapping[str, ToolSpec] = LEGACY_TOOLS
         return None
     args = _positional_args(spec, tokens)
     return None if args is None else Action(head, args)
+
+
+def spec_from_openai_tool(schema: Mapping) -> ToolSpec | None:
+    """A tool declared as an OpenAI function schema (a row's ``tools`` column), or None if malformed."""
+    function = schema.get("function") if isinstance(schema.get("function"), Mapping) else schema
+    name = function.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        return None
+    parameters = function.get("parameters") if isinstance(function.get("parameters"), Mapping) else {}
+    properties = parameters.get("properties") if isinstance(parameters.get("properties"), Mapping) else {}
+    required = set(parameters.get("required") or ())
+    params = []
+    for arg, prop in properties.items():
+        prop = prop if isinstance(prop, Mapping) else {}
+        kind = {"integer": "integer", "array": "array"}.get(str(prop.get("type")), "string")
+        enum = tuple(str(v) for v in prop.get("enum") or ()) if kind == "string" else ()
+        text = str(prop.get("description") or "").strip()
+        params.append(Param(str(arg), kind, text, required=arg in required, enum=enum))
+    description = str(function.get("description") or "").strip()
+    return ToolSpec(name=name, description=description, params=tuple(params))
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "integer"
+    if isinstance(value, list):
+        return "array"
+    return "string"
+
+
+def spec_from_calls(name: str, calls: Iterable[Mapping[str, object]], description: str = "") -> ToolSpec:
+    """A tool described only by how it was called: its arguments, typed by their values.
+
+    An argument present in every call is required. For tools a trajectory used but nowhere
+    documents (Moatless actions, OpenHands' ``think``), so the expert's own calls validate.
+    """
+    calls = list(calls)
+    order: dict[str, str] = {}
+    for args in calls:
+        for arg, value in args.items():
+            order.setdefault(arg, _kind(value))
+    params = tuple(
+        Param(arg, kind, "", required=all(arg in args for args in calls)) for arg, kind in order.items()
+    )
+    return ToolSpec(
+        name=name, description=description or f"The {name} tool of the trajectory's harness.", params=params
+    )

@@ -1,9 +1,13 @@
 """Importers: expert trajectories in other projects' formats into ``swe_srl.records.Trajectory``.
 
 One module per family of formats; each exposes ``import_*(data, where) -> Trajectory`` over one
-raw record. ``import_paths`` streams files, directories, JSONL/parquet collections (and a Hugging
-Face dataset name when online), detects each record's format unless one is forced, and either
-stops at the first malformed record or, with ``skip_bad``, counts it and goes on.
+raw record: SWE-agent ``.traj`` (1.x and 0.x) and its 80k-style dataset rows, SWE-smith chat
+transcripts (XML or tool calls), OpenAI-style tool calls (SWE-Gym's sampled rows), OpenHands'
+``output.jsonl`` rows and event streams, SWE-Gym's SFT rows, mini-swe-agent (text and tool
+calls), Agent Data Protocol, Moatless and ours. ``import_paths`` streams files, directories,
+JSONL/JSON-array/parquet collections (parquet one row group at a time; a Hugging Face dataset name
+when online), detects each record's format unless one is forced, and either stops at the first
+malformed record or, with ``skip_bad``, counts it and goes on.
 """
 
 from __future__ import annotations
@@ -15,18 +19,27 @@ from pathlib import Path
 from typing import Any
 
 from swe_srl.records import RecordError, Trajectory
+from swe_srl.trajectories.importers.adp import FORMAT as FORMAT_ADP
+from swe_srl.trajectories.importers.adp import import_adp
 from swe_srl.trajectories.importers.chat import FORMAT_OPENAI, FORMAT_SWESMITH, import_openai, import_swesmith
 from swe_srl.trajectories.importers.common import Where
 from swe_srl.trajectories.importers.mini import FORMAT as FORMAT_MINI
 from swe_srl.trajectories.importers.mini import import_mini
+from swe_srl.trajectories.importers.moatless import FORMAT as FORMAT_MOATLESS
+from swe_srl.trajectories.importers.moatless import import_moatless
 from swe_srl.trajectories.importers.native import FORMAT as FORMAT_NATIVE
 from swe_srl.trajectories.importers.native import import_native
+from swe_srl.trajectories.importers.openhands import FORMAT as FORMAT_OPENHANDS
+from swe_srl.trajectories.importers.openhands import FORMAT_SFT as FORMAT_OPENHANDS_SFT
+from swe_srl.trajectories.importers.openhands import import_openhands_output, import_openhands_sft
 from swe_srl.trajectories.importers.sweagent import (
     FORMAT_LEGACY,
     FORMAT_V1,
     import_sweagent_legacy,
     import_sweagent_v1,
 )
+from swe_srl.trajectories.importers.sweagent_rows import FORMAT as FORMAT_SWEAGENT_ROWS
+from swe_srl.trajectories.importers.sweagent_rows import import_sweagent_rows
 from swe_srl.trajectories.io import RawRecord, expand_paths, iter_raw_records
 
 Importer = Callable[[Any, Where], Trajectory]
@@ -34,9 +47,14 @@ Importer = Callable[[Any, Where], Trajectory]
 IMPORTERS: dict[str, Importer] = {
     FORMAT_V1: import_sweagent_v1,
     FORMAT_LEGACY: import_sweagent_legacy,
+    FORMAT_SWEAGENT_ROWS: import_sweagent_rows,
     FORMAT_SWESMITH: import_swesmith,
     FORMAT_MINI: import_mini,
     FORMAT_OPENAI: import_openai,
+    FORMAT_OPENHANDS: import_openhands_output,
+    FORMAT_OPENHANDS_SFT: import_openhands_sft,
+    FORMAT_ADP: import_adp,
+    FORMAT_MOATLESS: import_moatless,
     FORMAT_NATIVE: import_native,
 }
 FORMATS = tuple(IMPORTERS)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from swe_srl.records import Step
-from swe_srl.tools.legacy import LEGACY_TOOLS, generic_spec, spec_to_dict
+from swe_srl.records import Action, Step
+from swe_srl.tools.calls import FormatError, validate_action
+from swe_srl.tools.legacy import LEGACY_TOOLS, spec_from_calls, spec_to_dict
 from swe_srl.tools.observation import command_output
 from swe_srl.tools.schema import TOOLS, ToolSpec
 from swe_srl.trajectories.importers.legacy_translate import modernize
@@ -29,13 +30,34 @@ def canonical_steps(steps: list[Step]) -> list[Step]:
     return steps
 
 
+def _fits(spec: ToolSpec | None, calls: list[Action]) -> bool:
+    if spec is None:
+        return False
+    try:
+        for action in calls:
+            validate_action(action, {spec.name: spec})
+    except FormatError:
+        return False
+    return True
+
+
 def extra_tools(steps: list[Step], specs: dict[str, ToolSpec]) -> list[ToolSpec]:
-    """The non-standard tools the instance's prompt describes, documented ones first."""
+    """The non-standard tools the instance's prompt describes, documented ones first.
+
+    A used tool is described by its documentation, else by SWE-agent 0.x's spec of that name when
+    the expert's calls fit it, else by the calls themselves (``spec_from_calls``).
+    """
     extras = {name: spec for name, spec in specs.items() if name not in TOOLS and name not in TRANSLATABLE}
+    calls: dict[str, list[Action]] = {}
     for step in steps:
-        name = step.action.tool
-        if name not in TOOLS and name not in extras:
-            extras[name] = specs.get(name) or LEGACY_TOOLS.get(name) or generic_spec(name)
+        if step.action.tool not in TOOLS:
+            calls.setdefault(step.action.tool, []).append(step.action)
+    for name, made in calls.items():
+        if name in extras:
+            continue
+        documented = specs.get(name)
+        known = documented or LEGACY_TOOLS.get(name)
+        extras[name] = known if _fits(known, made) else spec_from_calls(name, [a.args for a in made])
     return list(extras.values())
 
 
