@@ -119,6 +119,7 @@ def build_cmd(
     max_prompt_tokens: int | None = typer.Option(
         None, "--max-prompt-tokens", help="Trim prompts to this many tokens; drop what cannot fit (counted)."
     ),
+    jsonl: bool = typer.Option(True, "--jsonl/--no-jsonl", help="Also write <split>.jsonl beside parquet."),
 ) -> None:
     """Cut trajectories into per-action SRL step instances (prompt = context, target = expert action)."""
     from rich.console import Console
@@ -144,6 +145,7 @@ def build_cmd(
         seed=seed,
         learnable_only=learnable_only,
         max_prompt_tokens=max_prompt_tokens,
+        write_jsonl=jsonl,
     )
     report = ImportReport()
     try:

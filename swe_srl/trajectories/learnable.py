@@ -16,10 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from swe_srl.actions import ActionParseError, parse_action
+from swe_srl.actions import FormatError, parse_strict, render_action
 from swe_srl.context import TokenCounter, TrimReport, render_reply, trim_messages
 from swe_srl.records import StepInstance
-from swe_srl.reward import step_reward
 from swe_srl.tools.legacy import decode_tools
 from swe_srl.trajectories.stats import distribution
 
@@ -31,28 +30,27 @@ DUPLICATE = "duplicate"  # the same prompt and target as an earlier instance
 PROBLEMS = (EMPTY_TARGET, TARGET_NOT_EXACT, TOOL_NOT_DESCRIBED, PROMPT_TOO_LONG, DUPLICATE)
 
 
-def _is_empty(target: str) -> bool:
-    if not target.strip():
-        return True
-    try:
-        action = parse_action(target)
-    except ActionParseError:
-        return False  # malformed, not empty: the exactness check names it
-    values = [str(value) for value in action.args.values()]
-    return bool(values) and not any(value.strip() for value in values)
-
-
 def learnability_problems(instance: StepInstance) -> list[str]:
-    """What keeps the expert's own action from being learnable (empty list: nothing)."""
-    if _is_empty(instance.target):
+    """What keeps the expert's own action from being learnable (empty list: nothing).
+
+    The expert's reply is parsed once by the reward's own format check; an action that passes it
+    and renders back to the target scores exactly 1.0 (the similarity of equal strings).
+    """
+    target = instance.target
+    if not target.strip():
         return [EMPTY_TARGET]
+    offered = decode_tools(instance.tool_specs)
     problems = []
-    reply = render_reply(instance.thought, instance.target)
-    if step_reward(reply, instance.target, tools=instance.tool_specs or None) != 1.0:
+    try:
+        action = parse_strict(render_reply(instance.thought, target), tools=offered).action
+    except FormatError:
+        action = None
+    if action is not None and action.args and not any(str(v).strip() for v in action.args.values()):
+        return [EMPTY_TARGET]
+    if action is None or render_action(action) != target:
         problems.append(TARGET_NOT_EXACT)
     first = instance.prompt[0] if instance.prompt else {}
     system = first.get("content", "") if first.get("role") == "system" else ""
-    offered = decode_tools(instance.tool_specs)
     if instance.tool not in offered or f"\n- {instance.tool}: " not in system:
         problems.append(TOOL_NOT_DESCRIBED)
     return problems
@@ -63,11 +61,10 @@ def fit_prompt(
 ) -> tuple[StepInstance, TrimReport]:
     """The instance with its prompt trimmed to ``max_tokens`` (see ``report.fits``), and the report.
 
-    A prompt whose UTF-8 length is within the limit fits without tokenizing: a byte-level
-    tokenizer never spends more than one token per byte.
+    A prompt whose rendering is within the limit in UTF-8 bytes fits without tokenizing: a
+    byte-level tokenizer never spends more than one token per byte (``TokenCounter.byte_bound``).
     """
-    rendered = counter.render(instance.prompt)
-    if len(rendered.encode("utf-8")) <= max_tokens:
+    if counter.byte_bound(instance.prompt) <= max_tokens:
         return instance, TrimReport(-1, -1, max_tokens)  # fits; not counted
     prompt, report = trim_messages(instance.prompt, max_tokens, counter)
     return (dataclasses.replace(instance, prompt=prompt) if report.trimmed else instance), report

@@ -104,6 +104,7 @@ class StepStats:
     unlearnable: Counter[str] = field(default_factory=Counter)  # problems found (kept or dropped)
     dropped: Counter[str] = field(default_factory=Counter)  # instances dropped, by reason
     skipped_records: list[str] = field(default_factory=list)  # malformed input records (--skip-bad)
+    prompts_counted: int = 0  # prompts tokenized exactly (the others fit by their UTF-8 length alone)
     trimmed: int = 0  # prompts shortened to the token limit
     observations_trimmed: int = 0
     rounds_dropped: int = 0
@@ -123,6 +124,7 @@ class StepStats:
         self.target_chars.append(len(instance.target))
 
     def add_trim(self, report: TrimReport) -> None:
+        self.prompts_counted += report.tokens_before >= 0
         if report.trimmed:
             self.trimmed += 1
             self.observations_trimmed += report.observations_trimmed
@@ -141,6 +143,7 @@ class StepStats:
             "dropped": dict(self.dropped.most_common()),
             "skipped_records": len(self.skipped_records),
             "skipped_examples": self.skipped_records[:20],
+            "prompts_counted": self.prompts_counted,
             "trimmed": self.trimmed,
             "observations_trimmed": self.observations_trimmed,
             "rounds_dropped": self.rounds_dropped,

@@ -56,10 +56,10 @@ def parquet_schema() -> Any:
 class _SplitSink:
     """One split's JSONL handle, parquet writer and pending rows."""
 
-    def __init__(self, out_dir: Path, name: str, batch_rows: int):
+    def __init__(self, out_dir: Path, name: str, batch_rows: int, jsonl: bool = True):
         self.jsonl_path = out_dir / f"{name}.jsonl"
         self.parquet_path = out_dir / f"{name}.parquet"
-        self.jsonl: IO[str] = self.jsonl_path.open("w", encoding="utf-8")
+        self.jsonl: IO[str] | None = self.jsonl_path.open("w", encoding="utf-8") if jsonl else None
         self.batch_rows = batch_rows
         self.columns: dict[str, list[Any]] = {column: [] for column in COLUMNS}
         self.writer: Any = None
@@ -67,8 +67,9 @@ class _SplitSink:
 
     def write(self, instance: StepInstance) -> None:
         row = instance_row(instance)
-        self.jsonl.write(json.dumps(row, ensure_ascii=False))
-        self.jsonl.write("\n")
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps(row, ensure_ascii=False))
+            self.jsonl.write("\n")
         for column in COLUMNS:
             self.columns[column].append(row[column])
         self.rows += 1
@@ -92,16 +93,20 @@ class _SplitSink:
     def close(self) -> None:
         self.flush()  # also creates an empty, schema-only file for an empty split
         self.writer.close()
-        self.jsonl.close()
+        if self.jsonl is not None:
+            self.jsonl.close()
 
 
 class StepDatasetWriter:
-    """Context manager writing ``<split>.jsonl`` and ``<split>.parquet`` for each split under a directory."""
+    """Context manager writing ``<split>.parquet`` (and ``<split>.jsonl`` unless ``jsonl=False``) per split.
 
-    def __init__(self, out_dir: str | Path, *, batch_rows: int = 512):
+    At dataset scale the JSONL copy is most of the bytes written; the trainers read parquet.
+    """
+
+    def __init__(self, out_dir: str | Path, *, batch_rows: int = 512, jsonl: bool = True):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.sinks = {name: _SplitSink(self.out_dir, name, batch_rows) for name in SPLIT_NAMES}
+        self.sinks = {name: _SplitSink(self.out_dir, name, batch_rows, jsonl) for name in SPLIT_NAMES}
 
     def write(self, instance: StepInstance, split: str) -> None:
         self.sinks[split].write(instance)

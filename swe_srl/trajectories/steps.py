@@ -56,6 +56,7 @@ class StepOptions:
     seed: int = 0
     learnable_only: bool = False  # drop instances whose expert action is not learnable as it stands
     max_prompt_tokens: int | None = None  # trim prompts to this many tokens; drop those that cannot fit
+    write_jsonl: bool = True  # also write <split>.jsonl beside the parquet files
 
     def context_for(self, traj: Trajectory) -> ContextConfig:
         """The context of ``traj``'s instances (its repository directory, when the import knew it)."""
@@ -183,7 +184,7 @@ def build_step_dataset(
         raise ValueError("max_prompt_tokens needs a token counter (a tokenizer)")
     stats = StepStats()
     seen: set[bytes] = set()
-    with StepDatasetWriter(out_dir, batch_rows=batch_rows) as writer:
+    with StepDatasetWriter(out_dir, batch_rows=batch_rows, jsonl=options.write_jsonl) as writer:
         for traj in trajectories:
             stats.trajectories_in += 1
             if options.resolved_only and traj.resolved is not True:
