@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from parity_scenarios import KNOWN_DIFFERENCES, MODULE, SCENARIOS, Scenario
 
 from swe_srl.records import Task
 from swe_srl.tools.executor import clear_editor_history, execute
-from tests.parity.scenarios import KNOWN_DIFFERENCES, MODULE, SCENARIOS, Scenario
 
 
 def _source(root: Path) -> Path:
