@@ -49,6 +49,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process: on a shared machine, wall time alone overstates the cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _turn_pool() -> tuple[str, str, list[tuple[str, str]], tuple[str, str]]:
     """(system prompt, task, [(ai text, observation)], the submit turn) of the real 0.x trajectory."""
     raw = json.loads(LEGACY.read_text())
@@ -239,6 +245,7 @@ def report(result: dict) -> None:
         ("dropped (learnability, length)", json.dumps(stream["dropped"])),
         ("prompts trimmed / counted exactly", f"{stream['trimmed']:,} / {stream['prompts_counted']:,}"),
         ("stream: seconds / peak RSS", f"{stream['seconds']:,.1f} s / {stream['peak_rss_mb']:,.0f} MB"),
+        ("stream: CPU seconds (whole process)", f"{stream['cpu_seconds']:,.1f} s"),
         ("instances per second", f"{result['instances_per_second']:,.0f}"),
         (
             "naive (extrapolated): seconds / RSS",
@@ -267,7 +274,7 @@ def main() -> None:
             result = worker_stream(Path(rest[0]), Path(rest[1]), Path(rest[2]))
         else:
             result = worker_naive(Path(rest[0]), Path(rest[1]), Path(rest[2]), int(rest[3]))
-        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}))
+        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb(), "cpu_seconds": _cpu_seconds()}))
         return
     report(measure(args.trajectories, args.baseline))
 
