@@ -29,6 +29,7 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
+    from swe_srl.console import output_console
     from swe_srl.eval.report import print_report
     from swe_srl.eval.runner import EvalConfig, run_eval
 
@@ -46,7 +47,7 @@ def eval_command(
         test_timeout=test_timeout,
         retry_errors=retry_errors,
     )
-    print_report(run_eval(config, show_progress=progress))
+    print_report(run_eval(config, show_progress=progress), output_console())
 
 
 def images_build(

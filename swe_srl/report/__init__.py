@@ -43,9 +43,10 @@ class ReportFiles:
 
 def print_tables(collection: Collection, console=None) -> None:
     """Every table of the collection in the terminal."""
-    from swe_srl.report.tables import build_tables, to_rich, wide_console
+    from swe_srl.console import output_console
+    from swe_srl.report.tables import build_tables, to_rich
 
-    console = console or wide_console()
+    console = console or output_console()
     for table in build_tables(collection):
         console.print(to_rich(table))
     for note in collection.notes:

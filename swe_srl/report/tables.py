@@ -212,14 +212,6 @@ def build_tables(collection: Collection) -> list[TableData]:
     return eval_tables(collection.eval_runs) + training_tables(collection.training_runs)
 
 
-def wide_console(file=None):
-    """A rich console; when output goes to a pipe or a log, 160 columns instead of rich's 80 (no fold)."""
-    from rich.console import Console
-
-    console = Console(file=file)
-    return console if console.is_terminal else Console(file=file, width=160)
-
-
 def to_rich(table: TableData):
     """A ``rich.table.Table`` of the same cells."""
     from rich.table import Table

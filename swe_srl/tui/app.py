@@ -1,98 +1,184 @@
-"""The replay terminal app: step list on the left, the selected step on the right.
+"""The replay terminal app: a trajectory screen (steps on the left, the selected step on the right)
+and, for folders and eval runs, a browser screen listing every trajectory or task.
 
-Keys: j/k or arrows move, / searches, n repeats the search, c toggles the expert-vs-student
-comparison (when a second trajectory of the same task is given), i shows the issue, q quits.
-The app reads trajectory records only; it imports no training code.
+Trajectory keys: j/k or arrows move, g/G first/last, / searches, n/N next/previous match,
+c toggles the comparison with the expert (when a partner is known), i shows the issue, s hides the
+step list, escape goes back to the browser, q quits. The app reads trajectory records only; it
+imports no training code.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from swe_srl.records import Trajectory
-from swe_srl.tui.render import compared_renderable, step_renderable
-from swe_srl.tui.view import compare, search, step_rows
+from swe_srl.tui.render import compared_renderable, markers, reward_text, step_renderable
+from swe_srl.tui.view import Comparison, StepRow, matching_steps, step_row, step_rows, step_text
+
+STACK_BELOW = 100  # detail columns under which the two sides of a comparison stack vertically
+LABEL_WIDTH = 12  # the longest labels ("format error", "str_replace") keep their whole name
+REWARD_FROM = 40  # step-list columns from which a reward column fits beside label and summary
+
+CSS = """
+#steps {
+    width: 32%; min-width: 26; max-width: 64; height: 1fr; border: round $accent; padding: 0;
+    text-wrap: nowrap; text-overflow: ellipsis;
+}
+#steps > .option-list--option { padding: 0; }
+#steps.hidden { display: none; }
+#detail { width: 1fr; border: round $primary; }
+#status { height: 1; padding: 0 1; background: $boost; }
+#search { dock: bottom; display: none; }
+#search.visible { display: block; }
+"""
 
 
-class ReplayApp(App[None]):
-    """Step through an expert trajectory, optionally beside a student's."""
+def row_prompt(row: StepRow, label_width: int, with_reward: bool, dim: bool = False) -> Text:
+    """One step-list line: index, marker, [reward], tool label, summary (cut by the list's width)."""
+    text = Text(no_wrap=True, overflow="ellipsis", style="dim" if dim else "")
+    text.append(f"{row.index + 1:>3}")
+    text.append_text(markers(row))
+    if with_reward:
+        value = reward_text(row.reward)
+        style = "red" if row.reward is not None and row.reward < 0 else "cyan"
+        text.append(f"{value:>6}" if value else " " * 6, style=style)
+    text.append(f" {row.tool[:label_width]:<{label_width}} ", style="bold")
+    text.append(row.short_action)
+    return text
 
-    CSS = """
-    #steps { width: 46; border: round $accent; }
-    #detail { border: round $primary; }
-    #search { dock: bottom; display: none; }
-    #search.visible { display: block; }
-    """
+
+class TrajectoryScreen(Screen[None]):
+    """One trajectory, or two of the same task aligned step by step."""
+
+    CSS = CSS
     BINDINGS: ClassVar = [
-        Binding("j,down", "move(1)", "next"),
-        Binding("k,up", "move(-1)", "previous"),
+        Binding("j,down", "move(1)", "next", show=False),
+        Binding("k,up", "move(-1)", "previous", show=False),
+        Binding("g,home", "jump(0)", "first", show=False),
+        Binding("G,end", "jump(-1)", "last", show=False),
+        Binding("pagedown", "move(10)", show=False),
+        Binding("pageup", "move(-10)", show=False),
         Binding("slash", "start_search", "search"),
-        Binding("n", "search_next", "next match"),
+        Binding("n", "search_step(1)", "next match"),
+        Binding("N", "search_step(-1)", "prev match", show=False),
         Binding("c", "toggle_compare", "compare"),
         Binding("i", "toggle_issue", "issue"),
-        Binding("q", "quit", "quit"),
+        Binding("s", "toggle_steps", "steps"),
+        Binding("escape", "back", "back"),
+        Binding("q", "app.quit", "quit"),
     ]
 
-    def __init__(self, trajectory: Trajectory, other: Trajectory | None = None) -> None:
+    def __init__(self, trajectory: Trajectory, comparison: Comparison | None = None, *, can_go_back=False):
         super().__init__()
         self.trajectory = trajectory
-        self.other = other
-        self.comparison = compare(trajectory, other) if other is not None else []
+        self.comparison = comparison
+        self.comparing = comparison is not None
+        self.can_go_back = can_go_back
         self.index = 0
-        self.comparing = False
         self.showing_issue = False
-        self.last_query = ""
-        self.status_message = ""
+        self.query_text = ""
+        self.matches: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        options = [
-            Option(f"{r.index + 1:>3} {r.tool[:10]:<10} {r.short_action[:24]}{self._reward(r.reward)}")
-            for r in step_rows(self.trajectory)
-        ]
         with Horizontal():
-            yield OptionList(*options, id="steps")
+            yield OptionList(id="steps")
             with VerticalScroll(id="detail"):
                 yield Static(id="body")
-        yield Input(placeholder="search steps…", id="search")
+        yield Static(id="status")
+        yield Input(placeholder="search steps… (enter: find, escape: cancel)", id="search")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"swe-srl replay · {self.trajectory.instance_id}"
-        self.sub_title = f"{self.trajectory.source_format} · {len(self.trajectory.steps)} steps"
-        steps = self.query_one("#steps", OptionList)
-        if self.trajectory.steps:
-            steps.highlighted = 0
-        steps.focus()
+        trajectory = self.trajectory
+        self.title = f"swe-srl replay · {trajectory.instance_id}"
+        resolved = {True: "resolved", False: "not resolved", None: "outcome unknown"}[trajectory.resolved]
+        self.sub_title = f"{trajectory.model or trajectory.source_format} · {resolved}"
+        self.fill_steps()
+        self.query_one("#steps", OptionList).focus()
         self.refresh_body()
 
-    @staticmethod
-    def _reward(reward: float | None) -> str:
-        return "" if reward is None else f" {reward:+.2f}"
+    # -- what is shown -----------------------------------------------------------------------
+
+    @property
+    def length(self) -> int:
+        return len(self.comparison.rows) if self.comparing and self.comparison else len(self.trajectory.steps)
+
+    def list_rows(self) -> list[Text]:
+        if not (self.comparing and self.comparison):
+            rows = step_rows(self.trajectory)
+            with_reward = self.wide_list and any(r.reward is not None for r in rows)
+            return [row_prompt(r, LABEL_WIDTH, with_reward) for r in rows]
+        prompts = []
+        for row in self.comparison.rows:
+            step = row.candidate or row.reference
+            shown = step_row(row.index, step, row.reward) if step is not None else None
+            prompts.append(row_prompt(shown, LABEL_WIDTH, self.wide_list, dim=row.candidate is None))
+        return prompts
+
+    @property
+    def wide_list(self) -> bool:
+        return self.query_one("#steps").content_size.width >= REWARD_FROM
+
+    def fill_steps(self) -> None:
+        steps = self.query_one("#steps", OptionList)
+        steps.clear_options()
+        steps.add_options([Option(prompt) for prompt in self.list_rows()])
+        self.index = max(0, min(self.index, self.length - 1))
+        if self.length:
+            steps.highlighted = self.index
+
+    def status_line(self) -> str:
+        parts = []
+        if self.length:
+            parts.append(f"step {self.index + 1} of {self.length}")
+        if self.comparing and self.comparison:
+            comparison = self.comparison
+            sides = f"{comparison.reference.label}: {len(comparison.reference.trajectory.steps)} steps, "
+            sides += f"{comparison.candidate.label}: {len(comparison.candidate.trajectory.steps)}"
+            parts.append(sides)
+            if comparison.mean_reward is not None:
+                parts.append(f"mean SRL reward {comparison.mean_reward:.3f}")
+        if self.query_text:
+            position = self.matches.index(self.index) + 1 if self.index in self.matches else 0
+            found = f"match {position} of {len(self.matches)}" if position else f"{len(self.matches)} matches"
+            parts.append(f"/{self.query_text}: {found}" if self.matches else f"/{self.query_text}: no match")
+        return " · ".join(parts)
 
     def refresh_body(self) -> None:
         body = self.query_one("#body", Static)
-        total = len(self.trajectory.steps)
         if self.showing_issue:
-            body.update(self.trajectory.problem_statement)
-        elif not total:
+            body.update(Text(self.trajectory.problem_statement))
+        elif not self.length:
             body.update("This trajectory has no steps.")
         elif self.comparing and self.comparison:
-            body.update(compared_renderable(self.comparison[self.index], len(self.comparison)))
+            stacked = self.query_one("#detail").size.width < STACK_BELOW
+            row = self.comparison.rows[self.index]
+            body.update(compared_renderable(row, self.comparison, stacked=stacked, query=self.query_text))
         else:
-            body.update(step_renderable(self.trajectory.steps[self.index], self.index, total))
+            step = self.trajectory.steps[self.index]
+            body.update(step_renderable(step, self.index, self.length, query=self.query_text))
+        self.query_one("#status", Static).update(self.status_line())
         self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
 
+    def on_resize(self) -> None:
+        self.fill_steps()
+        self.refresh_body()
+
+    # -- navigation --------------------------------------------------------------------------
+
     def select(self, index: int) -> None:
-        if not self.trajectory.steps:
+        if not self.length:
             return
-        self.index = max(0, min(index, len(self.trajectory.steps) - 1))
+        self.index = max(0, min(index, self.length - 1))
         self.query_one("#steps", OptionList).highlighted = self.index
         self.refresh_body()
 
@@ -104,37 +190,95 @@ class ReplayApp(App[None]):
     def action_move(self, delta: int) -> None:
         self.select(self.index + delta)
 
+    def action_jump(self, index: int) -> None:
+        self.select(index if index >= 0 else self.length - 1)
+
     def action_toggle_compare(self) -> None:
-        if not self.comparison:
-            self.notify("Give a second trajectory with --compare to compare student and expert.")
+        if self.comparison is None:
+            self.notify("No expert partner: give one with --expert FILE (or --compare FILE).")
             return
         self.comparing = not self.comparing
+        self.fill_steps()
+        self._search(self.query_text)
         self.refresh_body()
 
     def action_toggle_issue(self) -> None:
         self.showing_issue = not self.showing_issue
         self.refresh_body()
 
+    def action_toggle_steps(self) -> None:
+        self.query_one("#steps").toggle_class("hidden")
+
+    def action_back(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.has_class("visible"):
+            box.remove_class("visible")
+            self.query_one("#steps", OptionList).focus()
+        elif self.can_go_back:
+            self.app.pop_screen()
+
+    # -- search ------------------------------------------------------------------------------
+
     def action_start_search(self) -> None:
         box = self.query_one("#search", Input)
         box.add_class("visible")
-        box.value = ""
+        box.value = self.query_text
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.remove_class("visible")
         self.query_one("#steps", OptionList).focus()
-        self.last_query = event.value.strip()
-        self._find(self.index)
-
-    def action_search_next(self) -> None:
-        self._find(self.index + 1)
-
-    def _find(self, start: int) -> None:
-        if not self.last_query or not self.trajectory.steps:
-            return
-        found = search(self.trajectory, self.last_query, start)
-        if found is None:
-            self.notify(f"No step mentions {self.last_query!r}.", severity="warning")
+        self._search(event.value.strip())
+        following = [k for k in self.matches if k >= self.index]
+        if self.matches:
+            self.select((following or self.matches)[0])
         else:
-            self.select(found)
+            self.refresh_body()
+            if self.query_text:
+                self.notify(f"No step mentions {self.query_text!r}.", severity="warning")
+
+    def _search(self, query: str) -> None:
+        self.query_text = query
+        if self.comparing and self.comparison:
+            texts = [
+                "\n".join(step_text(s) for s in (row.reference, row.candidate) if s is not None)
+                for row in self.comparison.rows
+            ]
+            needle = query.lower()
+            self.matches = [k for k, text in enumerate(texts) if needle and needle in text.lower()]
+        else:
+            self.matches = matching_steps(list(self.trajectory.steps), query)
+
+    def action_search_step(self, direction: int) -> None:
+        if not self.matches:
+            if self.query_text:
+                self.notify(f"No step mentions {self.query_text!r}.", severity="warning")
+            return
+        if direction > 0:
+            following = [k for k in self.matches if k > self.index]
+            self.select((following or self.matches)[0])
+        else:
+            preceding = [k for k in self.matches if k < self.index]
+            self.select((preceding or self.matches)[-1])
+
+
+class ReplayApp(App[None]):
+    """Open one trajectory (optionally compared), or a browser over a folder or an eval run."""
+
+    TITLE = "swe-srl replay"
+
+    def __init__(
+        self, trajectory: Trajectory | None = None, comparison: Comparison | None = None, source=None
+    ):
+        super().__init__()
+        self.trajectory = trajectory
+        self.comparison = comparison
+        self.source = source
+
+    def on_mount(self) -> None:
+        if self.source is not None:
+            from swe_srl.tui.browser import BrowserScreen
+
+            self.push_screen(BrowserScreen(self.source))
+        elif self.trajectory is not None:
+            self.push_screen(TrajectoryScreen(self.trajectory, self.comparison))
