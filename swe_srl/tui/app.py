@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -86,6 +87,7 @@ class TrajectoryScreen(Screen[None]):
         self.showing_issue = False
         self.query_text = ""
         self.matches: list[int] = []
+        self.shown: RenderableType = Text("")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -137,7 +139,12 @@ class TrajectoryScreen(Screen[None]):
             steps.highlighted = self.index
 
     def status_line(self) -> str:
+        """Search result first (it answers the last key pressed), then position, then the pair."""
         parts = []
+        if self.query_text:
+            position = self.matches.index(self.index) + 1 if self.index in self.matches else 0
+            found = f"match {position} of {len(self.matches)}" if position else f"{len(self.matches)} matches"
+            parts.append(f"/{self.query_text}: {found}" if self.matches else f"/{self.query_text}: no match")
         if self.length:
             parts.append(f"step {self.index + 1} of {self.length}")
         if self.comparing and self.comparison:
@@ -147,25 +154,24 @@ class TrajectoryScreen(Screen[None]):
             parts.append(sides)
             if comparison.mean_reward is not None:
                 parts.append(f"mean SRL reward {comparison.mean_reward:.3f}")
-        if self.query_text:
-            position = self.matches.index(self.index) + 1 if self.index in self.matches else 0
-            found = f"match {position} of {len(self.matches)}" if position else f"{len(self.matches)} matches"
-            parts.append(f"/{self.query_text}: {found}" if self.matches else f"/{self.query_text}: no match")
         return " · ".join(parts)
 
-    def refresh_body(self) -> None:
-        body = self.query_one("#body", Static)
+    def body_renderable(self) -> RenderableType:
+        """What the detail pane shows now: the issue, one step, or one compared pair of steps."""
         if self.showing_issue:
-            body.update(Text(self.trajectory.problem_statement))
-        elif not self.length:
-            body.update("This trajectory has no steps.")
-        elif self.comparing and self.comparison:
+            return Text(self.trajectory.problem_statement)
+        if not self.length:
+            return Text("This trajectory has no steps.")
+        if self.comparing and self.comparison:
             stacked = self.query_one("#detail").size.width < STACK_BELOW
             row = self.comparison.rows[self.index]
-            body.update(compared_renderable(row, self.comparison, stacked=stacked, query=self.query_text))
-        else:
-            step = self.trajectory.steps[self.index]
-            body.update(step_renderable(step, self.index, self.length, query=self.query_text))
+            return compared_renderable(row, self.comparison, stacked=stacked, query=self.query_text)
+        step = self.trajectory.steps[self.index]
+        return step_renderable(step, self.index, self.length, query=self.query_text)
+
+    def refresh_body(self) -> None:
+        self.shown = self.body_renderable()
+        self.query_one("#body", Static).update(self.shown)
         self.query_one("#status", Static).update(self.status_line())
         self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
 

@@ -127,11 +127,13 @@ class ExpertIndex:
 
 
 def expert_folders(start: Path, own: Path | None = None) -> tuple[Path, ...]:
-    """``trajectories/`` folders in ``start`` and the folders above it (not ``own``)."""
+    """``trajectories/`` folders in ``start`` and the folders above it, except ``own`` and any
+    folder holding it (the trajectories being browsed are not their own experts)."""
     folders = []
+    own = own.resolve() if own is not None else None
     for folder in [start, *list(start.resolve().parents)[:SEARCH_UP]]:
-        candidate = folder / "trajectories"
-        if candidate.is_dir() and (own is None or candidate.resolve() != own.resolve()):
+        candidate = (folder / "trajectories").resolve()
+        if candidate.is_dir() and (own is None or not own.is_relative_to(candidate)):
             folders.append(candidate)
     return tuple(dict.fromkeys(folders))
 
@@ -202,7 +204,8 @@ def _file_entries(file: Path, experts: ExpertIndex) -> list[Entry]:
 
 
 def _collection_source(path: Path, explicit_expert: Path | None) -> ReplaySource:
-    experts = ExpertIndex(explicit_expert, expert_folders(path if path.is_dir() else path.parent))
+    folder = path if path.is_dir() else path.parent  # never its own expert source
+    experts = ExpertIndex(explicit_expert, expert_folders(folder, own=folder))
     if path.is_file():
         trajectories = enumerate(import_paths([path]))
         entries = [_trajectory_entry(trajectory, path, k, experts) for k, trajectory in trajectories]

@@ -124,7 +124,7 @@ def _side_panel(
         parts.append(Text(f"exit {step.exit_code}", style="bold yellow"))
     parts.append(Panel(clip(step.observation, limit, query, lines), title="observation", border_style="dim"))
     if is_format_error(step):
-        return Panel(Group(*parts), title=f"{side.label}: format error · {side.title}", border_style="red")
+        return Panel(Group(*parts), title=f"{side.label}: format error · {side.model}", border_style="red")
     return Panel(Group(*parts), title=side.title, border_style=style)
 
 

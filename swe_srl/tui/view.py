@@ -131,9 +131,13 @@ class Side:
     trajectory: Trajectory
 
     @property
+    def model(self) -> str:
+        """The policy spec of a run, else the model the source names."""
+        return str(self.trajectory.metadata.get("policy") or self.trajectory.model or "")
+
+    @property
     def title(self) -> str:
-        model = self.trajectory.metadata.get("policy") or self.trajectory.model
-        return f"{self.label} · {model}" if model and model != self.label else self.label
+        return f"{self.label} · {self.model}" if self.model and self.model != self.label else self.label
 
 
 @dataclass(frozen=True)
