@@ -262,3 +262,29 @@ def test_pilot_layout_fits_80_by_24(student):
             assert detail.size.width >= 76
 
     asyncio.run(drive())
+
+
+def test_pilot_browser_opens_every_trajectory_of_a_folder(fixtures_dir):
+    from swe_srl.tui.browser import BrowserScreen
+    from swe_srl.tui.launch import ReplayRequest, resolve
+
+    opened = resolve(ReplayRequest(fixtures_dir))
+    assert opened.source is not None and len(opened.source.entries) == 3
+
+    async def drive() -> None:
+        app = ReplayApp(source=opened.source)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, BrowserScreen)
+            assert app.screen.query_one("#tasks").row_count == 3
+            await pilot.press("j", "enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, TrajectoryScreen)
+            assert screen.trajectory.instance_id == opened.source.entries[1].instance_id
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, BrowserScreen)
+            await pilot.press("q")
+
+    asyncio.run(drive())

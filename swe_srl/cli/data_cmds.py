@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from swe_srl.cli.errors import EXIT_FAILED, fail
+from swe_srl.cli.options import SandboxKind
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
@@ -144,7 +145,7 @@ def build_cmd(
 def replay_check_cmd(
     file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the reports as JSON here."),
     quiet: bool = typer.Option(
@@ -197,7 +198,7 @@ def rollout_cmd(
         1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."
     ),
     keep: str = typer.Option("resolved", "--keep", help="resolved (rejection sampling) | all"),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),

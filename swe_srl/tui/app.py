@@ -9,6 +9,7 @@ imports no training code.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -122,7 +123,9 @@ class TrajectoryScreen(Screen[None]):
         prompts = []
         for row in self.comparison.rows:
             step = row.candidate or row.reference
-            shown = step_row(row.index, step, row.reward) if step is not None else None
+            shown = step_row(row.index, step, row.reward)
+            if row.problem:  # a reply the SRL format check rejects, even if the environment read it
+                shown = dataclasses.replace(shown, format_error=True)
             prompts.append(row_prompt(shown, LABEL_WIDTH, self.wide_list, dim=row.candidate is None))
         return prompts
 
