@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from swe_srl.records import RecordError
 from swe_srl.report.step_rewards import FILE_NAME as STEP_REWARDS_FILE
 from swe_srl.report.step_rewards import StepReward, read_step_rewards
@@ -176,8 +178,6 @@ def _init_model(run: Path) -> Path | None:
     config = run / "config.yaml"
     if not config.is_file():
         return None
-    import yaml
-
     try:
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from swe_srl.records import SweSrlError
 from swe_srl.tui.loading import ReplaySource, open_entry
 from swe_srl.tui.render import ENTRY_COLUMNS, entry_cells
+from swe_srl.tui.trajectory_screen import TrajectoryScreen
 
 STATUS_STYLES = {
     "resolved": "green",
@@ -112,8 +113,6 @@ class BrowserScreen(Screen[None]):
         self.open(self.query_one("#tasks", DataTable).cursor_row)
 
     def open(self, number: int) -> None:
-        from swe_srl.tui.app import TrajectoryScreen
-
         entry = self.source.entries[number]
         try:
             trajectory, comparison = open_entry(entry)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+
 from swe_srl.records import RecordError, Trajectory
 from swe_srl.tui.loading import (
     ReplaySource,
@@ -22,6 +24,7 @@ from swe_srl.tui.loading import (
     open_pair,
     open_source,
 )
+from swe_srl.tui.render import print_trajectory, source_table
 from swe_srl.tui.view import Comparison
 
 
@@ -79,11 +82,7 @@ def resolve(request: ReplayRequest) -> Opened:
     return Opened(source=source)
 
 
-def print_replay(opened: Opened, console=None) -> None:
-    from rich.console import Console
-
-    from swe_srl.tui.render import print_trajectory, source_table
-
+def print_replay(opened: Opened, console: Console | None = None) -> None:
     console = console or Console()
     if opened.source is not None:
         rewards = {n: entry_reward(e) for n, e in enumerate(opened.source.entries) if e.expert is not None}
@@ -92,12 +91,12 @@ def print_replay(opened: Opened, console=None) -> None:
         print_trajectory(console, opened.trajectory, opened.comparison)
 
 
-def run_replay(request: ReplayRequest, console=None) -> None:
+def run_replay(request: ReplayRequest, console: Console | None = None) -> None:
     """Print the replay, or run the terminal app."""
     opened = resolve(request)
     if request.print_only:
         print_replay(opened, console)
         return
-    from swe_srl.tui.app import ReplayApp
+    from swe_srl.tui.app import ReplayApp  # textual: loaded only when a terminal app runs
 
     ReplayApp(opened.trajectory, opened.comparison, opened.source).run()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from swe_srl.eval.results import ResultsLog
 from swe_srl.records import RecordError, Trajectory
 from swe_srl.trajectories import import_paths
 from swe_srl.trajectories.io import expand_paths, safe_file_name
@@ -160,8 +161,6 @@ def _trajectory_entry(trajectory: Trajectory, path: Path, index: int, experts: E
 
 
 def _run_source(run: Path, explicit_expert: Path | None) -> ReplaySource:
-    from swe_srl.eval.results import ResultsLog
-
     folder = run / "trajectories"
     experts = ExpertIndex(explicit_expert, expert_folders(run.parent, own=folder))
     results = ResultsLog(run / "results.jsonl").load()
