@@ -171,7 +171,10 @@ def test_infrastructure_errors_and_any_status_are_shown_apart(eval_runs, tmp_pat
     with (run / "results.jsonl").open("a") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in extra)
     (eval_run,) = collect(run).eval_runs
-    assert eval_run.verdicts == {"unresolved": 3, "tampered": 1} and sum(eval_run.errors.values()) == 1
+    assert (
+        eval_run.verdicts == {"unresolved": 3, "tampered": 1}
+        and sum(eval_run.infrastructure_errors.values()) == 1
+    )
     console = _console()
     make_report(run, tmp_path / "out", console=console, html=False)
     squeezed = re.sub(r"\s+", " ", console.export_text())

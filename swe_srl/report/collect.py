@@ -70,20 +70,13 @@ class EvalRun:
     complete: bool  # report.json was written after the last result (the run finished)
     notes: tuple[str, ...] = ()
     expected: int | None = None  # tasks the run was asked for, when known
+    judged: int = 0  # the resolve rate's denominator: tasks minus infrastructure errors
+    infrastructure_errors: dict[str, int] = field(default_factory=dict)  # cause -> count
 
     @property
     def verdicts(self) -> dict[str, int]:
         """Statuses that judge the model (everything but infrastructure errors)."""
         return {k: v for k, v in self.statuses.items() if k != ERROR_STATUS}
-
-    @property
-    def errors(self) -> dict[str, int]:
-        """Infrastructure errors by cause ("unknown" when the results do not say)."""
-        causes: dict[str, int] = {}
-        for task in self.tasks:
-            if task.status == ERROR_STATUS:
-                causes[task.cause or UNKNOWN] = causes.get(task.cause or UNKNOWN, 0) + 1
-        return causes
 
     @property
     def state(self) -> str:
@@ -199,6 +192,19 @@ def _suite_facts(suite: str) -> tuple[dict[str, tuple[str, str]], str]:
     return facts, ""
 
 
+def _infrastructure_errors(data: dict, tasks: list[EvalTaskRow]) -> dict[str, int]:
+    """Infrastructure errors by cause, as the report counts them (reports from before causes were
+    recorded: every ``error`` row, by the cause its row names, else "unknown")."""
+    counted = data.get("infrastructure_errors")
+    if isinstance(counted, dict):
+        return {str(k): int(v) for k, v in counted.items()}
+    causes: dict[str, int] = {}
+    for task in tasks:
+        if task.status == ERROR_STATUS:
+            causes[task.cause or UNKNOWN] = causes.get(task.cause or UNKNOWN, 0) + 1
+    return causes
+
+
 def read_eval_run(run: Path, label: str = "") -> EvalRun:
     """One eval run folder (``report.json`` and/or ``results.jsonl``)."""
     data, source, complete = _report_dict(run)
@@ -213,6 +219,7 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
     for row in _task_rows(data, source):
         repo, difficulty = facts.get(row.instance_id, (UNKNOWN, UNKNOWN))
         tasks.append(dataclasses.replace(row, repo=repo, difficulty=difficulty))
+    total = _need(data, "total", int, source)
     notes = [note] if note else []
     if not complete:
         notes.append(f"{label or run.name}: in progress or stopped (no report.json after its last result)")
@@ -221,7 +228,7 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
         label=label or run.name,
         policy=str(meta.get("policy") or UNKNOWN),
         suite=str(meta.get("tasks") or UNKNOWN),
-        total=_need(data, "total", int, source),
+        total=total,
         resolved=_need(data, "resolved", int, source),
         resolve_rate=float(_need(data, "resolve_rate", (int, float), source)),
         ci95=(float(ci[0]), float(ci[1])),
@@ -231,6 +238,8 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
         complete=complete,
         notes=tuple(notes),
         expected=None if complete else _expected(meta, facts),
+        judged=int(data.get("judged", total)),
+        infrastructure_errors=_infrastructure_errors(data, tasks),
     )
 
 

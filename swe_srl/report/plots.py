@@ -71,7 +71,7 @@ def plot_overall(runs: Sequence[EvalRun], path: Path) -> Path:
             bar.set_hatch("//")
             bar.set_alpha(0.6)
         ax.annotate(
-            f"{run.resolved}/{run.total}", (bar.get_x() + bar.get_width() / 2, 0.02), ha="center", fontsize=8
+            f"{run.resolved}/{run.judged}", (bar.get_x() + bar.get_width() / 2, 0.02), ha="center", fontsize=8
         )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("resolve rate")

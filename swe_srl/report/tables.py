@@ -57,7 +57,7 @@ def counts(items: dict[str, int]) -> str:
 
 def infrastructure_errors(run: EvalRun) -> str:
     """``2 (sandbox 1, timeout 1)``: tasks the machinery failed, by cause; a dash when none."""
-    errors = run.errors
+    errors = run.infrastructure_errors
     return f"{sum(errors.values())} ({counts(errors)})" if errors else DASH
 
 
@@ -75,7 +75,7 @@ def eval_summary(runs: Sequence[EvalRun]) -> TableData:
                 short_policy(run.policy),
                 *suite,
                 run.state,
-                f"{run.resolved}/{run.total}",
+                f"{run.resolved}/{run.judged}",
                 percent(run.resolve_rate),
                 f"{percent(lo)}-{percent(hi)}",
                 f"{run.mean_steps:.1f}",
@@ -100,10 +100,13 @@ def eval_summary(runs: Sequence[EvalRun]) -> TableData:
     caption = ""
     if any(not run.complete for run in runs):
         caption = "a run in progress shows its numbers so far"
-    if any(run.errors for run in runs):
+    if any(run.infrastructure_errors for run in runs):
         caption = "; ".join(
             c
-            for c in (caption, "infrastructure errors: the machinery failed, not the model (status error)")
+            for c in (
+                caption,
+                "infra errors: the machinery failed, not the model (--retry-errors reruns them)",
+            )
             if c
         )
     return TableData(title, columns, tuple(rows), numeric, caption)
