@@ -158,6 +158,23 @@ def test_mid_run_report_is_marked_in_progress(eval_runs, tmp_path):
     assert "in progress: 2 of 3 done" in text and "numbers so far" in text
 
 
+def test_first_session_in_progress_counts_against_the_run_record(eval_runs, tmp_path):
+    """No report.json yet: the run record written at the start names the suite, policy and tasks."""
+    run = tmp_path / "first"
+    shutil.copytree(eval_runs / "noop", run)
+    (run / "report.json").unlink()
+    record = {
+        "identity": {"command": "eval", "tasks": "bundled", "policy": "noop"},
+        "invocations": [
+            {"started": "2026-01-01T00:00:00", "instances": str((EASY, HARD, OTHER_REPO, "more-1"))}
+        ],
+    }
+    (run / "run.json").write_text(json.dumps(record))
+    (eval_run,) = collect(run).eval_runs
+    assert (eval_run.policy, eval_run.suite) == ("noop", "bundled")
+    assert eval_run.state == "in progress: 3 of 4 done"
+
+
 def test_infrastructure_errors_and_any_status_are_shown_apart(eval_runs, tmp_path):
     """Results carry whatever statuses the grader and the engine give them (a tampered patch, an
     infrastructure error with its cause): each is rendered, errors apart from the verdicts."""

@@ -32,6 +32,7 @@ __all__ = ["Collection", "EvalRun", "EvalTaskRow", "MetricPoint", "TrainingRun",
 
 EVAL_FILES = ("report.json", "results.jsonl")
 ERROR_STATUS = "error"  # an infrastructure error: the machinery failed, not the model
+RUN_RECORD = "run.json"  # a run's identity and settings, written when it starts
 UNKNOWN = "unknown"
 MAX_DEPTH = 3
 _SKIP_DIRS = ("trajectories", "final", "report", "steps", "models", "stages", "logs")
@@ -142,7 +143,23 @@ def _report_dict(run: Path) -> tuple[dict, str, bool]:
     from swe_srl.eval.results import ResultsLog
 
     so_far = build_report(list(ResultsLog(results).load().values())).to_dict()
-    return {**so_far, "meta": data.get("meta") or {}}, str(results), False
+    return {**so_far, "meta": data.get("meta") or _run_record_meta(run)}, str(results), False
+
+
+def _run_record_meta(run: Path) -> dict:
+    """What ``run.json`` (written when a run starts) says about it: its identity (suite, policy)
+    and the settings of its latest invocation (instances); empty when there is none."""
+    path = run / RUN_RECORD
+    if not path.is_file():
+        return {}
+    record = _read_json(path)
+    identity = record.get("identity") if isinstance(record, dict) else None
+    invocations = record.get("invocations") if isinstance(record, dict) else None
+    latest = invocations[-1] if isinstance(invocations, list) and invocations else {}
+    return {
+        **(latest if isinstance(latest, dict) else {}),
+        **(identity if isinstance(identity, dict) else {}),
+    }
 
 
 def _expected(meta: dict, facts: dict) -> int | None:
