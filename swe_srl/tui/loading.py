@@ -92,10 +92,8 @@ def load_expert(entry: Entry) -> Trajectory | None:
 
 
 def _candidate_names(instance_id: str) -> list[str]:
-    safe = safe_file_name(instance_id)
-    return [
-        f"{stem}{suffix}" for stem in dict.fromkeys((safe, instance_id)) for suffix in TRAJECTORY_SUFFIXES
-    ]
+    """File names an expert trajectory of ``instance_id`` is written under (glob-safe characters)."""
+    return [f"{safe_file_name(instance_id)}{suffix}" for suffix in TRAJECTORY_SUFFIXES]
 
 
 class ExpertIndex:
@@ -179,10 +177,10 @@ def _run_source(run: Path, explicit_expert: Path | None) -> ReplaySource:
                 expert=experts.find(instance_id),
             )
         )
-    return ReplaySource(run, "run", tuple(entries), experts.folders, _expert_note(entries, experts))
+    return ReplaySource(run, "run", tuple(entries), experts.folders, _expert_note(entries))
 
 
-def _expert_note(entries: list[Entry], experts: ExpertIndex) -> tuple[str, ...]:
+def _expert_note(entries: list[Entry]) -> tuple[str, ...]:
     found = sum(e.expert is not None for e in entries)
     if not entries or found == len(entries):
         return ()
