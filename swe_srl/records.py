@@ -74,6 +74,7 @@ class Step:
     duration: float | None = None
     raw_action: str = ""  # the action exactly as the source wrote it, kept for lossless round trips
     reward: float | None = None  # per-step reward (e.g. SRL similarity) when known
+    exit_code: int | None = None  # the command's exit status when known (None: not recorded, or nothing ran)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,6 +90,7 @@ class Step:
             duration=data.get("duration"),
             raw_action=data.get("raw_action", ""),
             reward=data.get("reward"),
+            exit_code=data.get("exit_code"),
         )
 
 

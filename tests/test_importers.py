@@ -470,7 +470,7 @@ def test_cli_import_and_stats(fixtures_dir, tmp_path):
     result = runner.invoke(
         app, ["trajectories", "import", str(fixtures_dir), str(bad.parent), "--out", str(out)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a malformed input file is a usage error (swe_srl.cli.errors)
     assert "bad.json" in result.output
     args = ["trajectories", "import", str(fixtures_dir), str(bad.parent), "--out", str(out), "--skip-bad"]
     result = runner.invoke(app, args)

@@ -123,7 +123,7 @@ def test_cli_check_reports_and_fails_on_unlearnable(fixtures_dir, tokenizer_dir,
     result = runner.invoke(
         app, ["steps", "build", str(fixtures_dir), "--out", str(tmp_path / "x"), "--max-prompt-tokens", "10"]
     )
-    assert result.exit_code == 1 and "needs --tokenizer" in result.output
+    assert result.exit_code == 2 and "needs --tokenizer" in result.output  # a usage error
 
 
 def test_duplicates_are_reported(fixtures_dir):

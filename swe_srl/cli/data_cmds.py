@@ -9,6 +9,9 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.errors import EXIT_FAILED, fail
+from swe_srl.cli.options import SandboxKind
+
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
@@ -19,15 +22,10 @@ _FORMAT_HELP = (
 )
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
 def _print_skipped(skipped: list[str]) -> None:
-    from rich.console import Console
+    from swe_srl.console import output_console
 
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     if skipped:
         console.print(f"[yellow]skipped {len(skipped)} malformed record(s):[/yellow]")
         for message in skipped[:20]:
@@ -39,7 +37,7 @@ def _print_skipped(skipped: list[str]) -> None:
 @trajectories_app.command("import")
 def import_cmd(
     inputs: list[str] = typer.Argument(
-        ..., help="Files, directories, JSONL/parquet collections or a HF dataset name."
+        ..., help="Files, directories, JSONL/parquet collections, or hf:OWNER/NAME (a Hugging Face dataset)."
     ),
     out: Path = typer.Option(..., "--out", help="Directory for the normalized <id>.traj.json files."),
     fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
@@ -48,18 +46,17 @@ def import_cmd(
     ),
 ) -> None:
     """Convert expert trajectories from any supported format into swe-srl's normalized format."""
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import import_to_directory
 
     try:
         report = import_to_directory(inputs, out, fmt=fmt, skip_bad=skip_bad)
     except RecordError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     formats = ", ".join(f"{name}: {count}" for name, count in sorted(report.formats.items())) or "none"
-    Console().print(
+    output_console().print(
         f"imported {report.imported} trajectories ({formats}) into {out}; skipped {len(report.skipped)}"
     )
     _print_skipped(report.skipped)
@@ -75,8 +72,7 @@ def stats_cmd(
     """Counts of trajectories, steps, tools, resolved share and lengths."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import import_paths
     from swe_srl.trajectories.stats import collect_trajectory_stats, trajectory_table
@@ -84,9 +80,9 @@ def stats_cmd(
     try:
         stats = collect_trajectory_stats(import_paths(inputs))
     except RecordError as err:
-        _fail(str(err))
+        fail(str(err))
         return
-    Console().print(trajectory_table(stats))
+    output_console().print(trajectory_table(stats))
     if json_out is not None:
         json_out.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
 
@@ -122,17 +118,16 @@ def build_cmd(
     jsonl: bool = typer.Option(True, "--jsonl/--no-jsonl", help="Also write <split>.jsonl beside parquet."),
 ) -> None:
     """Cut trajectories into per-action SRL step instances (prompt = context, target = expert action)."""
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import ImportReport, import_paths
     from swe_srl.trajectories.stats import step_table
     from swe_srl.trajectories.steps import StepOptions, build_step_dataset
 
     if not 0.0 <= val_fraction <= 1.0:
-        _fail("--val-fraction must lie in [0, 1]")
+        fail("--val-fraction must lie in [0, 1]")
     if max_prompt_tokens is not None and tokenizer is None:
-        _fail("--max-prompt-tokens needs --tokenizer")
+        fail("--max-prompt-tokens needs --tokenizer")
     options = StepOptions(
         window=None if window < 0 else window,
         list_earlier=list_earlier,
@@ -152,15 +147,14 @@ def build_cmd(
         counter = _counter(tokenizer)
         records = import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report)
         stats = build_step_dataset(records, out, options, counter=counter, skipped=report.skipped)
-    except (RecordError, OSError) as err:
-        _fail(str(err))
-        return
+    except RecordError as err:
+        fail(str(err))
     dropped = sum(stats.dropped.values()) + stats.duplicates
     done = (
         f"wrote {stats.total_instances} instances to {out}; dropped {dropped}, trimmed {stats.trimmed}; "
         f"skipped {len(report.skipped)} records"
     )
-    Console().print(step_table(stats), done)
+    output_console().print(step_table(stats), done)
     _print_skipped(report.skipped)
 
 
@@ -170,7 +164,7 @@ def _counter(tokenizer: Path | None):
     from swe_srl.context import TokenCounter
 
     if not tokenizer.is_dir():
-        raise OSError(f"{tokenizer}: no such tokenizer folder")
+        fail(f"{tokenizer}: no such tokenizer folder")
     return TokenCounter.from_path(tokenizer)
 
 
@@ -186,29 +180,27 @@ def check_cmd(
     """Report whether every instance is learnable: exact expert target, tools described, tokens, shares."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.learnable import check_instances, check_table
     from swe_srl.trajectories.step_writer import iter_step_instances
 
     try:
         report = check_instances(iter_step_instances(folder), _counter(tokenizer), max_prompt_tokens)
-    except (RecordError, OSError) as err:
-        _fail(str(err))
-        return
-    Console().print(check_table(report))
+    except RecordError as err:
+        fail(str(err))
+    output_console().print(check_table(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     if report.learnable < report.instances or report.over_limit:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)  # the check ran and its verdict is negative
 
 
 @trajectories_app.command("replay-check")
 def replay_check_cmd(
     file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the reports as JSON here."),
     quiet: bool = typer.Option(
@@ -218,25 +210,24 @@ def replay_check_cmd(
     """Re-execute expert trajectories in SweEnv: per-step observation similarity and final resolution."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.tasks import load_tasks
     from swe_srl.trajectories.io import iter_trajectories
     from swe_srl.trajectories.replay_check import replay_check, replay_table
 
-    console = Console()
+    console = output_console()
     try:
         by_id = {task.instance_id: task for task in load_tasks(tasks)}
         trajectories = list(iter_trajectories(file))
     except (RecordError, OSError, ValueError) as err:
-        _fail(str(err))
+        fail(str(err))
         return
     reports, failed = [], False
     for traj in trajectories:
         task = by_id.get(traj.instance_id)
         if task is None:
-            _fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
+            fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
         report = replay_check(traj, task, sandbox, grade=grade)
         reports.append(report)
         failed |= report.resolved is False
@@ -247,7 +238,7 @@ def replay_check_cmd(
     if json_out is not None:
         json_out.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n", encoding="utf-8")
     if failed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)
 
 
 def rollout_cmd(
@@ -262,7 +253,7 @@ def rollout_cmd(
         1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."
     ),
     keep: str = typer.Option("resolved", "--keep", help="resolved (rejection sampling) | all"),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
@@ -271,8 +262,7 @@ def rollout_cmd(
     """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.trajectories.rollout import RolloutConfig, run_rollout
     from swe_srl.trajectories.rollout_display import RolloutProgress, rollout_table
 
@@ -291,9 +281,9 @@ def rollout_cmd(
         with RolloutProgress(config) as progress:
             report = run_rollout(config, on_attempt=progress.advance)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
         return
-    Console().print(rollout_table(report))
+    output_console().print(rollout_table(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
 

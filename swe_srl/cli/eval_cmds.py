@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.options import SandboxKind
+
 
 def eval_command(
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks JSONL file."),
@@ -13,7 +15,7 @@ def eval_command(
         ..., "--policy", help="gold | noop | replay:FILE | openai:MODEL@URL | hf:PATH | vllm:PATH"
     ),
     out: Path = typer.Option(..., "--out", help="Output directory (a rerun resumes it)."),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1),
     setting: str = typer.Option("e2e", "--setting", help="e2e (agent loop) | oracle (oracle file edit)"),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
@@ -29,6 +31,7 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
+    from swe_srl.console import output_console
     from swe_srl.eval.report import print_report
     from swe_srl.eval.runner import EvalConfig, run_eval
 
@@ -46,7 +49,7 @@ def eval_command(
         test_timeout=test_timeout,
         retry_errors=retry_errors,
     )
-    print_report(run_eval(config, show_progress=progress))
+    print_report(run_eval(config, show_progress=progress), output_console())
 
 
 def images_build(

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.errors import EXIT_FAILED
+from swe_srl.cli.options import SandboxKind
+
 tasks_app = typer.Typer(help="Task suites: list them, show their tasks, validate them in a sandbox.")
 
 
@@ -38,7 +41,7 @@ def tasks_list(
 @tasks_app.command("validate")
 def tasks_validate(
     spec: str = typer.Argument(..., help="Suite name, tasks file or folder."),
-    sandbox: str = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
     workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
@@ -57,7 +60,7 @@ def tasks_validate(
     bad = sum(not r.valid for r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
     if bad or not results:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -109,6 +109,7 @@ _STEP_FIELDS = {
     "raw_action": (_TEXT, False),
     "duration": (_NUMBER, True),
     "reward": (_NUMBER, True),
+    "exit_code": ((int,), True),
 }
 
 

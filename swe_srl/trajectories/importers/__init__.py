@@ -5,9 +5,11 @@ raw record: SWE-agent ``.traj`` (1.x and 0.x) and its 80k-style dataset rows, SW
 transcripts (XML or tool calls), OpenAI-style tool calls (SWE-Gym's sampled rows), OpenHands'
 ``output.jsonl`` rows and event streams, SWE-Gym's SFT rows, mini-swe-agent (text and tool
 calls), Agent Data Protocol, Moatless and ours. ``import_paths`` streams files, directories,
-JSONL/JSON-array/parquet collections (parquet one row group at a time; a Hugging Face dataset name
-when online), detects each record's format unless one is forced, and either stops at the first
-malformed record or, with ``skip_bad``, counts it and goes on.
+JSONL/JSON-array/parquet collections (parquet one row group at a time; a Hugging Face dataset
+written ``hf:OWNER/NAME``, when online), detects each record's format unless one is forced, and
+either stops at the first malformed record or, with ``skip_bad``, counts it and goes on. A name
+without the ``hf:`` prefix is always a local path: a missing folder is reported at once, never
+looked up on a hub.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ IMPORTERS: dict[str, Importer] = {
     FORMAT_NATIVE: import_native,
 }
 FORMATS = tuple(IMPORTERS)
+HUB_PREFIX = "hf:"  # the one way to name a Hugging Face dataset as input
 _HF_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -89,23 +92,32 @@ def import_record(raw: RawRecord, fmt: str | None = None) -> Trajectory:
 
 
 def _hf_records(name: str, split: str) -> Iterator[RawRecord]:
+    source = f"{HUB_PREFIX}{name}"
+    if not _HF_NAME.match(name):
+        raise RecordError("a Hugging Face dataset is named hf:OWNER/NAME", source=source)
     import datasets  # heavy, and needs the network: only for dataset names
 
-    for index, row in enumerate(datasets.load_dataset(name, split=split, streaming=True)):
-        yield RawRecord(f"hf:{name}", f"row {index}", row)
+    try:
+        rows = datasets.load_dataset(name, split=split, streaming=True)
+        for index, row in enumerate(rows):
+            yield RawRecord(source, f"row {index}", row)
+    except Exception as err:  # offline, unknown name, no such split: all the caller can act on
+        raise RecordError(f"cannot load the dataset's {split!r} split: {err}", source=source) from None
 
 
 def _raw_records(paths: Iterable[str | Path], errors: list[RecordError], split: str) -> Iterator[RawRecord]:
     """Raw records of every input; unreadable files/lines go to ``errors`` instead of stopping."""
     for raw_path in paths:
         text = str(raw_path)
-        if not Path(text).exists() and _HF_NAME.match(text):
-            yield from _hf_records(text, split)
+        if text.startswith(HUB_PREFIX) and not Path(text).exists():
+            yield from _hf_records(text.removeprefix(HUB_PREFIX), split)
             continue
         try:
             files = list(expand_paths([raw_path]))
         except RecordError as err:
-            errors.append(err)
+            hint = f"no such file or directory (a Hugging Face dataset is written {HUB_PREFIX}{text})"
+            # say how to mean a dataset; never guess one from a missing path
+            errors.append(RecordError(hint, source=text) if _HF_NAME.match(text) else err)
             continue
         for path in files:
             yield from iter_raw_records(path, errors=errors)
