@@ -56,10 +56,7 @@ TEMPLATES = {
         "        break\n"
     ),
     "noop_runtest": (
-        "import _pytest.python as _m\n"
-        "def _hook(self):\n"
-        "    return None\n"
-        "_m.Function.runtest = _hook\n"
+        "import _pytest.python as _m\ndef _hook(self):\n    return None\n_m.Function.runtest = _hook\n"
     ),
     "swallow_call_exceptions": (
         "import _pytest.runner as _m\n"
