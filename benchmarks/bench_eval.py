@@ -49,12 +49,12 @@ def swebench_crosscheck(suite: str, workers: int) -> dict:
     """Gold and empty predictions through swebench's harness vs our Docker grader, every task."""
     from swe_srl.eval.grader import SandboxGrader
     from swe_srl.eval.images import build_suite_images, suite_name, with_image
-    from swe_srl.eval.suites import load_suite
     from swe_srl.eval.swebench_export import export_dataset, run_official_evaluation, write_predictions_file
+    from swe_srl.tasks import load_tasks
 
     name = suite_name(suite)
     build_suite_images(suite)
-    tasks = [with_image(t, name) for t in load_suite(suite).tasks]
+    tasks = [with_image(t, name) for t in load_tasks(suite)]
     grader = SandboxGrader("docker", test_timeout=120)
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-swebench-") as tmp:
