@@ -28,8 +28,8 @@ from pathlib import Path
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
 from swe_srl.eval.results import ResultsLog
-from swe_srl.eval.suites import SuiteLoad, load_suite
 from swe_srl.records import EvalResult, Task, Trajectory
+from swe_srl.tasks.loader import TaskLoad, read_tasks
 
 SETTINGS = ("e2e", "oracle")
 
@@ -129,8 +129,9 @@ def _record(out: Path, log: ResultsLog, outcome: TaskOutcome) -> EvalResult:
     return result
 
 
-def _select(load: SuiteLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
-    tasks, broken = list(load.tasks), list(load.errors)
+def _select(load: TaskLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
+    tasks = list(load.tasks)
+    broken = [EvalResult(e.key, "error", False, reason=str(e.error)) for e in load.errors]
     if config.instances:
         wanted = set(config.instances)
         known = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
@@ -165,7 +166,7 @@ def run_eval(
     out.mkdir(parents=True, exist_ok=True)
     log = ResultsLog(out / "results.jsonl")
     done = log.load()
-    tasks, broken = _select(load_suite(config.tasks), config)
+    tasks, broken = _select(read_tasks(config.tasks), config)
     if config.retry_errors:
         done = {i: r for i, r in done.items() if r.status != "error"}
     for result in broken:
