@@ -6,6 +6,7 @@ Output directory:
   a rerun skips the tasks already there, so every task is reported exactly once (with
   ``retry_errors`` a rerun runs the ``error`` tasks again; their newest line wins);
 - ``trajectories/<instance>.traj.json``: the normalized trajectory of each episode;
+- ``logs/<instance>/test_output.txt``: the test log of each graded task (the result's ``log``);
 - ``predictions.jsonl``: swebench's predictions format, rewritten from the results at the end;
 - ``report.json``: resolve rate, 95% Wilson interval, per-task status (``report.py``).
 
@@ -174,7 +175,7 @@ def run_eval(
             log.append(result)
             done[result.instance_id] = result
     todo = [t for t in tasks if t.instance_id not in done]
-    grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout)
+    grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout, log_dir=out / "logs")
     with _progress(show_progress, len(todo)) as advance, ThreadPoolExecutor(max(1, config.workers)) as pool:
         futures = {pool.submit(evaluate_task, task, config, grader): task for task in todo}
         for future in as_completed(futures):
