@@ -237,10 +237,21 @@ def effective_statuses(task: Task, run: RunStatuses, spec) -> dict[str, str]:
     return _with_parser_keys(tests, spec) if run.structured else tests
 
 
+def required_statuses(task: Task, tests: dict[str, str]) -> dict[str, str]:
+    """The effective status of each FAIL_TO_PASS and PASS_TO_PASS test (swebench's id matching)."""
+    from swebench.harness.grading import _resolve_case
+
+    shown = {}
+    for name in (*task.FAIL_TO_PASS, *task.PASS_TO_PASS):
+        key = _resolve_case(name, tests)
+        shown[name] = tests[key] if key is not None else "MISSING"
+    return shown
+
+
 def grade_statuses(task: Task, run: RunStatuses, spec=None) -> LogGrade:
     """Resolved iff swebench's report says so on the effective statuses (see the module docstring)."""
     from swebench.harness.constants import EvalType, ResolvedStatus
-    from swebench.harness.grading import _resolve_case, get_eval_tests_report, get_resolution_status
+    from swebench.harness.grading import get_eval_tests_report, get_resolution_status
 
     if run.state != "ran":
         return LogGrade(False, run.state, run.reason)
@@ -248,15 +259,11 @@ def grade_statuses(task: Task, run: RunStatuses, spec=None) -> LogGrade:
     tests = effective_statuses(task, run, spec)
     gold = {"FAIL_TO_PASS": list(task.FAIL_TO_PASS), "PASS_TO_PASS": list(task.PASS_TO_PASS)}
     report = get_eval_tests_report(tests, gold, eval_type=EvalType(spec.eval_type))
-    required = (*task.FAIL_TO_PASS, *task.PASS_TO_PASS)
-    shown = {}
-    for name in required:
-        key = _resolve_case(name, tests)
-        shown[name] = tests[key] if key is not None else "MISSING"
+    shown = required_statuses(task, tests)
     if get_resolution_status(report) == ResolvedStatus.FULL.value:
         return LogGrade(True, "resolved", "", shown)
     failing = [n for n, s in shown.items() if s != PASSING]
-    forced = [n for n in required if n in run.undeclared]
+    forced = [n for n in shown if n in run.undeclared]
     why = f"{len(failing)} required test(s) not passing"
     if forced:
         why += f" ({len(forced)} skipped or xfailed by code outside the tests)"
