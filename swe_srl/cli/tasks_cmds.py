@@ -64,6 +64,7 @@ def tasks_validate(
     if output is not None:
         output.write_text(lines)
     if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
         (out / "validation.jsonl").write_text(lines)
     bad = sum(not r.valid for r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
