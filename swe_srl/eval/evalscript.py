@@ -163,7 +163,9 @@ def _task_script_lines(spec: TestRunSpec) -> list[str]:
     """A task's own eval_script, with swebench's exit-status line (``record_test_exit_code``)."""
     from swebench.harness.utils import parse_eval_script, record_test_exit_code
 
-    script = "\n".join(record_test_exit_code(parse_eval_script(spec.eval_script)))
+    # As swebench's ``TestSpec.eval_script``: its header back on, so the markers are traced.
+    body = record_test_exit_code(parse_eval_script(spec.eval_script))
+    script = "\n".join(["#!/bin/bash", "set -uxo pipefail", *body])
     path = f"{GRADE_DIR}/task-eval.sh"
     return [heredoc(script, "TASK_SCRIPT", f"cat > {path}"), f"bash {path}"]
 
@@ -199,7 +201,7 @@ def build_eval_script(spec: TestRunSpec, *, channel: bool = False, canaries: Can
     lines.append(_PROTECT_FUNCTION.format(git=GIT, patterns="|".join(PROTECTED_PATTERNS)))
     lines += ["swe_srl_protect", f"mkdir -p {GRADE_DIR}"]
     if spec.eval_script:
-        return "\n".join([*lines, *_task_script_lines(spec)]) + "\n"
+        return "\n".join([*lines, *_task_script_lines(spec), "set +x"]) + "\n"
     if spec.test_patch.strip():
         lines.append(heredoc(spec.test_patch, "TEST_PATCH", "swe_srl_git apply --verbose -"))
         failed = f'echo "{TEST_PATCH_FAILED}"'
@@ -216,7 +218,7 @@ def build_eval_script(spec: TestRunSpec, *, channel: bool = False, canaries: Can
     lines += ["swe_srl_rc=$?", f": '{END_TEST_OUTPUT}'", f'echo "{TEST_EXIT_CODE}: $swe_srl_rc"']
     if structured:
         lines.append("""printf '{"swe_srl": "exit", "status": %d}\\n' "$swe_srl_rc" >&3""")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "set +x"]) + "\n"
 
 
 _VALID_TAG_CHARS = re.compile(r"[^a-z0-9_.-]+")
