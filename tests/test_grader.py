@@ -132,3 +132,12 @@ def test_sandbox_grader_is_the_environments_grader():
     trajectory = run_sample_episode("local", grader=SandboxGrader("local", test_timeout=60))
     assert trajectory.resolved is True
     assert trajectory.metadata["reward"] == 1.0
+
+
+def test_grader_keeps_the_test_log_and_names_it_in_the_result(task, tmp_path):
+    grader = SandboxGrader("local", test_timeout=60, log_dir=tmp_path / "logs")
+    result = grader.grade(task, task.patch)
+    assert result.log == "logs/swe-srl__durata-1/test_output.txt"
+    log = (tmp_path / result.log).read_text()
+    assert ">>>>> Start Test Output" in log and "short test summary info" in log
+    assert "PASSED tests/test_issue_1.py::test_sign_separated_by_space" in log
