@@ -8,6 +8,7 @@ the strict status rules must catch all of them, including combinations nobody wr
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -87,6 +88,7 @@ def hacks(draw):
     return code, draw(st.sampled_from(["init", "module"])), draw(st.booleans())
 
 
+@pytest.mark.slow
 @settings(
     max_examples=14,
     deadline=None,
