@@ -47,7 +47,7 @@ class RunStatuses:
     exit_code: int | None = None
     structured: bool = False
 
-    def failed(self, state: str, reason: str) -> RunStatuses:
+    def with_problem(self, state: str, reason: str) -> RunStatuses:
         return dataclasses.replace(self, state=state, reason=reason)
 
 
@@ -135,13 +135,15 @@ def read_records(channel: str, canaries: Canaries | None, *, truncated: bool = F
     code = stream.exit_code
     base = RunStatuses("ran", exit_code=code, structured=True)
     if "test_patch_failed" in stream.seen:
-        return base.failed("error", "the task's test patch did not apply")
+        return base.with_problem("error", "the task's test patch did not apply")
     if stream.problem:
-        return base.failed("tampered", stream.problem)
+        return base.with_problem("tampered", stream.problem)
     if "start" not in stream.seen:
-        return base.failed("error", f"tests did not run: pytest never started (exit status {code})")
+        return base.with_problem("error", f"tests did not run: pytest never started (exit status {code})")
     if "finish" not in stream.seen:
-        return base.failed("error", f"tests crashed: pytest did not finish its session (exit status {code})")
+        return base.with_problem(
+            "error", f"tests crashed: pytest did not finish its session (exit status {code})"
+        )
     problem = _canary_problem(stream, canaries) if canaries else ""
     tests, undeclared = {}, set()
     names = {canaries.must_pass, canaries.must_fail} if canaries else set()
@@ -201,16 +203,16 @@ def read_text_log(log: str, run_spec: TestRunSpec, *, truncated: bool = False) -
     code = parse_test_exit_code(log)
     base = RunStatuses("ran", exit_code=code)
     if TEST_PATCH_FAILED in log and START_TEST_OUTPUT not in log:
-        return base.failed("error", "the task's test patch did not apply")
+        return base.with_problem("error", "the task's test patch did not apply")
     if truncated and END_TEST_OUTPUT not in log:
-        return base.failed("error", "the test log exceeds the sandbox's output limit")
+        return base.with_problem("error", "the test log exceeds the sandbox's output limit")
     with tempfile.TemporaryDirectory(prefix="swe-srl-log-") as tmp:
         path = Path(tmp) / "test_output.txt"
         path.write_text(log)
         tests, found = get_logs_eval(_parser_spec(run_spec), str(path))
     if not found:
         tail = log.strip()[-300:]
-        return base.failed("error", f"tests crashed or did not run (exit status {code}): {tail}")
+        return base.with_problem("error", f"tests crashed or did not run (exit status {code}): {tail}")
     return dataclasses.replace(base, tests=dict(tests))
 
 

@@ -92,5 +92,5 @@ def run_tests(sandbox: Sandbox, spec: TestRunSpec, *, canaries: bool = True) -> 
         log = result.output
         statuses = read_text_log(log, spec, truncated=result.truncated)
     if result.timed_out or statuses.exit_code in (124, 137):
-        statuses = statuses.failed("error", f"tests timed out after {spec.timeout:g}s")
+        statuses = statuses.with_problem("error", f"tests timed out after {spec.timeout:g}s")
     return TestRun(statuses, log, round(time.monotonic() - start, 3), chosen)
