@@ -207,3 +207,27 @@ def test_validate_has_the_graders_timeout(spaced_task):
     )
     result = validate_task(dataclasses.replace(spaced_task, test_patch=hangs), timeout=3)
     assert not result.valid and "timed out after 3s" in " ".join(result.problems)
+
+
+def test_spec_environment_and_named_plugins_reach_the_tests(spaced_task):
+    """What an environment record fills: variables for the tests, plugins loaded by name only."""
+    from swe_srl.eval.testrun import run_tests
+    from swe_srl.sandbox import make_sandbox
+
+    tests = (
+        "import os\n\n\ndef test_env():\n    assert os.environ['CALC_MODE'] == 'strict'\n\n\n"
+        "def test_named_plugin(pytester):\n    assert pytester is not None\n"
+    )
+    spec = dataclasses.replace(
+        TestRunSpec.from_task(spaced_task, timeout=60),
+        test_patch=new_file_patch("tests/test_env.py", tests),
+        directives=("tests/test_env.py",),
+        env=(("CALC_MODE", "strict"),),
+    )
+    with make_sandbox("local", spaced_task) as sandbox:
+        without = run_tests(sandbox, spec)
+        sandbox.reset()
+        named = run_tests(sandbox, dataclasses.replace(spec, pytest_plugins=("pytester",)))
+    assert without.statuses.tests["tests/test_env.py::test_env"] == "PASSED"
+    assert without.statuses.tests["tests/test_env.py::test_named_plugin"] == "ERROR"  # no such fixture
+    assert named.statuses.tests["tests/test_env.py::test_named_plugin"] == "PASSED"
