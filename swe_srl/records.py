@@ -188,13 +188,15 @@ class EvalResult:
     """The outcome of grading one task: SWE-bench semantics (every F2P and P2P test passes)."""
 
     instance_id: str
-    status: str  # "resolved" | "unresolved" | "patch_failed" | "error"
+    status: str  # "resolved" | "unresolved" | "patch_failed" | "error" | "tampered"
     resolved: bool
     reason: str = ""
     tests: dict[str, str] = field(default_factory=dict)  # test name -> PASSED/FAILED/...
     steps: int = 0
     duration: float = 0.0
     model_patch: str = ""
+    audit: list[str] = field(default_factory=list)  # static findings on the patch (eval/audit.py)
+    log: str = ""  # the kept test log, relative to the run folder
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -45,18 +45,27 @@ def tasks_validate(
     workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder: validation.jsonl and logs/<instance>/{before,after}/test_output.txt."
+    ),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds per test run (as in eval)."),
 ) -> None:
     """Prove each task: F2P fail with the bug and pass after the gold patch; P2P always pass."""
     from swe_srl.tasks import validate_suite
 
-    results = validate_suite(spec, sandbox, workers, instance_ids=instance)
+    log_dir = out / "logs" if out is not None else None
+    results = validate_suite(spec, sandbox, workers, instance_ids=instance, timeout=timeout, log_dir=log_dir)
     for result in results:
         mark = "ok  " if result.valid else "FAIL"
         typer.echo(f"{mark} {result.instance_id} ({result.duration:.1f}s)")
         for problem in result.problems:
             typer.echo(f"     {problem}")
+    lines = "".join(json.dumps(r.to_dict()) + "\n" for r in results)
     if output is not None:
-        output.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in results))
+        output.write_text(lines)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "validation.jsonl").write_text(lines)
     bad = sum(not r.valid for r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
     if bad or not results:

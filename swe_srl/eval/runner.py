@@ -6,6 +6,7 @@ Output directory:
   a rerun skips the tasks already there, so every task is reported exactly once (with
   ``retry_errors`` a rerun runs the ``error`` tasks again; their newest line wins);
 - ``trajectories/<instance>.traj.json``: the normalized trajectory of each episode;
+- ``logs/<instance>/test_output.txt``: the test log of each graded task (the result's ``log``);
 - ``predictions.jsonl``: swebench's predictions format, rewritten from the results at the end;
 - ``report.json``: resolve rate, 95% Wilson interval, per-task status (``report.py``).
 
@@ -28,8 +29,8 @@ from pathlib import Path
 from swe_srl.eval.grader import SandboxGrader
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
 from swe_srl.eval.results import ResultsLog
-from swe_srl.eval.suites import SuiteLoad, load_suite
 from swe_srl.records import EvalResult, Task, Trajectory
+from swe_srl.tasks.loader import TaskLoad, read_tasks
 
 SETTINGS = ("e2e", "oracle")
 
@@ -129,8 +130,9 @@ def _record(out: Path, log: ResultsLog, outcome: TaskOutcome) -> EvalResult:
     return result
 
 
-def _select(load: SuiteLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
-    tasks, broken = list(load.tasks), list(load.errors)
+def _select(load: TaskLoad, config: EvalConfig) -> tuple[list[Task], list[EvalResult]]:
+    tasks = list(load.tasks)
+    broken = [EvalResult(e.key, "error", False, reason=str(e.error)) for e in load.errors]
     if config.instances:
         wanted = set(config.instances)
         known = {t.instance_id for t in tasks} | {r.instance_id for r in broken}
@@ -165,7 +167,7 @@ def run_eval(
     out.mkdir(parents=True, exist_ok=True)
     log = ResultsLog(out / "results.jsonl")
     done = log.load()
-    tasks, broken = _select(load_suite(config.tasks), config)
+    tasks, broken = _select(read_tasks(config.tasks), config)
     if config.retry_errors:
         done = {i: r for i, r in done.items() if r.status != "error"}
     for result in broken:
@@ -173,7 +175,7 @@ def run_eval(
             log.append(result)
             done[result.instance_id] = result
     todo = [t for t in tasks if t.instance_id not in done]
-    grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout)
+    grader = SandboxGrader(config.sandbox, test_timeout=config.test_timeout, log_dir=out / "logs")
     with _progress(show_progress, len(todo)) as advance, ThreadPoolExecutor(max(1, config.workers)) as pool:
         futures = {pool.submit(evaluate_task, task, config, grader): task for task in todo}
         for future in as_completed(futures):

@@ -51,6 +51,7 @@ class EvalTaskRow:
     repo: str = UNKNOWN
     difficulty: str = UNKNOWN
     cause: str = ""  # what failed, for an infrastructure error
+    audit: tuple[str, ...] = ()  # the grader's static findings on the patch
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def _task_rows(data: dict, source: str) -> list[EvalTaskRow]:
                 duration=float(_need(row, "duration", (int, float), source, record)),
                 reason=str(row.get("reason") or ""),
                 cause=str(row.get("cause") or ""),
+                audit=tuple(str(x) for x in row.get("audit") or ()),
             )
         )
     return parsed

@@ -127,7 +127,8 @@ def task_cell(row: EvalTaskRow | None) -> str:
     if row is None:
         return DASH
     status = f"{row.status}: {row.cause}" if row.cause else row.status
-    return f"{status} ({row.steps} steps)"
+    audit = f", {len(row.audit)} audit finding(s)" if row.audit else ""
+    return f"{status} ({row.steps} steps{audit})"
 
 
 def eval_tasks(runs: Sequence[EvalRun]) -> TableData:
