@@ -38,7 +38,7 @@ from rich.table import Table
 from swe_srl.engine.loop import EngineSettings
 from swe_srl.engine.telemetry import read_telemetry
 from swe_srl.eval.runner import EvalConfig, run_eval
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks.loader import read_tasks
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_scale.json"
 TARGET_OVERHEAD = 0.10
@@ -72,7 +72,7 @@ def measure(suite: str, workers: int, repeats: int) -> dict:
 
     from swe_srl.sandbox.workspace import prepare_base_repo
 
-    for task in load_suite(suite).tasks:  # warm-up: every prepared repository cached for both
+    for task in read_tasks(suite).tasks:  # warm-up: every prepared repository cached for both
         prepare_base_repo(task)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     per_node = max(1, workers // 2)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from swe_srl.records import Action, ArgValue
@@ -46,7 +47,8 @@ from swe_srl.tools.calls import (
     json_tool_calls,
     validate_action,
 )
-from swe_srl.tools.schema import TOOLS
+from swe_srl.tools.legacy import known_spec
+from swe_srl.tools.schema import TOOLS, ToolSpec
 
 __all__ = [
     "ActionParseError",
@@ -74,8 +76,8 @@ _PARAM_CLOSE = "</parameter>"
 _FUNCTION_CLOSE = "</function>"
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
-# SWE-smith writes these values on their own lines (its XML_STR_REPLACES).
-BLOCK_PARAMS = frozenset({"file_text", "old_str", "new_str"})
+# SWE-smith writes these values on their own lines (its XML_STR_REPLACES); a legacy ``edit``'s text too.
+BLOCK_PARAMS = frozenset({"file_text", "old_str", "new_str", "replacement_text"})
 # Tool names other harnesses use for the same tools (SWE-Gym / OpenHands), read by the lenient parser.
 TOOL_ALIASES = {"execute_bash": "bash", "finish": "submit"}
 # mini-swe-agent writes its commands in ```mswea_bash_command fences (older versions: ```bash).
@@ -106,7 +108,7 @@ def _render_value(value: ArgValue) -> str:
 
 
 def _ordered_names(action: Action) -> list[str]:
-    spec = TOOLS.get(action.tool)
+    spec = known_spec(action.tool)
     if spec is None:
         return list(action.args)
     known = [name for name in spec.param_names if name in action.args]
@@ -275,11 +277,15 @@ def _thought(think: str | None, prefix: str) -> str:
     return prefix.replace(_THINK_OPEN, "").strip().removesuffix("<tool_call>").rstrip()
 
 
-def parse_strict(text: str, *, think_opened: bool = False) -> ParsedCompletion:
+def parse_strict(
+    text: str, *, think_opened: bool = False, tools: Mapping[str, ToolSpec] | None = None
+) -> ParsedCompletion:
     """The SRL format check: ``<think>...</think>``, one valid XML call, then only whitespace.
 
     ``think_opened`` says the prompt already ended with ``<think>`` (chat templates that open the
-    monologue for the model), so the completion starts inside it.
+    monologue for the model), so the completion starts inside it. ``tools`` are the tools the
+    prompt offered (default: bash, str_replace_editor, submit); a call of any other tool is a
+    format error.
     """
     if not isinstance(text, str):
         raise FormatError("The completion is not text.")
@@ -309,5 +315,5 @@ def parse_strict(text: str, *, think_opened: bool = False) -> ParsedCompletion:
     if trailing.strip():
         extra = trailing.strip()[:40]
         raise FormatError(f"Text after {_FUNCTION_CLOSE}: {extra!r}; nothing may follow the call.")
-    validate_action(call.action)
+    validate_action(call.action, TOOLS if tools is None else tools)
     return ParsedCompletion(thought.strip(), call.action, "xml")

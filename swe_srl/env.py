@@ -39,7 +39,8 @@ from swe_srl.sandbox.base import Sandbox, SandboxError
 ENV_ID = "swe_srl/SWE-v0"
 MAX_TEXT_LENGTH = 2_000_000  # characters in one observation or action; tool outputs are capped far below
 DEFAULT_MAX_STEPS = 50
-DEFAULT_STEP_TIMEOUT = 120.0
+# Seconds per command: SWE-smith's execution_timeout, so a timeout reads as its experts saw it.
+DEFAULT_STEP_TIMEOUT = 300.0
 PARSE_ERROR_TOOL = "parse_error"  # the Action recorded for a reply that held no usable action
 
 

@@ -103,12 +103,15 @@ def run_episode(
 
 def _record_step(reply: str, observation: str, info: dict[str, Any]) -> Step:
     action = info.get("action")
+    exit_code = info.get("exit_code")
+    ran = not info.get("parse_error") and isinstance(exit_code, int) and exit_code >= 0
     return Step(
         thought=info.get("thought", ""),
         action=action if isinstance(action, Action) else Action(tool="", args={}),
         observation=observation,
         duration=info.get("duration"),
         raw_action=reply,
+        exit_code=exit_code if ran else None,  # -1 in info means no command ran
     )
 
 

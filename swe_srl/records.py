@@ -74,6 +74,7 @@ class Step:
     duration: float | None = None
     raw_action: str = ""  # the action exactly as the source wrote it, kept for lossless round trips
     reward: float | None = None  # per-step reward (e.g. SRL similarity) when known
+    exit_code: int | None = None  # the command's exit status when known (None: not recorded, or nothing ran)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,6 +90,7 @@ class Step:
             duration=data.get("duration"),
             raw_action=data.get("raw_action", ""),
             reward=data.get("reward"),
+            exit_code=data.get("exit_code"),
         )
 
 
@@ -175,6 +177,7 @@ class StepInstance:
     prompt: list[dict[str, str]]  # chat messages
     target: str  # canonical text of expert action k (SRL)
     thought: str = ""  # expert's monologue for step k (SFT export: thought + action)
+    tool_specs: str = ""  # the tools the prompt offers (swe_srl.tools.legacy.encode_tools; "" = standard)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,13 +188,15 @@ class EvalResult:
     """The outcome of grading one task: SWE-bench semantics (every F2P and P2P test passes)."""
 
     instance_id: str
-    status: str  # "resolved" | "unresolved" | "patch_failed" | "error"
+    status: str  # "resolved" | "unresolved" | "patch_failed" | "error" | "tampered"
     resolved: bool
     reason: str = ""
     tests: dict[str, str] = field(default_factory=dict)  # test name -> PASSED/FAILED/...
     steps: int = 0
     duration: float = 0.0
     model_patch: str = ""
+    audit: list[str] = field(default_factory=list)  # static findings on the patch (eval/audit.py)
+    log: str = ""  # the kept test log, relative to the run folder
     # With status "error": what failed instead of the model (swe_srl.engine.taxonomy.CAUSES).
     cause: str = ""
 

@@ -1,7 +1,9 @@
 """The SRL step reward: format check, then action similarity ``R = 2M/T``.
 
 A completion is a monologue in ``<think>...</think>`` followed by exactly one tool call
-(``swe_srl.actions.parse_strict`` is the format check). The reward looks at the action only:
+(``swe_srl.actions.parse_strict`` is the format check) of a tool the instance's prompt offered
+(its ``tool_specs`` column; bash, str_replace_editor and submit when it has none). The reward looks at
+the action only:
 
 - ``-1.0`` when the completion breaks the format (``FormatError``);
 - otherwise ``2M/T`` between the canonical text of the student's action and the expert's,
@@ -13,8 +15,7 @@ extension ``swe_srl._seqmatch`` finds the same blocks (same longest-match tie-br
 recursion) on the strings' code points; without it the stdlib computes the value. ``BACKEND``
 says which one is in use ("c" or "python").
 
-Deviation from the paper: none in the metric. The paper does not say whether the autojunk
-heuristic was on; it is off here (with it, strings over 200 characters score wrong).
+Deviation from the paper: none in the metric (the list of all deviations is in ``swe_srl.context``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from swe_srl.actions import FormatError, parse_strict, render_action
+from swe_srl.tools.legacy import decode_tools
 
 FORMAT_PENALTY = -1.0
 # Below this many pairs a batch is scored in-process: a pool round trip costs more than it saves.
@@ -56,14 +58,23 @@ BACKEND = "python" if _seqmatch is None else "c"
 similarity: Callable[[str, str], float] = _difflib_ratio if _seqmatch is None else _seqmatch.ratio
 
 
-def step_reward(completion: str, expert_action: str, *, think_opened: bool = False) -> float:
+# An instance's offered tools: ``swe_srl.tools.legacy.encode_tools`` text ("" or None: the standard three).
+ToolNames = str | None
+
+
+def step_reward(
+    completion: str, expert_action: str, *, think_opened: bool = False, tools: ToolNames = None
+) -> float:
     """The SRL reward of one completion against the expert's canonical action text.
 
     ``think_opened`` says the prompt already ended with ``<think>`` (the completion starts
-    inside the monologue), as ``parse_strict`` reads it.
+    inside the monologue), as ``parse_strict`` reads it. ``tools`` is the instance's ``tool_specs``
+    column (``encode_tools`` text; empty or None: the standard three).
     """
     try:
-        parsed = parse_strict(completion, think_opened=think_opened)
+        parsed = parse_strict(
+            completion, think_opened=think_opened, tools=decode_tools(tools) if tools else None
+        )
     except FormatError:
         return FORMAT_PENALTY
     return similarity(render_action(parsed.action), expert_action)
@@ -92,8 +103,15 @@ def completion_text(completion: Completion) -> str:
     return "\n".join(parts)
 
 
-def _score_chunk(chunk: list[tuple[str, str]], think_opened: bool) -> list[float]:
-    return [step_reward(text, target, think_opened=think_opened) for text, target in chunk]
+def _names(tools: object) -> ToolNames:
+    """A row's ``tools`` value: its text, or None (the standard tools) for anything else."""
+    return tools if isinstance(tools, str) and tools else None
+
+
+def _score_chunk(chunk: list[tuple[str, str, ToolNames]], think_opened: bool) -> list[float]:
+    return [
+        step_reward(text, target, think_opened=think_opened, tools=tools) for text, target, tools in chunk
+    ]
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
@@ -144,18 +162,23 @@ def batch_step_rewards(
     processes: int | None = None,
     *,
     think_opened: bool = False,
+    tools: Sequence[ToolNames] | None = None,
 ) -> list[float]:
     """``step_reward`` for each (completion, expert action) pair, in order.
 
-    Large batches (B x G pairs) are spread over ``processes`` worker processes in chunks (default:
-    the CPUs available); small ones, or ``processes=1``, are scored in this process. Both paths
-    give identical results.
+    ``tools`` gives each pair's offered tools (None: the standard three for every pair). Large
+    batches (B x G pairs) are spread over ``processes`` worker processes in chunks (default: the
+    CPUs available); small ones, or ``processes=1``, are scored in this process. Both paths give
+    identical results.
     """
-    if len(completions) != len(expert_actions):
+    if len(completions) != len(expert_actions) or (tools is not None and len(tools) != len(completions)):
+        count = "?" if tools is None else len(tools)
         raise ValueError(
-            f"batch_step_rewards: {len(completions)} completions but {len(expert_actions)} expert actions"
+            f"batch_step_rewards: {len(completions)} completions but {len(expert_actions)} expert actions "
+            f"and {count} tool lists"
         )
-    pairs = list(zip(completions, expert_actions, strict=True))
+    offered = [None] * len(completions) if tools is None else [_names(t) for t in tools]
+    pairs = list(zip(completions, expert_actions, offered, strict=True))
     workers = default_processes() if processes is None else processes
     if workers <= 1 or len(pairs) < PARALLEL_MIN_PAIRS:
         return _score_chunk(pairs, think_opened)
@@ -175,13 +198,16 @@ def make_srl_reward(
 ) -> Callable[..., list[float]]:
     """A TRL reward function ``(completions, target, **kwargs) -> list[float]``.
 
-    ``target`` is the dataset column with the expert's canonical action text. When TRL passes
-    ``log_metric``, the batch's format-error rate is logged as ``srl/format_error_rate``.
+    ``target`` is the dataset column with the expert's canonical action text; a ``tool_specs``
+    column, when the dataset has one, gives each instance's offered tools. When TRL passes ``log_metric``,
+    the batch's format-error rate is logged as ``srl/format_error_rate``.
     """
 
     def srl_reward(completions: Sequence[Completion], target: Sequence[str], **kwargs: object) -> list[float]:
         texts = [completion_text(c) for c in completions]
-        rewards = batch_step_rewards(texts, list(target), processes, think_opened=think_opened)
+        tools = kwargs.get("tool_specs")
+        offered = list(tools) if isinstance(tools, Sequence) and not isinstance(tools, str) else None
+        rewards = batch_step_rewards(texts, list(target), processes, think_opened=think_opened, tools=offered)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric) and rewards:
             log_metric("srl/format_error_rate", sum(r == FORMAT_PENALTY for r in rewards) / len(rewards))

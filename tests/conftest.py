@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from swe_srl.eval.grader import SandboxGrader
-from swe_srl.eval.suites import load_suite
 from swe_srl.records import Task
+from swe_srl.tasks import load_tasks
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -51,7 +51,7 @@ def fixtures_dir() -> Path:
 @pytest.fixture(scope="session")
 def task() -> Task:
     """The bundled sample task (durata), as ``swe-srl eval --tasks sample`` loads it."""
-    return load_suite("sample").tasks[0]
+    return load_tasks("sample")[0]
 
 
 @pytest.fixture(scope="session")

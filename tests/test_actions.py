@@ -21,6 +21,7 @@ from swe_srl.actions import (
     validate_action,
 )
 from swe_srl.records import Action
+from swe_srl.tools.legacy import known_spec
 from swe_srl.tools.schema import TOOLS
 
 VIEW = Action("str_replace_editor", {"command": "view", "path": "/testbed/x.py"})
@@ -381,13 +382,22 @@ def test_fixture_tool_calls_round_trip(fixtures_dir, name):
         action = action_from_tool_call(tool, arguments)
         text = render_action(action)
         parsed = parse_action(text)
-        expected = action if tool in TOOLS else Action(tool, {k: str(v) for k, v in action.args.items()})
+        # Standard and legacy tools have specs that type their arguments; others read back as text
+        # (this fixture's `edit` is SWE-agent 1.x's search/replace, not the 0.x spec of that name).
+        spec = known_spec(tool)
+        typed = spec is not None and set(action.args) <= set(spec.param_names)
+        expected = action if typed else Action(tool, {k: str(v) for k, v in action.args.items()})
         assert parsed == expected
         assert render_action(parsed) == text
         assert parse_completion(f"thinking\n{text}").action == parsed
         if tool in TOOLS:
             validate_action(action)
             assert parse_strict(f"<think>x</think>\n{text}").action == action
+        elif typed:  # accepted only when the instance offers it
+            offered = {**TOOLS, tool: spec}
+            assert parse_strict(f"<think>x</think>\n{text}", tools=offered).action == action
+            with pytest.raises(FormatError, match="Unknown tool"):
+                parse_strict(f"<think>x</think>\n{text}")
 
 
 def test_fixture_swesmith_view_range_is_integers(fixtures_dir):

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swe_srl.cli import app
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks import load_tasks
 
 HANG_TEST = (
     "diff --git a/tests/test_issue_1.py b/tests/test_issue_1.py\nnew file mode 100644\n"
@@ -25,7 +25,7 @@ HANG_TEST = (
 
 
 def _sample():
-    return load_suite("sample").tasks[0]
+    return load_tasks("sample")[0]
 
 
 def _row(task, instance_id: str, **changes) -> str:
@@ -88,7 +88,8 @@ def test_faulty_tasks_are_reported_and_the_run_goes_on(tmp_path):
     by_id = {r["instance_id"]: r for r in _results(out)}
     assert by_id["good-1"]["status"] == "resolved"
     assert (
-        by_id["tasks.jsonl:line2"]["status"] == "error" and "not JSON" in by_id["tasks.jsonl:line2"]["reason"]
+        by_id["tasks.jsonl:line2"]["status"] == "error"
+        and "not valid JSON" in by_id["tasks.jsonl:line2"]["reason"]
     )
     assert (
         by_id["no-statement"]["status"] == "error" and "problem_statement" in by_id["no-statement"]["reason"]

@@ -27,6 +27,8 @@ PLANT_HOOK = (
         "diff --git a/x b/.git/config",
         "rename to .git/hooks/post-checkout",
         '+++ "b/.git/config"',
+        '+++ "b/\\056git/hooks/post-checkout"',  # C-quoted: GNU patch unquotes it to .git/hooks
+        'diff --git "a/x y" "b/.git/x y"',
     ],
 )
 def test_paths_inside_git_are_recognised(header):

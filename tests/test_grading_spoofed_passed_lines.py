@@ -23,8 +23,9 @@ def test_forged_lines_printed_at_exit(task):
     naive = naive_status_map(task, patch)
     assert all(naive.get(t) == "PASSED" for t in task.FAIL_TO_PASS), "the forgery fools a naive grader"
     result = SandboxGrader("local", test_timeout=60).grade(task, patch)
-    assert not result.resolved
-    assert "after pytest's summary" in result.reason
+    # Verdicts come from the launcher's records, never from printed text: the forgery changes nothing.
+    assert result.status == "unresolved"
+    assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)
 
 
 def test_forged_summary_and_clean_exit_at_exit(task):

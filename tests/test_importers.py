@@ -47,17 +47,33 @@ def _expected_tool_call_actions(raw: dict) -> list[Action]:
     return actions
 
 
+def _canonical(text: str) -> str:
+    """The canonical observation, written out here: \\n line ends, stripped, the no-output sentence."""
+    return (
+        text.replace("\r\n", "\n").strip() or "Your command ran successfully and did not produce any output."
+    )
+
+
 @pytest.mark.parametrize("name", [PANDAS, MARSHMALLOW])
 def test_sweagent_v1_fixture_is_lossless(fixtures_dir, name):
+    """Every step is the tool call the expert made, its observation in canonical form; translated
+    legacy calls keep their original call and observation in the metadata."""
     raw = _raw(fixtures_dir, name)
     traj = _one(fixtures_dir / name)
     entries = raw["trajectory"]
     assert traj.source_format == "swe-agent"
     assert len(traj.steps) == len(entries)
-    assert [s.action for s in traj.steps] == _expected_tool_call_actions(raw)
-    for step, entry in zip(traj.steps, entries, strict=True):
+    translated = traj.metadata.get("translated_steps", {})
+    expected = _expected_tool_call_actions(raw)
+    for index, (step, entry) in enumerate(zip(traj.steps, entries, strict=True)):
+        original = translated.get(str(index))
+        if original is None:
+            assert step.action == expected[index]
+            assert step.observation == _canonical(entry["observation"])
+        else:
+            assert Action.from_dict(original["action"]) == expected[index]
+            assert original["observation"] == _canonical(entry["observation"])
         assert step.thought == entry["thought"]
-        assert step.observation == entry["observation"]
         assert step.raw_action == entry["action"]
         assert step.duration == entry["execution_time"]
     assert traj.final_patch == raw["info"]["submission"]
@@ -85,14 +101,40 @@ def test_editor_command_strings_map_to_the_tool_call_action(fixtures_dir):
     assert any(a.tool == "str_replace_editor" and a.args["command"] == "create" for a in parsed)
 
 
-def test_marshmallow_fixture_keeps_its_own_tools(fixtures_dir):
+def test_marshmallow_fixture_translates_exact_legacy_calls_and_keeps_the_rest(fixtures_dir):
+    """SWE-agent 1.x with its windowed tools: create/find_file/open become the modern tools with the
+    output those print; insert and edit (search/replace) stay tools of their own, documented."""
+    raw = _raw(fixtures_dir, MARSHMALLOW)
     traj = _one(fixtures_dir / MARSHMALLOW)
     assert traj.instance_id == "marshmallow-code__marshmallow-1867"
     assert traj.model == "gpt-4o"
     tools = [s.action.tool for s in traj.steps]
-    assert tools[:2] == ["create", "insert"]
-    assert traj.steps[5].action == Action("open", {"path": "src/marshmallow/fields.py", "line_number": 1474})
-    assert tools[-1] == "submit"
+    editor, bash = "str_replace_editor", "bash"
+    assert tools == [editor, "insert", bash, bash, bash, editor, "edit", "edit", bash, bash, "submit"]
+    create, find, view = traj.steps[0], traj.steps[4], traj.steps[5]
+    assert create.action.args == {"command": "create", "path": "/testbed/reproduce.py", "file_text": ""}
+    assert create.observation == "File created successfully at: /testbed/reproduce.py"
+    assert find.action.args == {"command": "find /testbed/src -type f -name fields.py"}
+    assert find.observation == "/testbed/src/marshmallow/fields.py"
+    window = raw["trajectory"][5]["observation"].replace("\r\n", "\n").split("\n")
+    first, last = window[2].split(":")[0], window[-2].split(":")[0]  # around "(N more lines above/below)"
+    assert view.action.args == {
+        "command": "view",
+        "path": "/testbed/src/marshmallow/fields.py",
+        "view_range": [int(first), int(last)],
+    }
+    assert view.observation.startswith(
+        "Here's the result of running `cat -n` on /testbed/src/marshmallow/fields.py:\n"
+    )
+    assert "  1475\t        return int(value.total_seconds()" in view.observation
+    assert traj.metadata["translated_steps"]["5"]["action"] == {
+        "tool": "open",
+        "args": {"path": "src/marshmallow/fields.py", "line_number": 1474},
+    }
+    extra = {spec["name"]: spec for spec in traj.metadata["extra_tools"]}
+    assert set(extra) == {"insert", "edit", "scroll_up", "scroll_down"}  # the documented untranslatables
+    assert [p["name"] for p in extra["edit"]["params"]] == ["search", "replace", "replace-all"]
+    assert traj.steps[6].action.args["search"].startswith("return int(value.total_seconds()")
 
 
 def test_mini_fixture_is_lossless(fixtures_dir):
@@ -106,7 +148,7 @@ def test_mini_fixture_is_lossless(fixtures_dir):
         content = messages[index]["content"]
         assert step.action == Action("bash", {"command": block.search(content).group(1).strip()})
         assert step.thought == content[: content.index("```")].strip()
-        assert step.observation == messages[index + 1]["content"]
+        assert step.observation == messages[index + 1]["content"].strip()
     assert traj.final_patch == messages[-1]["content"]
     assert traj.problem_statement.startswith("GitHub Issue: SyntaxError: invalid syntax")
 
@@ -166,7 +208,9 @@ def _legacy_doc() -> dict:
     return {"environment": "swe_main", "trajectory": trajectory, "history": history, "info": info}
 
 
-def test_sweagent_legacy_keeps_command_strings(tmp_path):
+def test_sweagent_legacy_command_strings_become_tool_calls(tmp_path):
+    """0.x command strings: legacy commands whose output is no window or match list stay legacy calls
+    with structured arguments (edit N:M never guessed into anything else)."""
     path = tmp_path / "marshmallow-code__marshmallow-1867.traj"
     path.write_text(json.dumps(_legacy_doc()))
     traj = _one(path)
@@ -176,14 +220,66 @@ def test_sweagent_legacy_keeps_command_strings(tmp_path):
     assert traj.problem_statement.endswith("`345` is correct.")
     expected_tools = ["create", "edit", "bash", "find_file", "open", "goto", "search_dir", "edit", "submit"]
     assert [s.action.tool for s in traj.steps] == expected_tools
-    for step, action in zip(traj.steps[:-1], LEGACY_ACTIONS, strict=False):
-        assert step.action.args == {"command": action.strip()}
-        assert step.raw_action == action
-    assert traj.steps[1].action.args["command"].endswith("end_of_edit")
+    assert [s.raw_action for s in traj.steps] == LEGACY_ACTIONS
+    assert traj.steps[0].action.args == {"filename": "reproduce.py"}
+    assert traj.steps[1].action.args == {
+        "start_line": 1,
+        "end_line": 1,
+        "replacement_text": 'from marshmallow.fields import TimeDelta\nprint(TimeDelta(precision="ms"))',
+    }
+    assert traj.steps[3].action.args == {"file_name": "fields.py", "dir": "src"}
+    assert traj.steps[4].action.args == {"path": "src/marshmallow/fields.py", "line_number": 1474}
+    assert traj.steps[6].action.args == {"search_term": "total_seconds", "dir": "src"}
     assert traj.steps[-1].action == Action("submit")
-    assert [s.observation for s in traj.steps] == [f"output {i}\n" for i in range(len(LEGACY_ACTIONS))]
+    assert [s.observation for s in traj.steps] == [f"output {i}" for i in range(len(LEGACY_ACTIONS))]
     assert traj.final_patch == "diff --git a/x b/x\n"
+    assert traj.metadata["workdir"] == "/marshmallow-code__marshmallow"
+    extra = [spec["name"] for spec in traj.metadata["extra_tools"]]
+    # No documentation of its own (an old one-line COMMANDS list): SWE-agent 0.x's commands are offered,
+    # the translatable ones only where a call of them was not translated.
+    assert set(extra) == {
+        "edit",
+        "scroll_up",
+        "scroll_down",
+        "create",
+        "find_file",
+        "open",
+        "goto",
+        "search_dir",
+    }
     assert read_trajectory(write_trajectory(traj, tmp_path / "out.traj.json")) == traj
+
+
+def test_real_legacy_trajectory_uses_its_own_issue_and_tools(tmp_path):
+    """A real SWE-agent 0.x trajectory (pydicom-1458): the demonstration's issue is not the task."""
+    path = Path(__file__).parent / "fixtures" / "sweagent-0.x" / "pydicom__pydicom-1458.traj"
+    raw = json.loads(path.read_text())
+    traj = _one(path)
+    assert traj.instance_id == "pydicom__pydicom-1458"
+    assert traj.problem_statement.startswith("Pixel Representation attribute should be optional")
+    assert "TimeDelta" not in traj.problem_statement  # the demonstration's issue
+    demos = [m["content"] for m in raw["history"] if m.get("is_demo")]
+    assert demos and traj.metadata["demonstrations"] == demos
+    assert [s.action.tool for s in traj.steps] == [
+        "str_replace_editor",  # create reproduce_bug.py: one empty line, as 0.x wrote it
+        "edit",
+        "bash",
+        "bash",  # find_file
+        "str_replace_editor",  # open ... 293: the lines the window showed
+        "edit",
+        "edit",
+        "edit",
+        "edit",
+        "bash",
+        "bash",
+        "submit",
+    ]
+    assert traj.steps[0].action.args["file_text"] == "\n"
+    assert traj.steps[4].action.args["view_range"] == [273, 372]
+    assert traj.steps[5].action.args["start_line"] == 287 and traj.steps[5].action.args["end_line"] == 295
+    assert traj.steps[10].observation == "Your command ran successfully and did not produce any output."
+    assert {spec["name"] for spec in traj.metadata["extra_tools"]} == {"edit", "scroll_up", "scroll_down"}
+    assert traj.metadata["workdir"] == "/pydicom__pydicom"
 
 
 # --- chat transcripts built from the pandas fixture, compared with its SWE-agent import ---
@@ -298,7 +394,7 @@ def test_openai_several_calls_in_one_message(tmp_path):
     path.write_text(json.dumps({"messages": messages}))
     traj = _one(path)
     assert [(s.action.tool, s.observation, s.thought) for s in traj.steps] == [
-        ("execute_bash", "x", "Look around."),
+        ("bash", "x", "Look around."),  # OpenHands' execute_bash is our bash
         ("str_replace_editor", "file x", ""),
     ]
     assert traj.problem_statement == "Fix it."
@@ -374,7 +470,7 @@ def test_cli_import_and_stats(fixtures_dir, tmp_path):
     result = runner.invoke(
         app, ["trajectories", "import", str(fixtures_dir), str(bad.parent), "--out", str(out)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a malformed input file is a usage error (swe_srl.cli.errors)
     assert "bad.json" in result.output
     args = ["trajectories", "import", str(fixtures_dir), str(bad.parent), "--out", str(out), "--skip-bad"]
     result = runner.invoke(app, args)
@@ -386,7 +482,7 @@ def test_cli_import_and_stats(fixtures_dir, tmp_path):
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["trajectories"] == 3
     assert stats["steps"] == 17 + 11 + 10
-    assert stats["tools"]["str_replace_editor"] == 6
+    assert stats["tools"]["str_replace_editor"] == 6 + 2  # pandas's, marshmallow's create and open
     assert "steps per trajectory" in result.output
 
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from swe_srl.actions import parse_completion
 from swe_srl.cli import app
 from swe_srl.eval.patches import base_file
-from swe_srl.eval.suites import load_suite
 from swe_srl.policy import PolicySpecError, make_policy
 from swe_srl.policy.openai import PolicyError, reply_text
 from swe_srl.policy.scripted import patch_to_actions
+from swe_srl.tasks import load_tasks
 
 
 @pytest.mark.parametrize("spec", ["bogus", "replay", "openai:model-without-url", "hf:", "gold:extra"])
@@ -35,7 +35,7 @@ def test_noop_submits_at_once(task):
 
 
 def test_gold_edits_match_the_base_text_exactly_once_on_every_bundled_task():
-    for task in load_suite("bundled").tasks:
+    for task in load_tasks("bundled"):
         for action in patch_to_actions(task.patch):
             if action.args.get("command") == "str_replace":
                 text = base_file(task, str(action.args["path"]).removeprefix("/testbed/"))

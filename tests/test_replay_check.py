@@ -64,6 +64,30 @@ def test_changed_observation_and_missing_edits_are_reported(shipped, sample_task
     assert report.resolved is False and not report.patch_identical
 
 
+def test_first_divergence_is_named_and_classified(shipped, sample_task):
+    """Timing-only differences are nondeterminism; a different answer is environment drift."""
+    pytest_step = next(
+        i for i, s in enumerate(shipped.steps) if "pytest" in str(s.action.args.get("command", ""))
+    )
+    report = replay_check(shipped, sample_task, "local", grade=False)
+    first = report.first_divergence
+    assert first is None or (first.step == pytest_step and first.divergence.kind == "nondeterministic")
+    steps = [dataclasses.replace(s) for s in shipped.steps]
+    drifted = steps[1].observation.replace("def ", "def renamed_", 1)
+    steps[1] = dataclasses.replace(steps[1], observation=drifted.replace("\n", "\r\n") + "\n\n")
+    report = replay_check(dataclasses.replace(shipped, steps=steps), sample_task, "local", grade=False)
+    first = report.first_divergence
+    assert first is not None and first.step == 1 and first.divergence.kind == "drift"
+    assert "renamed_" in first.divergence.recorded_line and "renamed_" not in first.divergence.replayed_line
+    assert report.to_dict()["first_divergence"]["step"] == 1
+    crlf_only = [dataclasses.replace(s) for s in shipped.steps]
+    crlf_only[1] = dataclasses.replace(
+        crlf_only[1], observation=shipped.steps[1].observation.replace("\n", "\r\n")
+    )
+    report = replay_check(dataclasses.replace(shipped, steps=crlf_only), sample_task, "local", grade=False)
+    assert report.steps[1].kind == "identical"  # a recording's line endings are not a divergence
+
+
 def test_parse_errors_replay_from_their_raw_text(sample_task):
     env = SweEnv(task=sample_task, sandbox="local", max_steps=3)
     try:
@@ -94,11 +118,16 @@ def test_replay_check_cli_prints_table_and_json(tmp_path):
     [data] = json.loads(out.read_text())
     assert data["resolved"] is True and data["instance_id"] == "swe-srl__durata-1"
     assert data["min_similarity"] > 0.95 and len(data["steps"]) == data["recorded_steps"]
+    assert (
+        data["first_divergence"] is None
+        or data["first_divergence"]["divergence"]["kind"] == "nondeterministic"
+    )
+    assert "divergence" in result.output
 
 
 def test_replay_check_cli_names_a_missing_task(tmp_path):
     result = CliRunner().invoke(app, ["trajectories", "replay-check", str(SAMPLE_FILE), "--tasks", "bundled"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # wrong input, not a replay that failed (swe_srl.cli.errors)
     assert "swe-srl__durata-1" in result.output
 
 

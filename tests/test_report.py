@@ -4,6 +4,8 @@ the trainers' own logging code, and folders holding several; bad folders fail na
 from __future__ import annotations
 
 import base64
+import json
+import os
 import re
 import shutil
 from dataclasses import asdict
@@ -97,7 +99,7 @@ def test_eval_run_report_tables_pngs_and_html(eval_runs, tmp_path):
     text = console.export_text()
     squeezed = re.sub(r"\s+", " ", text)
     assert "Resolve rate on suite bundled" in text
-    assert "│ gold │ gold │ 3/3 │ 100.0% │ 43.9%-100.0% │" in squeezed  # resolved, rate, 95% CI
+    assert "│ gold │ gold │ finished │ 3/3 │ 100.0% │ 43.9%-100.0% │" in squeezed  # resolved, rate, 95% CI
     assert "swe-srl/semverkit" in text and "swe-srl/spans" in text
     _check_pngs(files.pngs)
     assert {p.name for p in files.pngs} == {
@@ -136,8 +138,80 @@ def test_unfinished_eval_run_is_summarised_from_results(eval_runs, tmp_path):
     (run / "report.json").unlink()
     (eval_run,) = collect(run).eval_runs
     assert not eval_run.complete and eval_run.total == 3 and eval_run.resolved == 3
-    assert eval_run.policy == "unknown"
-    assert any("no report.json" in note for note in eval_run.notes)
+    # run.json (written when the run started) still names its policy and how many tasks it was asked for
+    assert eval_run.policy == "gold" and eval_run.state == "in progress: 3 of 3 done"
+    assert any("in progress or stopped" in note for note in eval_run.notes)
+
+
+def test_mid_run_report_is_marked_in_progress(eval_runs, tmp_path):
+    """A run going on again: results newer than its report.json count as numbers so far, out of the
+    tasks the run was asked for (its meta), never as a finished 100%."""
+    run = tmp_path / "resumed"
+    shutil.copytree(eval_runs / "gold", run)
+    lines = (run / "results.jsonl").read_text().splitlines(keepends=True)
+    (run / "results.jsonl").write_text("".join(lines[:2]))  # two of three tasks finished so far
+    os.utime(run / "report.json", ns=(1, 1))
+    (eval_run,) = collect(run).eval_runs
+    assert eval_run.state == "in progress: 2 of 3 done" and eval_run.total == 2
+    console = _console()
+    make_report(run, tmp_path / "out", console=console, html=False)
+    text = console.export_text()
+    assert "in progress: 2 of 3 done" in text and "numbers so far" in text
+
+
+def test_first_session_in_progress_counts_against_the_run_record(eval_runs, tmp_path):
+    """No report.json yet: the run record written at the start names the suite, policy and tasks."""
+    run = tmp_path / "first"
+    shutil.copytree(eval_runs / "noop", run)
+    (run / "report.json").unlink()
+    record = {
+        "identity": {"command": "eval", "tasks": "bundled", "policy": "noop"},
+        "invocations": [
+            {"started": "2026-01-01T00:00:00", "instances": str((EASY, HARD, OTHER_REPO, "more-1"))}
+        ],
+    }
+    (run / "run.json").write_text(json.dumps(record))
+    (eval_run,) = collect(run).eval_runs
+    assert (eval_run.policy, eval_run.suite) == ("noop", "bundled")
+    assert eval_run.state == "in progress: 3 of 4 done"
+
+
+def test_infrastructure_errors_and_any_status_are_shown_apart(eval_runs, tmp_path):
+    """Results carry whatever statuses the grader and the engine give them (a tampered patch, an
+    infrastructure error with its cause): each is rendered, errors apart from the verdicts."""
+    run = tmp_path / "mixed"
+    shutil.copytree(eval_runs / "noop", run)
+    (run / "report.json").unlink()
+    extra = [
+        {"instance_id": "x-tampered", "status": "tampered", "resolved": False},
+        {"instance_id": "x-lost", "status": "error", "resolved": False, "cause": "sandbox", "reason": "died"},
+    ]
+    with (run / "results.jsonl").open("a") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in extra)
+    (eval_run,) = collect(run).eval_runs
+    assert (
+        eval_run.verdicts == {"unresolved": 3, "tampered": 1}
+        and sum(eval_run.infrastructure_errors.values()) == 1
+    )
+    console = _console()
+    make_report(run, tmp_path / "out", console=console, html=False)
+    squeezed = re.sub(r"\s+", " ", console.export_text())
+    assert "tampered 1, unresolved 3 │ 1 (" in squeezed
+    assert "error" in squeezed and "tampered (0 steps)" in squeezed
+
+
+def test_report_of_several_runs(eval_runs, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(eval_runs, runs)
+    files = make_report([runs / "gold", runs / "noop"], quiet=True, html=False)
+    assert files.out == runs.resolve() / "report"  # the folder holding them all
+    assert [r.label for r in files.collection.eval_runs] == ["gold", "noop"]
+    result = CliRunner().invoke(
+        app, ["report", str(runs / "gold"), str(runs / "noop"), "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 0, result.output
+    squeezed = re.sub(r"\s+", " ", result.output)
+    assert "│ gold │ gold │ finished │ 3/3 │" in squeezed and "│ noop │ noop │ finished │ 0/3 │" in squeezed
 
 
 def test_training_run_report(tmp_path):
@@ -145,9 +219,9 @@ def test_training_run_report(tmp_path):
     console = _console()
     files = make_report(run, tmp_path / "out", console=console)
     text = console.export_text()
-    assert "Training runs" in text and "grpo" in text
+    assert "Training runs" in text and "│ srl │ srl │ unfinished │" in re.sub(r" +", " ", text)
     assert "0.9 -> 0.4" in text and "-0.6 -> 0.3" in text  # loss and reward, first -> last
-    assert "Held-out step rewards" in text
+    assert "Held-out step rewards" in text and "srl: unfinished (no final model saved)" in text
     names = {p.name for p in files.pngs}
     assert {
         "train_loss.png",
@@ -161,6 +235,58 @@ def test_training_run_report(tmp_path):
     (training,) = collect(run).training_runs
     assert training.series("mean_step_reward", held_out=True)[0] == (1, -1.0)
     assert training.series("exact_match_rate", held_out=True)[-1] == (3, 0.5)
+
+
+def _sft_then_srl(tmp_path) -> Path:
+    """An SFT run and an SRL run that starts from the SFT run's final model (its config.yaml says so)."""
+    from swe_srl.train.config import TrainConfig, save_config
+    from swe_srl.train.metrics import append_jsonl
+
+    root = tmp_path / "chain"
+    sft = root / "sft"
+    (sft / "final").mkdir(parents=True)
+    for step in range(1, 301, 50):
+        append_jsonl(sft / "metrics.jsonl", {"kind": "train", "step": step, "loss": 8.0 - step / 100})
+    append_jsonl(sft / "metrics.jsonl", {"kind": "eval", "step": 300, "mean_step_reward": 0.41})
+    srl = _training_run(root / "srl")
+    config = TrainConfig()
+    config.model.path = str(sft / "final")
+    save_config(config, srl / "config.yaml")
+    return root
+
+
+def test_sft_then_srl_chain_is_aligned_on_one_step_axis(tmp_path):
+    from swe_srl.report.plots import HELD_OUT, QUANTITIES, quantity_figure
+
+    root = _sft_then_srl(tmp_path)
+    sft, srl = collect(root).training_runs
+    assert (sft.method, srl.method) == ("sft", "srl") and (srl.offset, srl.after) == (300, "sft")
+    assert srl.series("mean_step_reward", held_out=True, aligned=True)[0] == (301, -1.0)  # after SFT's 300
+    loss = quantity_figure([sft, srl], QUANTITIES[0])
+    assert [ax.get_title(loc="left") for ax in loss.axes] == ["SFT", "SRL"]  # one axis per method
+    assert [ax.get_ylabel() for ax in loss.axes] == ["cross-entropy loss", "GRPO loss"]
+    assert "optimizer step" in loss.axes[-1].get_xlabel()
+    held_out = quantity_figure([sft, srl], HELD_OUT)
+    (axis,) = held_out.axes
+    assert axis.get_ylim() == (-1.05, 1.05) and axis.get_ylabel() == "mean SRL step reward"
+    curves = [
+        line for line in axis.get_lines() if not line.get_label().startswith("_")
+    ]  # not the chain marker
+    xs = sorted(int(x) for line in curves for x in line.get_xdata())
+    assert xs == [300, 301, 302, 303]  # SFT's point, then SRL's, never to its left
+    console = _console()
+    make_report(root, tmp_path / "out", console=console, html=False)
+    assert "301-303 (after sft)" in console.export_text()
+
+
+def test_training_again_into_a_run_keeps_the_newest_session(tmp_path):
+    run = _training_run(tmp_path / "again")
+    from swe_srl.train.metrics import append_jsonl
+
+    for step, loss in ((1, 5.0), (2, 4.0)):  # trained again from step 1 into the same folder
+        append_jsonl(run / "metrics.jsonl", {"kind": "train", "step": step, "loss": loss})
+    (training,) = collect(run).training_runs
+    assert training.series("loss") == [(1, 5.0), (2, 4.0)]
 
 
 def test_trainer_state_only_run(tmp_path):
@@ -216,6 +342,6 @@ def test_cli_report_and_errors(eval_runs, tmp_path):
     assert "Resolve rate" in result.output and (tmp_path / "r" / "report.html").is_file()
     missing = tmp_path / "missing"
     result = runner.invoke(app, ["report", str(missing)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing input is a usage error (swe_srl.cli.errors)
     assert f"file {missing}: no such run directory" in result.output
     assert "Traceback" not in result.output

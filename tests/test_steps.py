@@ -155,10 +155,11 @@ def test_dataset_files_load_with_datasets(fixtures, tmp_path):
         "step_index",
         "num_steps",
         "tool",
+        "tool_specs",
     }
     saved = json.loads((out / "stats.json").read_text())
     assert saved["total_instances"] == 38
-    assert saved["tools"]["bash"] == 23
+    assert saved["tools"]["bash"] == 24  # 9 pandas + 5 marshmallow (find_file translated) + 10 mini
     assert saved["prompt_chars"]["p50"] > 0
 
 
@@ -176,8 +177,8 @@ def test_cli_steps_build(fixtures_dir, tmp_path):
     result = CliRunner().invoke(app, [*args, "--obs-budget", "300", "--val-fraction", "0", "--list-earlier"])
     assert result.exit_code == 0, result.output
     rows = _rows(out / "train.jsonl")
-    assert len(rows) == 23 + 3
+    assert len(rows) == 24 + 3
     assert {r["tool"] for r in rows} == {"bash", "submit"}
     assert any("characters truncated" in m["content"] for r in rows for m in r["prompt"])
     assert "Step instances" in result.output and "prompt chars" in result.output
-    assert json.loads((out / "stats.json").read_text())["instances"] == {"train": 26}
+    assert json.loads((out / "stats.json").read_text())["instances"] == {"train": 27}

@@ -13,8 +13,8 @@ import pytest
 from swe_srl.eval.grader import APPLY_COMMANDS, SandboxGrader
 from swe_srl.eval.images import build_suite_images, with_image
 from swe_srl.eval.patches import patch_from_edits
-from swe_srl.eval.suites import load_suite
 from swe_srl.eval.swebench_export import export_dataset, run_official_evaluation, write_predictions_file
+from swe_srl.tasks import load_tasks
 
 INSTANCES = 3
 
@@ -22,7 +22,7 @@ INSTANCES = 3
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("swebench")
-    tasks = load_suite("bundled").tasks[:INSTANCES]
+    tasks = load_tasks("bundled")[:INSTANCES]
     ids = tuple(t.instance_id for t in tasks)
     build_suite_images("bundled", instances=ids)
     tasks = [with_image(t, "bundled") for t in tasks]

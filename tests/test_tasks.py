@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from swe_srl.records import RecordError, Task
-from swe_srl.tasks import TaskNotFound, list_suites, load_task, load_tasks, resolve_spec
+from swe_srl.tasks import TaskNotFound, list_suites, load_task, load_tasks, read_tasks, resolve_spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = REPO_ROOT / "envs" / "bundled"
@@ -198,3 +198,34 @@ def test_setup_patch_that_does_not_apply_is_a_record_error(tmp_path):
     with pytest.raises(RecordError, match="does not apply") as info:
         load_tasks(path, fill_base_commit=True)
     assert info.value.field_name == "setup_patch"
+
+
+def test_read_tasks_loads_every_good_row_and_reports_each_bad_one(tmp_path):
+    """The lenient mode ``eval`` uses: one error per bad row, naming file, line and field."""
+    path = tmp_path / "mixed.jsonl"
+    lines = [
+        json.dumps(row(instance_id="good-1")),
+        '{"instance_id": "torn", "repo": ',
+        json.dumps(row(instance_id="no-repo", repo=None)),
+        json.dumps(row(instance_id="numeric-version", version=3.0)),
+        json.dumps(row(instance_id="good-1")),
+        "[1, 2]",
+        json.dumps(row(instance_id="good-2")),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    load = read_tasks(path, fill_base_commit=False)
+    assert [t.instance_id for t in load.tasks] == ["good-1", "numeric-version", "good-2"]
+    assert load.tasks[1].version == "3.0"  # a valid row the old second parser rejected
+    errors = {e.key: e.error for e in load.errors}
+    assert list(errors) == ["mixed.jsonl:line2", "no-repo", "good-1:line5", "mixed.jsonl:line6"]
+    assert errors["mixed.jsonl:line2"].record == "line 2" and "not valid JSON" in str(
+        errors["mixed.jsonl:line2"]
+    )
+    assert (errors["no-repo"].record, errors["no-repo"].field_name) == (
+        "line 3 (instance_id no-repo)",
+        "repo",
+    )
+    assert errors["good-1:line5"].field_name == "instance_id" and "duplicate" in str(errors["good-1:line5"])
+    assert all(e.source == str(path) for e in errors.values())
+    with pytest.raises(RecordError, match="not valid JSON"):  # the strict mode stops at the first
+        load_tasks(path, fill_base_commit=False)

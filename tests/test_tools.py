@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from swe_srl.records import Action, Task
-from swe_srl.sandbox.base import TRUNCATION_MARKER
-from swe_srl.tools.executor import EMPTY_PATCH, NO_OUTPUT, ToolResult, clear_editor_history, clip, execute
+from swe_srl.tools.executor import EMPTY_PATCH, ToolResult, clear_editor_history, execute
+from swe_srl.tools.observation import MAX_OBSERVATION_LENGTH, NO_OUTPUT, clip_observation
 
 
 def make_task(root: Path) -> Task:
@@ -65,19 +65,22 @@ def test_bash_timeout_observation(sandbox):
     assert result.duration < 15
 
 
-def test_long_output_is_clipped_with_marker(sandbox):
+def test_long_output_is_clipped_once_as_swe_agent_clips_it(sandbox):
+    """Head only, SWE-agent's note, and the count of every elided character (the sandbox's own cap
+    at 100,000 characters is undone, not stacked: no second marker, no stray mid-text note)."""
     result = bash(sandbox, "python3 -c \"print('x' * 300000); print('THE END')\"")
-    assert len(result.observation) < 110_000
-    assert "characters omitted" in result.observation
-    assert result.observation.startswith("x" * 1000)
+    limit = MAX_OBSERVATION_LENGTH
+    assert result.observation.startswith("x" * limit + "<response clipped><NOTE>Observations should not")
+    # every character after the head counts, the output's final newline included
+    assert f"{300_000 + 1 + 7 + 1 - limit} characters were elided" in result.observation
+    assert "characters omitted" not in result.observation and "THE END" not in result.observation
 
 
-def test_clip_keeps_head_and_tail():
-    text = "a" * 50 + "b" * 50
-    clipped = clip(text, limit=20)
-    assert clipped.startswith("a" * 10) and clipped.endswith("b" * 10)
-    assert TRUNCATION_MARKER.format(dropped=80) in clipped
-    assert clip("short", limit=20) == "short"
+def test_clip_observation_keeps_the_head():
+    assert clip_observation("short", limit=20) == "short"
+    clipped = clip_observation("a" * 50, limit=20)
+    assert clipped.startswith("a" * 20 + "<response clipped>") and "30 characters were elided" in clipped
+    assert "80 characters were elided" in clip_observation("a" * 50, limit=20, total=100)
 
 
 def test_submit_returns_the_patch(sandbox):
@@ -90,7 +93,7 @@ def test_submit_returns_the_patch(sandbox):
     assert result.submitted
     assert result.exit_code == 0
     assert "-    return a - b" in result.patch and "+    return a + b" in result.patch
-    assert result.observation == result.patch
+    assert result.observation == result.patch.strip()  # observations are stripped, the patch is whole
 
 
 def test_submit_without_changes(sandbox):

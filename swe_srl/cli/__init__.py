@@ -1,7 +1,8 @@
 """The ``swe-srl`` command line: commands parse arguments and call library functions, nothing more.
 
 Each area registers its commands from its own module; heavy imports (torch, docker, textual)
-happen inside the command functions so ``swe-srl --help`` stays instant.
+happen inside the command functions so ``swe-srl --help`` stays instant. Errors and exit statuses
+follow one policy for every command (``errors.py``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import importlib
 
 import typer
 
+from swe_srl.cli.errors import SweSrlGroup
+
 app = typer.Typer(
     name="swe-srl",
     help="Supervised Reinforcement Learning for coding agents.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=SweSrlGroup,
 )
 
 _AREAS = (
@@ -32,12 +36,23 @@ for _area in _AREAS:
     importlib.import_module(f"swe_srl.cli.{_area}").register(app)
 
 
-def main() -> None:
-    """Run the app; errors swe-srl raises on purpose (bad input, sandbox failures) print as one line."""
-    from swe_srl.records import SweSrlError
+def _print_version(value: bool) -> None:
+    if value:
+        from swe_srl import __version__
 
-    try:
-        app()
-    except SweSrlError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        raise SystemExit(2) from None
+        typer.echo(f"swe-srl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Supervised Reinforcement Learning for coding agents."""
+
+
+def main() -> None:
+    """The console script: run the app (errors are handled by ``SweSrlGroup``)."""
+    app()

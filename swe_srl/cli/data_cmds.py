@@ -16,28 +16,27 @@ from swe_srl.cli.engine_options import (
     TASK_BUDGET,
     TASK_CPUS,
     TASK_MEMORY,
+    ExecutorKind,
     engine_settings,
     exit_interrupted,
 )
+from swe_srl.cli.errors import EXIT_FAILED, fail
+from swe_srl.cli.options import SandboxKind
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
 _FORMAT_HELP = (
-    "Force one input format (swe-agent, swe-agent-legacy, swe-smith, mini-swe-agent, openai, swe-srl); "
+    "Force one input format (swe-agent, swe-agent-legacy, swe-agent-rows, swe-smith, mini-swe-agent, openai, "
+    "openhands, openhands-sft, adp, moatless, swe-srl); "
     "detected per record otherwise."
 )
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
 def _print_skipped(skipped: list[str]) -> None:
-    from rich.console import Console
+    from swe_srl.console import output_console
 
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     if skipped:
         console.print(f"[yellow]skipped {len(skipped)} malformed record(s):[/yellow]")
         for message in skipped[:20]:
@@ -49,7 +48,7 @@ def _print_skipped(skipped: list[str]) -> None:
 @trajectories_app.command("import")
 def import_cmd(
     inputs: list[str] = typer.Argument(
-        ..., help="Files, directories, JSONL/parquet collections or a HF dataset name."
+        ..., help="Files, directories, JSONL/parquet collections, or hf:OWNER/NAME (a Hugging Face dataset)."
     ),
     out: Path = typer.Option(..., "--out", help="Directory for the normalized <id>.traj.json files."),
     fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
@@ -58,18 +57,17 @@ def import_cmd(
     ),
 ) -> None:
     """Convert expert trajectories from any supported format into swe-srl's normalized format."""
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import import_to_directory
 
     try:
         report = import_to_directory(inputs, out, fmt=fmt, skip_bad=skip_bad)
     except RecordError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     formats = ", ".join(f"{name}: {count}" for name, count in sorted(report.formats.items())) or "none"
-    Console().print(
+    output_console().print(
         f"imported {report.imported} trajectories ({formats}) into {out}; skipped {len(report.skipped)}"
     )
     _print_skipped(report.skipped)
@@ -85,8 +83,7 @@ def stats_cmd(
     """Counts of trajectories, steps, tools, resolved share and lengths."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import import_paths
     from swe_srl.trajectories.stats import collect_trajectory_stats, trajectory_table
@@ -94,9 +91,9 @@ def stats_cmd(
     try:
         stats = collect_trajectory_stats(import_paths(inputs))
     except RecordError as err:
-        _fail(str(err))
+        fail(str(err))
         return
-    Console().print(trajectory_table(stats))
+    output_console().print(trajectory_table(stats))
     if json_out is not None:
         json_out.write_text(json.dumps(stats.to_dict(), indent=2) + "\n", encoding="utf-8")
 
@@ -122,17 +119,26 @@ def build_cmd(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
+    learnable_only: bool = typer.Option(
+        False, "--learnable-only", help="Drop instances whose expert action is not learnable (counted)."
+    ),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for token counts."),
+    max_prompt_tokens: int | None = typer.Option(
+        None, "--max-prompt-tokens", help="Trim prompts to this many tokens; drop what cannot fit (counted)."
+    ),
+    jsonl: bool = typer.Option(True, "--jsonl/--no-jsonl", help="Also write <split>.jsonl beside parquet."),
 ) -> None:
     """Cut trajectories into per-action SRL step instances (prompt = context, target = expert action)."""
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.trajectories.importers import ImportReport, import_paths
     from swe_srl.trajectories.stats import step_table
     from swe_srl.trajectories.steps import StepOptions, build_step_dataset
 
     if not 0.0 <= val_fraction <= 1.0:
-        _fail("--val-fraction must lie in [0, 1]")
+        fail("--val-fraction must lie in [0, 1]")
+    if max_prompt_tokens is not None and tokenizer is None:
+        fail("--max-prompt-tokens needs --tokenizer")
     options = StepOptions(
         window=None if window < 0 else window,
         list_earlier=list_earlier,
@@ -143,40 +149,83 @@ def build_cmd(
         dedupe=dedupe,
         validation_fraction=val_fraction,
         seed=seed,
+        learnable_only=learnable_only,
+        max_prompt_tokens=max_prompt_tokens,
+        write_jsonl=jsonl,
     )
     report = ImportReport()
     try:
-        stats = build_step_dataset(
-            import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report), out, options
-        )
+        counter = _counter(tokenizer)
+        records = import_paths(inputs, fmt=fmt, skip_bad=skip_bad, report=report)
+        stats = build_step_dataset(records, out, options, counter=counter, skipped=report.skipped)
     except RecordError as err:
-        _fail(str(err))
-        return
-    done = f"wrote {stats.total_instances} instances to {out}; skipped {len(report.skipped)} records"
-    Console().print(step_table(stats), done)
+        fail(str(err))
+    dropped = sum(stats.dropped.values()) + stats.duplicates
+    done = (
+        f"wrote {stats.total_instances} instances to {out}; dropped {dropped}, trimmed {stats.trimmed}; "
+        f"skipped {len(report.skipped)} records"
+    )
+    output_console().print(step_table(stats), done)
     _print_skipped(report.skipped)
+
+
+def _counter(tokenizer: Path | None):
+    if tokenizer is None:
+        return None
+    from swe_srl.context import TokenCounter
+
+    if not tokenizer.is_dir():
+        fail(f"{tokenizer}: no such tokenizer folder")
+    return TokenCounter.from_path(tokenizer)
+
+
+@steps_app.command("check")
+def check_cmd(
+    folder: Path = typer.Argument(..., help="A step-instance folder (steps build --out)."),
+    tokenizer: Path | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for token counts."),
+    max_prompt_tokens: int | None = typer.Option(
+        None, "--max-prompt-tokens", help="Count the prompts over this many tokens."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON here."),
+) -> None:
+    """Report whether every instance is learnable: exact expert target, tools described, tokens, shares."""
+    import json
+
+    from swe_srl.console import output_console
+    from swe_srl.records import RecordError
+    from swe_srl.trajectories.learnable import check_instances, check_table
+    from swe_srl.trajectories.step_writer import iter_step_instances
+
+    try:
+        report = check_instances(iter_step_instances(folder), _counter(tokenizer), max_prompt_tokens)
+    except RecordError as err:
+        fail(str(err))
+    output_console().print(check_table(report))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if report.learnable < report.instances or report.over_limit:
+        raise typer.Exit(code=EXIT_FAILED)  # the check ran and its verdict is negative
 
 
 @trajectories_app.command("replay-check")
 def replay_check_cmd(
     file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the reports as JSON here."),
     quiet: bool = typer.Option(
         False, "--quiet", help="Print one summary line per trajectory, no step table."
     ),
     workers: int = typer.Option(1, "--workers", min=1, help="Trajectories replayed at once."),
-    executor: str = EXECUTOR,
+    executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     task_budget: float = TASK_BUDGET,
 ) -> None:
     """Re-execute expert trajectories in SweEnv: per-step observation similarity and final resolution."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.engine.interrupt import RunInterrupted
     from swe_srl.engine.replay import ReplayFailure, replay_checks
     from swe_srl.records import RecordError
@@ -184,16 +233,16 @@ def replay_check_cmd(
     from swe_srl.trajectories.io import iter_trajectories
     from swe_srl.trajectories.replay_check import replay_table
 
-    console = Console()
+    console = output_console()
     try:
         by_id = {task.instance_id: task for task in load_tasks(tasks)}
         trajectories = list(iter_trajectories(file))
     except (RecordError, OSError, ValueError) as err:
-        _fail(str(err))
+        fail(str(err))
         return
     for traj in trajectories:
         if traj.instance_id not in by_id:
-            _fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
+            fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
 
     def show(report) -> None:
         if isinstance(report, ReplayFailure):
@@ -211,7 +260,7 @@ def replay_check_cmd(
     if json_out is not None:
         json_out.write_text(json.dumps([r.to_dict() for r in done], indent=2) + "\n", encoding="utf-8")
     if len(done) < len(reports) or any(r.resolved is False for r in done):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)
 
 
 def rollout_cmd(
@@ -226,7 +275,7 @@ def rollout_cmd(
         1, "--attempts", min=1, help="Most attempts per task (stops at the first resolved)."
     ),
     keep: str = typer.Option("resolved", "--keep", help="resolved (rejection sampling) | all"),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
@@ -234,7 +283,7 @@ def rollout_cmd(
     retry_errors: bool = typer.Option(
         False, "--retry-errors", help="On a rerun, run the attempts masked by infrastructure errors again."
     ),
-    executor: str = EXECUTOR,
+    executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     task_budget: float = TASK_BUDGET,
     task_cpus: float = TASK_CPUS,
@@ -244,8 +293,7 @@ def rollout_cmd(
     """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
     import json
 
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.engine.interrupt import RunInterrupted
     from swe_srl.engine.rollout import RolloutConfig, run_rollout
     from swe_srl.engine.rollout_display import RolloutProgress, rollout_table
@@ -269,7 +317,7 @@ def rollout_cmd(
             report = run_rollout(config, on_attempt=progress.advance)
     except RunInterrupted as err:
         exit_interrupted(err)
-    Console().print(rollout_table(report))
+    output_console().print(rollout_table(report))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
 

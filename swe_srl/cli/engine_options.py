@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import typer
 
-from swe_srl.engine.interrupt import EXIT_CODE, RunInterrupted
+from swe_srl.cli.errors import EXIT_INTERRUPTED
+from swe_srl.engine.executors import EXECUTORS
+from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.loop import EngineSettings
+
+# Checked by click before the command runs, as ``--sandbox`` is (swe_srl.cli.options).
+ExecutorKind = Literal[EXECUTORS]  # type: ignore[valid-type]
 
 EXECUTOR = typer.Option(
     "local", "--executor", help="Where tasks run: local (threads here) | ray (a Ray cluster)."
@@ -67,4 +72,4 @@ def exit_interrupted(err: RunInterrupted, *, resumes: bool = True) -> NoReturn:
         typer.echo(f"to resume, run the same command again: {resume_command()}", err=True)
     else:
         typer.echo(f"to run it all again: {resume_command()}", err=True)
-    raise typer.Exit(EXIT_CODE)
+    raise typer.Exit(EXIT_INTERRUPTED)

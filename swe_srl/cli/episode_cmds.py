@@ -6,15 +6,16 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.options import SandboxKind
+
 
 def episode(
-    sandbox: str = typer.Option("local", help="Sandbox backend: local (bubblewrap) or docker."),
+    sandbox: SandboxKind = typer.Option("local", help="Sandbox backend: local (bubblewrap) or docker."),
     grade: bool = typer.Option(True, help="Grade the final patch (FAIL_TO_PASS / PASS_TO_PASS)."),
     out: Path | None = typer.Option(None, help="Also write the trajectory here (normalized JSON)."),
 ) -> None:
     """Run the scripted fix of the sample task in a sandbox and print its trajectory."""
-    from rich.console import Console
-
+    from swe_srl.console import output_console
     from swe_srl.episode import run_sample_episode
     from swe_srl.tui.render import print_trajectory
 
@@ -24,7 +25,7 @@ def episode(
 
         grader = SandboxGrader(sandbox)
     trajectory = run_sample_episode(sandbox, grader=grader)
-    print_trajectory(Console(), trajectory)
+    print_trajectory(output_console(), trajectory)
     if out is not None:
         from swe_srl.trajectories import write_trajectory
 

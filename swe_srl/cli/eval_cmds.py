@@ -13,9 +13,12 @@ from swe_srl.cli.engine_options import (
     TASK_BUDGET,
     TASK_CPUS,
     TASK_MEMORY,
+    ExecutorKind,
     engine_settings,
     exit_interrupted,
 )
+from swe_srl.cli.errors import EXIT_FAILED, fail
+from swe_srl.cli.options import SandboxKind
 
 
 def eval_command(
@@ -24,7 +27,7 @@ def eval_command(
         ..., "--policy", help="gold | noop | replay:FILE | openai:MODEL@URL | hf:PATH | vllm:PATH"
     ),
     out: Path = typer.Option(..., "--out", help="Output directory (a rerun resumes it)."),
-    sandbox: str = typer.Option("local", "--sandbox", help="local | docker"),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks running at once."),
     setting: str = typer.Option("e2e", "--setting", help="e2e (agent loop) | oracle (oracle file edit)"),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
@@ -38,7 +41,7 @@ def eval_command(
         False, "--retry-errors", help="On a rerun, run the tasks recorded as infrastructure errors again."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
-    executor: str = EXECUTOR,
+    executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     task_budget: float = TASK_BUDGET,
     task_cpus: float = TASK_CPUS,
@@ -46,6 +49,7 @@ def eval_command(
     force_new: bool = FORCE_NEW,
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
+    from swe_srl.console import output_console
     from swe_srl.engine.interrupt import RunInterrupted
     from swe_srl.eval.report import print_report
     from swe_srl.eval.runner import EvalConfig, run_eval
@@ -70,10 +74,9 @@ def eval_command(
         report = run_eval(config, show_progress=progress)
     except RunInterrupted as err:
         exit_interrupted(err)
-    print_report(report)
+    print_report(report, output_console())
     if report.total and report.statuses.get("error", 0) == report.total:
-        typer.secho(f"error: every task ended in an error (see {out}/report.json)", err=True, fg="red")
-        raise typer.Exit(code=1)
+        fail(f"every task ended in an error (see {out}/report.json)", EXIT_FAILED)
 
 
 def images_build(
@@ -84,7 +87,7 @@ def images_build(
     ),
     force: bool = typer.Option(False, "--force", help="Rebuild images that are up to date."),
     workers: int = typer.Option(1, "--workers", min=1, help="Builds running at once (across nodes)."),
-    executor: str = EXECUTOR,
+    executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
 ) -> None:
     """Build one Docker image per task (swe-srl/<suite>.<instance_id>:latest) on every node."""

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from swe_srl.cli.engine_options import EXECUTOR, RAY_ADDRESS, TASK_BUDGET, engine_settings, exit_interrupted
+from swe_srl.cli.engine_options import (
+    EXECUTOR,
+    RAY_ADDRESS,
+    TASK_BUDGET,
+    ExecutorKind,
+    engine_settings,
+    exit_interrupted,
+)
+from swe_srl.cli.errors import EXIT_FAILED
+from swe_srl.cli.options import SandboxKind
 
 tasks_app = typer.Typer(help="Task suites: list them, show their tasks, validate them in a sandbox.")
 
@@ -39,11 +48,15 @@ def tasks_list(
 @tasks_app.command("validate")
 def tasks_validate(
     spec: str = typer.Argument(..., help="Suite name, tasks file or folder."),
-    sandbox: str = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
+    sandbox: SandboxKind = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
     workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
-    executor: str = EXECUTOR,
+    out: Path | None = typer.Option(
+        None, "--out", help="Run folder: validation.jsonl and logs/<instance>/{before,after}/test_output.txt."
+    ),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds per test run (as in eval)."),
+    executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     task_budget: float = TASK_BUDGET,
 ) -> None:
@@ -58,16 +71,18 @@ def tasks_validate(
             typer.echo(f"     {problem}")
 
     settings = engine_settings(executor, ray_address, workers, task_budget, 1.0, 0)
+    outputs = [*([output] if output else []), *([out / "validation.jsonl"] if out else [])]
     try:
         results = validate_suite(
-            spec, sandbox, instance_ids=instance, engine=settings, output=output, on_result=show
-        )
+            spec, sandbox, instance_ids=instance, timeout=timeout, engine=settings, outputs=outputs,
+            log_dir=out / "logs" if out is not None else None, on_result=show,
+        )  # fmt: skip
     except RunInterrupted as err:
         exit_interrupted(err, resumes=False)
     bad = sum(not r.valid for r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} tasks valid")
     if bad or not results:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""CLI commands that show things to a person: replay, report, demo."""
+"""CLI commands that show things to a person: ``replay``."""
 
 from __future__ import annotations
 
@@ -6,38 +6,35 @@ from pathlib import Path
 
 import typer
 
-from swe_srl.records import SweSrlError
-
-
-def _fail(err: Exception) -> typer.Exit:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
 
 def replay(
-    file: Path = typer.Argument(..., help="A trajectory in any format the importers read."),
-    compare: Path | None = typer.Option(None, "--compare", help="A second trajectory of the same task."),
-    index: int = typer.Option(0, "--index", help="Which trajectory of a collection file to show."),
+    path: Path = typer.Argument(
+        ...,
+        help="A trajectory (any format the importers read), a folder or collection of them, "
+        "or an eval run folder (a browser over its tasks).",
+    ),
+    compare: Path | None = typer.Option(
+        None,
+        "--compare",
+        help="A second trajectory of the same task; which is the expert is read from the records.",
+    ),
+    expert: Path | None = typer.Option(
+        None,
+        "--expert",
+        help="The expert: one trajectory of the same task, or a folder/collection of experts matched by "
+        "instance id (default: trajectories/ folders beside and above a run).",
+    ),
+    index: int | None = typer.Option(
+        None, "--index", help="Open only this trajectory of a collection (0-based)."
+    ),
     print_only: bool = typer.Option(False, "--print", help="Render without interaction (logs, pipes, CI)."),
 ) -> None:
-    """Step through a trajectory: expert beside student with --compare."""
-    from swe_srl.tui.loading import load_for_replay
+    """Step through a trajectory, beside its expert when one is known; browse folders and eval runs."""
+    from swe_srl.console import output_console
+    from swe_srl.tui.launch import ReplayRequest, run_replay
 
-    try:
-        trajectory = load_for_replay(file, index)
-        other = load_for_replay(compare, 0) if compare else None
-    except SweSrlError as err:
-        raise _fail(err) from None
-    if print_only:
-        from rich.console import Console
-
-        from swe_srl.tui.render import print_trajectory
-
-        print_trajectory(Console(), trajectory, other)
-        return
-    from swe_srl.tui.app import ReplayApp
-
-    ReplayApp(trajectory, other).run()
+    request = ReplayRequest(path, compare=compare, expert=expert, index=index, print_only=print_only)
+    run_replay(request, output_console() if print_only else None)
 
 
 def register(app: typer.Typer) -> None:

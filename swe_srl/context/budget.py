@@ -42,6 +42,7 @@ class TokenCounter:
     def __init__(self, tokenizer: Any):
         self.tokenizer = tokenizer
         self.has_template = bool(getattr(tokenizer, "chat_template", None))
+        self._overheads: dict[tuple[str, ...], int] = {}
 
     @classmethod
     def from_path(cls, path: str | Path) -> TokenCounter:
@@ -54,13 +55,35 @@ class TokenCounter:
         """Tokens of ``text`` on its own (a target action, one message's content)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def messages(self, messages: Messages) -> int:
-        """Tokens of the prompt the model reads: the rendered chat plus the generation prompt."""
+    def render(self, messages: Messages) -> str:
+        """The prompt text the model reads: the chat template's rendering with the generation prompt.
+
+        Without a template: the message texts, one after another.
+        """
         chat = [{"role": m["role"], "content": m["content"]} for m in messages]
         if not self.has_template:
-            return sum(self.text(m["content"]) + TOKENS_PER_MESSAGE for m in chat)
-        rendered = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        return len(self.tokenizer(rendered, add_special_tokens=False)["input_ids"])
+            return "".join(m["content"] for m in chat)
+        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+
+    def byte_bound(self, messages: Messages) -> int:
+        """An upper bound of the prompt's tokens without tokenizing: its rendering's UTF-8 bytes.
+
+        The template's own text is measured once per sequence of roles (rendered with empty
+        contents), the contents by their UTF-8 length; exact for templates that insert contents
+        verbatim, and an over-estimate for those that trim them. Valid for byte-level tokenizers.
+        """
+        roles = tuple(m["role"] for m in messages)
+        overhead = self._overheads.get(roles)
+        if overhead is None:
+            empty = [{"role": role, "content": ""} for role in roles]
+            overhead = self._overheads[roles] = len(self.render(empty).encode("utf-8"))
+        return overhead + sum(len(m["content"].encode("utf-8")) for m in messages)
+
+    def messages(self, messages: Messages) -> int:
+        """Tokens of the prompt the model reads: the rendered chat plus the generation prompt."""
+        if not self.has_template:
+            return sum(self.text(m["content"]) + TOKENS_PER_MESSAGE for m in messages)
+        return self.text(self.render(messages))
 
     __call__ = messages
 

@@ -259,10 +259,10 @@ def run_demo(config: DemoConfig, console=None) -> DemoResult:
         TimeElapsedColumn,
     )
 
+    from swe_srl.console import output_console
     from swe_srl.demo.stages import STAGES, replay_command
-    from swe_srl.report.tables import wide_console
 
-    console = console or wide_console(sys.stdout)
+    console = console or output_console(sys.stdout)
     config.out.mkdir(parents=True, exist_ok=True)
     check_mode(config)
     start = time.monotonic()
@@ -303,10 +303,11 @@ HONEST_NOTE = (
 
 def print_summary(result: DemoResult, console=None) -> None:
     """Resolve rates, training numbers, timing, and what to open next (long lines unwrapped: copyable)."""
+    from swe_srl.console import output_console
     from swe_srl.report import collect
-    from swe_srl.report.tables import eval_summary, to_rich, training_summary, wide_console
+    from swe_srl.report.tables import eval_summary, to_rich, training_summary
 
-    console = console or wide_console()
+    console = console or output_console()
     collection = collect(result.out)
     if collection.eval_runs:
         console.print(to_rich(eval_summary(collection.eval_runs)))

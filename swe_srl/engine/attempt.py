@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from swe_srl.engine.jobs import TaskContext
@@ -35,12 +37,14 @@ class AttemptSettings:
     step_timeout: float = DEFAULT_STEP_TIMEOUT
     test_timeout: float = 300.0
     diff_every_step: bool = True
+    keep_log: bool = False  # bring the grader's test log back with the outcome
 
 
 @dataclass(frozen=True)
 class AttemptOutcome:
     result: EvalResult
     trajectory: Trajectory | None = None
+    test_log: str = ""  # the grader's test output (with ``keep_log``), for the driver to keep
 
 
 class _BudgetedPolicy:
@@ -93,13 +97,20 @@ def play(task: Task, policy: Any, settings: AttemptSettings, ctx: TaskContext) -
             env.close()
 
 
-def grade(task: Task, patch: str, settings: AttemptSettings, ctx: TaskContext) -> EvalResult:
-    """The grader's verdict on ``patch`` in a fresh sandbox (the ``grade`` phase)."""
+def grade(task: Task, patch: str, settings: AttemptSettings, ctx: TaskContext) -> tuple[EvalResult, str]:
+    """The grader's verdict on ``patch`` in a fresh sandbox (the ``grade`` phase), and its test log.
+
+    The log is written on the node that graded (which may not be the driver's machine) into a
+    temporary folder and comes back as text; the driver keeps it in the run folder.
+    """
     from swe_srl.eval.grader import SandboxGrader
 
-    with ctx.phase("grade", "sandbox"):
-        timeout = ctx.budget.clamp(settings.test_timeout) or settings.test_timeout
-        return SandboxGrader(settings.sandbox, test_timeout=timeout).grade(task, patch)
+    timeout = ctx.budget.clamp(settings.test_timeout) or settings.test_timeout
+    with ctx.phase("grade", "sandbox"), tempfile.TemporaryDirectory(prefix="swe-srl-grade-") as tmp:
+        log_dir = Path(tmp) / "logs" if settings.keep_log else None
+        result = SandboxGrader(settings.sandbox, test_timeout=timeout, log_dir=log_dir).grade(task, patch)
+        log = (Path(tmp) / result.log).read_text(encoding="utf-8", errors="replace") if result.log else ""
+    return dataclasses.replace(result, log=""), log
 
 
 def usage_of(policy: Any) -> dict[str, float]:
@@ -115,8 +126,8 @@ def play_and_grade(task: Task, policy: Any, settings: AttemptSettings, ctx: Task
     """One attempt: play, grade, and the verdict with the attempt's steps and total duration."""
     trajectory = play(task, policy, settings, ctx)
     ctx.add_usage(usage_of(policy))
-    result = grade(task, trajectory.final_patch, settings, ctx)
+    result, log = grade(task, trajectory.final_patch, settings, ctx)
     result = dataclasses.replace(result, steps=len(trajectory.steps), duration=round(ctx.budget.elapsed(), 3))
     trajectory.resolved = result.resolved
     trajectory.metadata["eval_status"] = result.status
-    return AttemptOutcome(result, trajectory)
+    return AttemptOutcome(result, trajectory, log)

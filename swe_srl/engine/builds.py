@@ -81,15 +81,15 @@ class ImageWork:
 
 
 def _suite_tasks(spec: str, instances: tuple[str, ...]) -> list[Task]:
-    from swe_srl.eval.suites import load_suite
+    from swe_srl.tasks.loader import read_tasks
 
     try:
-        load = load_suite(spec)
+        load = read_tasks(spec)
     except (RecordError, OSError) as err:
         raise PreflightError(f"{spec}: {err}") from None
     if load.errors:
         raise PreflightError(
-            f"suite {spec} has malformed rows: {'; '.join(r.reason for r in load.errors[:3])}"
+            f"suite {spec} has malformed rows: {'; '.join(str(e.error) for e in load.errors[:3])}"
         )
     if instances:
         check_instances(instances, [t.instance_id for t in load.tasks], spec)

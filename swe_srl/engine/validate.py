@@ -26,17 +26,19 @@ from swe_srl.tasks.validate import DEFAULT_TIMEOUT, TaskValidation
 class ValidateWork:
     sandbox: str
     timeout: float
+    log_dir: Path | None = None  # each task's test logs (on the node that ran it)
 
     def __call__(self, task: Task, ctx: TaskContext) -> TaskValidation:
         from swe_srl.tasks.validate import validate_task
 
+        timeout = ctx.budget.clamp(self.timeout) or self.timeout
         with ctx.phase("validate", "sandbox"):
-            return validate_task(task, self.sandbox, timeout=ctx.budget.clamp(self.timeout) or self.timeout)
+            return validate_task(task, self.sandbox, timeout=timeout, log_dir=self.log_dir)
 
 
 class ValidationSink:
-    def __init__(self, output: Path | None, on_result: Callable[[TaskValidation], None] | None):
-        self.output, self.on_result = output, on_result
+    def __init__(self, outputs: Sequence[Path], on_result: Callable[[TaskValidation], None] | None):
+        self.outputs, self.on_result = outputs, on_result
         self.results: list[TaskValidation] = []
 
     def record(self, job: Job, result: JobResult) -> Recorded:
@@ -46,8 +48,8 @@ class ValidationSink:
             problem = f"infrastructure error ({result.cause}): {result.error}"
             validation = TaskValidation(job.key, False, (problem,), duration=result.timings.total)
         self.results.append(validation)
-        if self.output is not None:
-            with self.output.open("a", encoding="utf-8") as handle:
+        for output in self.outputs:
+            with output.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(validation.to_dict()) + "\n")
         if self.on_result is not None:
             self.on_result(validation)
@@ -61,10 +63,14 @@ def validate_suite(
     instance_ids: Sequence[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
     engine: EngineSettings | None = None,
-    output: Path | None = None,
+    outputs: Sequence[Path] = (),
+    log_dir: Path | None = None,
     on_result: Callable[[TaskValidation], None] | None = None,
 ) -> list[TaskValidation]:
     """Validate every task of ``spec`` (or only ``instance_ids``); results in suite order.
+
+    Each result is appended to every file of ``outputs`` (JSON lines) as it arrives; ``log_dir``
+    keeps the test logs (with the Ray executor, on the node that ran the task).
 
     Raises ``PreflightError`` before anything runs for a bad option, and ``RunInterrupted`` (after
     writing what finished) when Ctrl-C stopped the run.
@@ -81,22 +87,22 @@ def validate_suite(
         check_instances(instance_ids, [t.instance_id for t in tasks], str(spec))
         tasks = [t for t in tasks if t.instance_id in set(instance_ids)]
     check_sandbox(sandbox_kind, tasks, here=engine.executor == "local")
-    sink = ValidationSink(output, on_result)
+    sink = ValidationSink(outputs, on_result)
 
     def start(nodes: list[str]) -> None:
-        if output is not None:
+        for output in outputs:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text("", encoding="utf-8")
 
     stats = run_jobs(
         [Job(t.instance_id, t, (TaskRepoReady(t),)) for t in tasks],
-        ValidateWork(sandbox_kind, timeout),
+        ValidateWork(sandbox_kind, timeout, log_dir),
         sink,
         engine,
         requirements=(BackendReady(sandbox_kind), OrphansCollected(engine.gc_older_than)),
         on_start=start,
     )
     if stats.interrupted:
-        raise RunInterrupted(stats.recorded, stats.not_run, str(output or ""))
+        raise RunInterrupted(stats.recorded, stats.not_run, ", ".join(map(str, outputs)))
     order = {t.instance_id: i for i, t in enumerate(tasks)}
     return sorted(sink.results, key=lambda v: order.get(v.instance_id, len(order)))

@@ -1,7 +1,8 @@
-"""The evaluation script: one bash script that grades a patched ``/testbed``.
+"""The evaluation script: one bash script that runs a task's tests on the current ``/testbed``.
 
-The same script serves our grader and the exported swebench dataset (``eval_script`` field), so the
-official harness and ``SandboxGrader`` run byte-for-byte the same steps:
+Built from a :class:`~swe_srl.eval.testspec.TestRunSpec`; the grader, ``tasks validate`` and the
+exported swebench dataset (``eval_script`` field) all run it, so the official harness and ours take
+the same steps:
 
 1. **Protect the test infrastructure.** Every file that differs from ``HEAD`` (the task's base commit)
    and is test infrastructure is put back to its base content, or removed when the base has no such
@@ -15,28 +16,44 @@ official harness and ``SandboxGrader`` run byte-for-byte the same steps:
      change to ``setup.cfg`` or ``pyproject.toml`` loses that change when graded: a deliberate trade.
 
    Working on the tree's state rather than on the patch text means the rule also holds for files a
-   patch renames, deletes, or creates under ignored paths.
+   patch renames, deletes, or creates under ignored paths. Git runs with hooks and fsmonitor off.
 2. Apply the task's test patch.
-3. Run the tests with a clean environment (``env -i``: only ``PATH``, ``HOME``, ``LANG`` survive, so
-   no ``PYTEST_ADDOPTS``, ``PYTEST_PLUGINS``, ``PYTHONPATH``, ``BASH_ENV`` or anything else an agent
-   may have exported), without the cache provider, under ``timeout`` so a hang ends as exit status 124.
+3. Run the tests under ``timeout`` with a clean environment (``env -i``: no ``PYTEST_ADDOPTS``,
+   ``PYTHONPATH``, ``BASH_ENV`` or anything an agent exported; colour off). A pytest command runs
+   through ``sandbox_pytest.py`` with ``python -I`` and plugin auto-loading off; any other command
+   (Django's ``runtests.py``, ...) runs as written. A task's own ``eval_script`` replaces steps 2-3.
 
-Test output is bracketed by swebench's start/end markers; swebench's own ``record_test_exit_code``
-adds the exit-status line when the script goes through ``make_test_spec``. ``nonce`` adds marker lines
-that only the shell can print, which the grader uses to find the real output (see ``logs.py``).
+When the grader runs it (``channel=True``), everything the script prints goes to the log file, and
+file descriptor 3 (the command's output, read by the host as it is written) carries only JSON
+records: ``prepared``, pytest's per-test records (``sandbox_pytest.py``) and ``exit``. Test output is
+bracketed by swebench's start/end markers either way.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+from dataclasses import dataclass
+from pathlib import Path
 
-from swe_srl.records import Task
+from swe_srl.eval.testspec import TestRunSpec
 
 TESTS_TIMED_OUT_EXIT = 124
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 START_TEST_OUTPUT = ">>>>> Start Test Output"  # swebench.harness.constants, kept literal for the script
 END_TEST_OUTPUT = ">>>>> End Test Output"
+TEST_EXIT_CODE = ">>>>> Test Exit Code"
+TEST_PATCH_FAILED = "swe-srl: the test patch did not apply"
+GRADE_DIR = "/testbed/.git/swe-srl-grade"  # inside .git: untracked, and git apply refuses to touch it
+LOG_PATH = f"{GRADE_DIR}/test_output.txt"
+LAUNCHER_PATH = f"{GRADE_DIR}/swe_srl_pytest.py"
+CONFIG_PATH = f"{GRADE_DIR}/pytest-config.json"
+LAUNCHER_SOURCE = Path(__file__).with_name("sandbox_pytest.py")
+# Every git command of the script: a hook or fsmonitor planted in .git never runs.
+GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
+# Colour off for every tool; pytest also gets --color=no.
+QUIET_ENV = (("NO_COLOR", "1"), ("PY_COLORS", "0"), ("TERM", "dumb"), ("PYTHONDONTWRITEBYTECODE", "1"))
 
 # Shell ``case`` patterns matched against "/<path>"; the test policy documented above.
 PROTECTED_PATTERNS = (
@@ -60,17 +77,26 @@ PROTECTED_PATTERNS = (
 )
 
 _PROTECT_FUNCTION = """\
+swe_srl_git() {{ {git} "$@"; }}
 swe_srl_protect() {{
-  {{ git diff -z --name-only --no-renames HEAD; git ls-files -z --others; }} | sort -zu |
+  {{ swe_srl_git diff -z --name-only --no-renames HEAD; swe_srl_git ls-files -z --others; }} | sort -zu |
   while IFS= read -r -d '' f; do
     case "/$f" in
       {patterns})
-        if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"
+        if swe_srl_git cat-file -e "HEAD:$f" 2>/dev/null; then swe_srl_git checkout -q HEAD -- "$f"
         else rm -f -- "$f"; fi
         echo "swe-srl: restored test infrastructure file $f to base";;
     esac
   done
 }}"""
+
+
+@dataclass(frozen=True)
+class Canaries:
+    """The two tests the launcher adds to every test module: one must pass, one must fail."""
+
+    must_pass: str
+    must_fail: str
 
 
 def is_protected(path: str) -> bool:
@@ -81,76 +107,118 @@ def is_protected(path: str) -> bool:
     return any(fnmatchcase("/" + path, pattern) for pattern in PROTECTED_PATTERNS)
 
 
-def test_files(task: Task) -> list[str]:
-    """The test files named by the task's FAIL_TO_PASS and PASS_TO_PASS ids, in first-seen order."""
-    files: dict[str, None] = {}
-    for test_id in (*task.FAIL_TO_PASS, *task.PASS_TO_PASS):
-        files.setdefault(test_id.split("::", 1)[0], None)
-    return list(files)
-
-
-def test_command(task: Task, timeout: float) -> str:
-    """The test command line: clean environment, no cache provider, killed after ``timeout`` seconds."""
-    cmd = task.test_cmd.strip() or "python3 -m pytest -rA"
-    if "pytest" in cmd and "no:cacheprovider" not in cmd:
-        cmd += " -p no:cacheprovider"
-    # PATH is the sandbox's own (a task image may put its interpreter first); nothing else survives.
-    env = f'env -i PATH="${{PATH:-{CLEAN_PATH}}}" HOME=/tmp LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1'
-    files = " ".join(shlex.quote(f) for f in test_files(task))
-    # bash -c: the timeout covers the whole command line even when it chains several commands
-    return f"{env} timeout -k 5 {int(max(1, timeout))} bash -c {shlex.quote(f'{cmd} {files}'.rstrip())}"
-
-
-def _heredoc(text: str, tag: str) -> str:
+def heredoc(text: str, tag: str, command: str) -> str:
+    """``command <<'DELIM'`` feeding ``text``, with a delimiter ``text`` does not contain."""
     if not text.endswith("\n"):
         text += "\n"
     delimiter = f"EOF_SWE_SRL_{tag}"
     while delimiter in text:  # a patch can hold any text; pick a delimiter it does not contain
         delimiter += "_"
-    return f"git apply --verbose - <<'{delimiter}'\n{text}{delimiter}"
+    return f"{command} <<'{delimiter}'\n{text}{delimiter}"
 
 
-def build_eval_script(task: Task, *, timeout: float = 300.0, nonce: str = "") -> str:
-    """The bash script that grades the current state of ``/testbed`` (see the module docstring)."""
-    patterns = "|".join(PROTECTED_PATTERNS)
-    lines = [
-        "#!/bin/bash",
-        "set -uxo pipefail",
-        "cd /testbed",
-        _PROTECT_FUNCTION.format(patterns=patterns),
-        "swe_srl_protect",
-    ]
-    if task.test_patch.strip():
-        lines.append(_heredoc(task.test_patch, "TEST_PATCH"))
-        lines.append('if [ $? -ne 0 ]; then echo "swe-srl: the test patch did not apply"; exit 3; fi')
-    if nonce:
-        lines.append(f"echo 'swe-srl-run-{nonce}-start'")
-    lines.append(f": '{START_TEST_OUTPUT}'")
-    lines.append(test_command(task, timeout))
-    if nonce:
-        lines.append(f'echo "swe-srl-run-{nonce}-exit=$?"')
-    lines.append(f": '{END_TEST_OUTPUT}'")
-    return "\n".join(lines) + "\n"
+def _environment(spec: TestRunSpec, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    # PATH is the sandbox's own (a task image may put its interpreter first); nothing else survives.
+    pairs = [*QUIET_ENV, *spec.env, *extra]
+    assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in pairs)
+    return f'env -i PATH="${{PATH:-{CLEAN_PATH}}}" HOME=/tmp LANG=C.UTF-8 {assignments}'
 
 
-def swebench_log_parser(name: str) -> str:
-    """The swebench ``PARSER_REGISTRY`` key for a ``log_parser`` (``pytest`` → ``parse_log_pytest``)."""
-    from swebench.harness.log_parsers import PARSER_REGISTRY
+def _pytest_line(spec: TestRunSpec, config: str) -> str:
+    """The pytest run through the launcher (``python -I``), with the spec's plugins named."""
+    command = spec.pytest
+    assert command is not None
+    args = list(command.args)
+    if "-rA" not in args:
+        args.append("-rA")  # the per-test summary the log parsers read
+    if "no:cacheprovider" not in " ".join(args):
+        args += ["-p", "no:cacheprovider"]
+    for plugin in spec.pytest_plugins:
+        args += ["-p", plugin]
+    args += ["--color=no", *spec.directives]
+    tail = " ".join(shlex.quote(a) for a in [LAUNCHER_PATH, config, *args])
+    if command.interpreter:
+        run = f"exec {shlex.quote(command.interpreter)} -I {tail}"
+    else:  # the console script: its shebang names the environment's interpreter
+        run = (
+            'p=$(command -v pytest) && IFS= read -r l < "$p" && case $l in "#!"*python*) '
+            'i=${l#"#!"};; *) i=python3;; esac; exec $i -I ' + tail
+        )
+    env = _environment(spec, (("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"), *command.env))
+    return f"{env} timeout -k 5 {int(max(1, spec.timeout))} bash -c {shlex.quote(run)}"
 
-    if name in PARSER_REGISTRY:
-        return name
-    key = f"parse_log_{name}"
-    if key in PARSER_REGISTRY:
-        return key
-    raise KeyError(f"unknown log parser {name!r}; swebench knows {', '.join(sorted(PARSER_REGISTRY))}")
+
+def _plain_line(spec: TestRunSpec) -> str:
+    """Any other test command, run as written (under the same clean environment and timeout)."""
+    line = " ".join([spec.test_command, *(shlex.quote(d) for d in spec.directives)])
+    # bash -c: the timeout covers the whole command line even when it chains several commands
+    return f"{_environment(spec)} timeout -k 5 {int(max(1, spec.timeout))} bash -c {shlex.quote(line)}"
 
 
-def swebench_eval_type(name: str) -> str:
-    """The swebench ``EvalType`` value for a task's ``eval_type`` (anything unknown grades pass-and-fail)."""
-    from swebench.harness.constants import EvalType
+def _record(payload: dict) -> str:
+    return f"printf '%s\\n' {shlex.quote(json.dumps(payload))} >&3"
 
-    values = {e.value for e in EvalType}
-    return name if name in values else EvalType.PASS_AND_FAIL.value
+
+def _task_script_lines(spec: TestRunSpec) -> list[str]:
+    """A task's own eval_script, with swebench's exit-status line (``record_test_exit_code``)."""
+    from swebench.harness.utils import parse_eval_script, record_test_exit_code
+
+    # As swebench's ``TestSpec.eval_script``: its header back on, so the markers are traced.
+    body = record_test_exit_code(parse_eval_script(spec.eval_script))
+    script = "\n".join(["#!/bin/bash", "set -uxo pipefail", *body])
+    path = f"{GRADE_DIR}/task-eval.sh"
+    return [heredoc(script, "TASK_SCRIPT", f"cat > {path}"), f"bash {path}"]
+
+
+def _launcher_lines(spec: TestRunSpec, structured: bool, canaries: Canaries | None) -> tuple[list[str], str]:
+    """Write the launcher (and, for the grader, its configuration); return the lines and its config."""
+    command = spec.pytest
+    assert command is not None
+    lines = [heredoc(LAUNCHER_SOURCE.read_text(), "LAUNCHER", f"cat > {LAUNCHER_PATH}")]
+    settings: dict = {"repo_on_path": command.repo_on_path}
+    if not structured:
+        return lines, json.dumps(settings)  # nothing secret: given inline
+    settings.update(channel=True, test_patterns=list(PROTECTED_PATTERNS))
+    if canaries is not None:
+        settings.update(canary_pass=canaries.must_pass, canary_fail=canaries.must_fail)
+    # A file the launcher deletes before any code under test runs: the canaries' names stay unread.
+    lines.append(heredoc(json.dumps(settings), "CONFIG", f"cat > {CONFIG_PATH}"))
+    lines.append(_record({"swe_srl": "prepared"}))
+    return lines, CONFIG_PATH
+
+
+def build_eval_script(spec: TestRunSpec, *, channel: bool = False, canaries: Canaries | None = None) -> str:
+    """The bash script that runs ``spec``'s tests on ``/testbed`` (see the module docstring).
+
+    ``channel``: the grader's form (records on descriptor 3, output in the log file, the exit status
+    after the end marker); without it, the form swebench's harness runs (it adds that line itself).
+    """
+    structured = channel and spec.pytest is not None and not spec.eval_script
+    lines = ["#!/bin/bash"]
+    if structured:
+        lines.append(f"mkdir -p {GRADE_DIR} && exec 3>&1 >{LOG_PATH} 2>&1")
+    lines += ["set -uxo pipefail", "cd /testbed"]
+    lines.append(_PROTECT_FUNCTION.format(git=GIT, patterns="|".join(PROTECTED_PATTERNS)))
+    lines += ["swe_srl_protect", f"mkdir -p {GRADE_DIR}"]
+    if spec.eval_script:
+        return "\n".join([*lines, *_task_script_lines(spec), "set +x"]) + "\n"
+    if spec.test_patch.strip():
+        lines.append(heredoc(spec.test_patch, "TEST_PATCH", "swe_srl_git apply --verbose -"))
+        failed = f'echo "{TEST_PATCH_FAILED}"'
+        if structured:
+            failed += "; " + _record({"swe_srl": "test_patch_failed"})
+        lines.append(f"if [ $? -ne 0 ]; then {failed}; exit 3; fi")
+    if spec.pytest is not None:
+        launcher, config = _launcher_lines(spec, structured, canaries)
+        lines += [*launcher, f": '{START_TEST_OUTPUT}'", _pytest_line(spec, config)]
+    else:
+        lines += [f": '{START_TEST_OUTPUT}'", _plain_line(spec)]
+    if not channel:
+        return "\n".join([*lines, f": '{END_TEST_OUTPUT}'"]) + "\n"
+    lines += ["swe_srl_rc=$?", f": '{END_TEST_OUTPUT}'", f'echo "{TEST_EXIT_CODE}: $swe_srl_rc"']
+    if structured:
+        lines.append("""printf '{"swe_srl": "exit", "status": %d}\\n' "$swe_srl_rc" >&3""")
+    return "\n".join([*lines, "set +x"]) + "\n"
 
 
 _VALID_TAG_CHARS = re.compile(r"[^a-z0-9_.-]+")

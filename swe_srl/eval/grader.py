@@ -1,38 +1,47 @@
-"""Grade a model patch for a task the way SWE-bench does, in a fresh sandbox.
+"""Grade a model patch for a task the way SWE-bench does, in a fresh sandbox, unforgeably.
 
 Steps (each in the task's sandbox, at the base commit):
 
 1. reject binary patches (``patch_failed``); an empty patch is ``unresolved`` without running tests;
+   audit the patch text (``audit.py``): findings travel with the result, whatever the verdict;
 2. apply the model patch with swebench's chain of commands (plain ``git apply``, ``--3way``,
    ``--reject``, then ``patch --fuzz=5``), from a clean tree each time; when all refuse, the status is
-   ``patch_failed`` with git's reason. One deliberate difference: ``patch`` never gets a patch that
-   names a path inside ``.git`` (swebench's would apply it, planting hooks or git config);
-3. run the evaluation script (``evalscript.py``): restore test infrastructure the patch touched,
-   apply the test patch, run the FAIL_TO_PASS and PASS_TO_PASS test files in a clean environment
-   under a timeout;
-4. grade the output with swebench's parsers and report functions (``logs.py``): resolved iff every
-   FAIL_TO_PASS and PASS_TO_PASS test passes.
+   ``patch_failed`` with git's reason. Deliberate differences from swebench: ``patch`` never gets a
+   patch that names a path inside ``.git`` (after C-unquoting), it runs while ``.git`` is moved to a
+   name the patch cannot know, and its result is refused when it created ``.git`` or a symlink into
+   it; packaging metadata the patch adds (``*.dist-info``, ``entry_points.txt``, ``*.pth``) is removed;
+3. run the task's tests with the one test runner (``testrun.py``): test infrastructure restored,
+   test patch applied, pytest through the grader's launcher with canary tests, results read from the
+   command's own output stream after every process in the sandbox is killed;
+4. grade with swebench's report functions (``logs.py``): ``resolved`` iff every FAIL_TO_PASS test
+   passes and every PASS_TO_PASS test is maintained; ``tampered`` when the canaries or the record
+   stream show forced results.
 
 An ``error`` that is not the patch's doing (a sandbox that fails, a test patch that does not apply)
 carries a ``cause`` (``swe_srl.engine.taxonomy``); tests that hang or crash under the patch do not.
 
-``SandboxGrader(kind)`` satisfies the environment's ``Grader`` protocol (``grade(task, patch)``).
+``SandboxGrader(kind)`` satisfies the environment's ``Grader`` protocol (``grade(task, patch)``);
+with ``log_dir`` it keeps each task's ``test_output.txt`` there and names it in the result.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import secrets
+import shlex
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from swe_srl.eval.evalscript import build_eval_script
-from swe_srl.eval.logs import grade_output
+from swe_srl.eval.audit import audit_patch, metadata_paths, touches_git_dir
+from swe_srl.eval.evalscript import GIT, GRADE_DIR
+from swe_srl.eval.logs import grade_statuses
+from swe_srl.eval.testrun import RUN_OUTPUT_LIMIT, TestRun, run_tests
+from swe_srl.eval.testspec import DEFAULT_TIMEOUT, TestRunSpec
 from swe_srl.records import EvalResult, Task
-from swe_srl.sandbox.base import TESTBED, Sandbox
+from swe_srl.sandbox.base import Sandbox
 
-GRADE_DIR = f"{TESTBED}/.git/swe-srl-grade"  # inside .git: untracked, and git apply refuses to touch it
-DEFAULT_TEST_TIMEOUT = 300.0
+DEFAULT_TEST_TIMEOUT = DEFAULT_TIMEOUT
 # swebench's harness (``run_evaluation.GIT_APPLY_CMDS``) tries these in order, so a patch counts as
 # applied here exactly when it would there; tests/test_swebench_interop.py checks the lists match.
 APPLY_COMMANDS = (
@@ -41,9 +50,14 @@ APPLY_COMMANDS = (
     "git apply --verbose --reject",
     "patch --batch --forward --fuzz=5 -p1 -i",
 )
+_HIDDEN_GIT = ".git-swe-srl-"
 # A failed attempt leaves partial edits and unmerged index entries behind, and git 2.39's
 # ``apply --3way`` can abort on a malformed patch holding the index lock (nothing else runs here).
-_CLEAN_TREE = "rm -f .git/index.lock && git reset -q --hard && git clean -q -fd"
+_CLEAN_TREE = (
+    f'for d in {_HIDDEN_GIT}*; do [ -d "$d" ] && [ ! -e .git ] && mv "$d" .git; done; '
+    f"rm -f .git/index.lock && {GIT} reset -q --hard && {GIT} clean -q -fd"
+)
+_REFUSED = 99
 
 SandboxFactory = Callable[[Task], Sandbox]
 
@@ -70,23 +84,21 @@ def _result(task: Task, patch: str, start: float, status: str, reason: str = "",
     )
 
 
-# Lines GNU patch takes file names from (unified, context and git-style diffs).
-_PATH_LINE = re.compile(
-    r"^(?:--- |\+\+\+ |\*\*\* |Index: |diff --git |(?:rename|copy) (?:from|to) )(.*)$", re.MULTILINE
-)
-
-
-def touches_git_dir(patch: str) -> bool:
-    """Whether any file the patch names lies inside a ``.git`` directory.
-
-    ``git apply`` refuses such paths itself; GNU ``patch`` would write there, and a model patch that
-    plants ``.git/config`` (``core.fsmonitor``) or a hook runs code when the grader next calls git.
-    """
-    for match in _PATH_LINE.finditer(patch):
-        for token in match.group(1).split():
-            if ".git" in token.strip('"').split("/"):
-                return True
-    return False
+def _patch_fallback(diff: str) -> str:
+    """GNU patch with ``.git`` out of its reach: moved to a random name for the duration, and the
+    result refused when the patch made a new ``.git`` or left a symlink that resolves into it."""
+    hidden = f"{_HIDDEN_GIT}{secrets.token_hex(8)}"
+    moved_diff = diff.replace("/testbed/.git/", f"/testbed/{hidden}/", 1)
+    return (
+        f"mv .git {hidden} || exit 1\n"
+        f"{APPLY_COMMANDS[-1]} {moved_diff}; rc=$?\n"
+        f"if [ -e .git ] || [ -L .git ]; then rm -rf .git; rc={_REFUSED}; fi\n"
+        f"mv {hidden} .git\n"
+        "while IFS= read -r -d '' link; do\n"
+        '  case "$(realpath -m -- "$link")" in /testbed/.git|/testbed/.git/*) rc=' + f"{_REFUSED};; esac\n"
+        "done < <(find . -path ./.git -prune -o -type l -print0)\n"
+        "exit $rc"
+    )
 
 
 def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
@@ -100,67 +112,75 @@ def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
     diff = f"{GRADE_DIR}/model.diff"
     sandbox.write_file(diff, patch)
     complaint = ""
-    commands = APPLY_COMMANDS
-    if touches_git_dir(patch):
-        commands = tuple(c for c in commands if c.startswith("git "))
+    commands = APPLY_COMMANDS if not touches_git_dir(patch) else APPLY_COMMANDS[:-1]
     for attempt, command in enumerate(commands):
         if attempt:
             sandbox.run(_CLEAN_TREE, timeout=120)
-        result = sandbox.run(f"{command} {diff}", timeout=120)
+        if command.startswith("patch "):
+            result = sandbox.run(_patch_fallback(diff), timeout=120)
+            if result.exit_code == _REFUSED:
+                complaint = "patch: refused, the patch writes inside .git"
+                break
+        else:
+            result = sandbox.run(f"{GIT} {command.removeprefix('git ')} {diff}", timeout=120)
         if result.exit_code == 0:
             return ""
         if not attempt:  # plain git apply explains best what is wrong with the patch
             complaint = result.output.strip() or f"git apply exited with status {result.exit_code}"
     sandbox.run(_CLEAN_TREE, timeout=120)
-    if sandbox.run(f"git apply --check --reverse {diff}", timeout=120).exit_code == 0:
+    if sandbox.run(f"{GIT} apply --check --reverse {diff}", timeout=120).exit_code == 0:
         return ""  # swebench counts a patch whose changes are already there as applied
     return complaint
 
 
-def run_eval_script(sandbox: Sandbox, task: Task, timeout: float) -> tuple[str, str, bool]:
-    """Run the evaluation script; return (its output, the nonce it used, whether the sandbox timed out)."""
-    nonce = secrets.token_hex(8)
-    sandbox.write_file(f"{GRADE_DIR}/eval.sh", build_eval_script(task, timeout=timeout, nonce=nonce))
-    out_path = f"{GRADE_DIR}/eval.out"
-    # Output goes to a file so the sandbox's output limit never cuts pytest's summary off.
-    result = sandbox.run(f"bash {GRADE_DIR}/eval.sh > {out_path} 2>&1", timeout=timeout + 60)
-    try:
-        output = sandbox.read_file(out_path).decode("utf-8", errors="replace")
-    except Exception:  # the file is missing when the sandbox died before the script began
-        output = result.output
-    return output, nonce, result.timed_out
+def remove_packaging_metadata(sandbox: Sandbox, patch: str) -> None:
+    """Remove the ``*.dist-info`` / ``entry_points.txt`` / ``*.pth`` files the patch added."""
+    paths = [p for p in metadata_paths(patch) if not p.startswith("/") and ".." not in p.split("/")]
+    if paths:
+        sandbox.run("rm -rf -- " + " ".join(shlex.quote(p) for p in paths), timeout=60)
 
 
 def grade_in_sandbox(
     sandbox: Sandbox, task: Task, patch: str, *, timeout: float = DEFAULT_TEST_TIMEOUT
-) -> EvalResult:
+) -> tuple[EvalResult, TestRun | None]:
     """Grade ``patch`` in ``sandbox``, which must hold the task's base commit untouched."""
     start = time.monotonic()
+    audit = list(audit_patch(patch))
     why = apply_model_patch(sandbox, patch)
     if why:
-        return _result(task, patch, start, "patch_failed", f"git apply: {why}")
-    output, nonce, sandbox_timed_out = run_eval_script(sandbox, task, timeout)
-    if "swe-srl: the test patch did not apply" in output and f"swe-srl-run-{nonce}-start" not in output:
-        return _result(
-            task, patch, start, "error", "the task's test patch did not apply", cause="environment"
-        )
-    if sandbox_timed_out:
-        return _result(task, patch, start, "error", f"tests timed out after {timeout:g}s")
-    grade = grade_output(task, output, nonce, timeout)
-    return _result(task, patch, start, grade.status, grade.reason, tests=grade.tests)
+        return _result(task, patch, start, "patch_failed", f"git apply: {why}", audit=audit), None
+    remove_packaging_metadata(sandbox, patch)
+    run = run_tests(sandbox, TestRunSpec.from_task(task, timeout=timeout))
+    grade = grade_statuses(task, run.statuses)
+    # The runner restores the test files before the test patch, so a test patch that does not apply
+    # is the task's fault; every other error of the run is what the patched code did.
+    cause = "environment" if grade.status == "error" and "test patch did not apply" in grade.reason else ""
+    result = _result(
+        task, patch, start, grade.status, grade.reason, tests=grade.tests, audit=audit, cause=cause
+    )
+    return result, run
 
 
 def default_sandbox_factory(kind: str) -> SandboxFactory:
     def factory(task: Task) -> Sandbox:
         from swe_srl.sandbox import make_sandbox
 
-        return make_sandbox(kind, task)
+        return make_sandbox(kind, task, output_limit=RUN_OUTPUT_LIMIT)
 
     return factory
 
 
+def safe_name(instance_id: str) -> str:
+    """``instance_id`` as a file or folder name."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in instance_id)
+
+
 class SandboxGrader:
-    """Grades patches in a fresh sandbox of ``kind`` ("local" or "docker") per call."""
+    """Grades patches in a fresh sandbox of ``kind`` ("local" or "docker") per call.
+
+    ``log_dir``: keep each task's test log as ``<log_dir>/<instance>/test_output.txt``; the result's
+    ``log`` field names it relative to ``log_dir``'s parent (the run folder).
+    """
 
     def __init__(
         self,
@@ -168,10 +188,20 @@ class SandboxGrader:
         *,
         test_timeout: float = DEFAULT_TEST_TIMEOUT,
         sandbox_factory: SandboxFactory | None = None,
+        log_dir: Path | None = None,
     ):
         self.kind = kind
         self.test_timeout = test_timeout
+        self.log_dir = Path(log_dir) if log_dir is not None else None
         self._factory = sandbox_factory or default_sandbox_factory(kind)
+
+    def _keep_log(self, result: EvalResult, run: TestRun | None) -> EvalResult:
+        if self.log_dir is None or run is None:
+            return result
+        path = self.log_dir / safe_name(result.instance_id) / "test_output.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(run.log, encoding="utf-8", errors="replace")
+        return dataclasses.replace(result, log=str(path.relative_to(self.log_dir.parent)))
 
     def grade(self, task: Task, patch: str) -> EvalResult:
         start = time.monotonic()
@@ -180,7 +210,7 @@ class SandboxGrader:
             return _result(task, patch, start, "unresolved", "empty patch")
         why = binary_patch_reason(patch)
         if why:
-            return _result(task, patch, start, "patch_failed", why)
+            return _result(task, patch, start, "patch_failed", why, audit=list(audit_patch(patch)))
         try:
             sandbox = self._factory(task)
         except Exception as err:
@@ -188,7 +218,8 @@ class SandboxGrader:
             return _result(task, patch, start, "error", reason, cause="sandbox")
         try:
             with sandbox:
-                return grade_in_sandbox(sandbox, task, patch, timeout=self.test_timeout)
+                result, run = grade_in_sandbox(sandbox, task, patch, timeout=self.test_timeout)
         except Exception as err:
             reason = f"grading failed: {type(err).__name__}: {err}"
             return _result(task, patch, start, "error", reason, cause="sandbox")
+        return self._keep_log(result, run)

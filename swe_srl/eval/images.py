@@ -88,11 +88,11 @@ def build_suite_images(
     spec: str, *, instances: tuple[str, ...] = (), export: Path | None = None, force: bool = False
 ) -> list[TaskImage]:
     """Build every task's image of suite ``spec``; optionally export the swebench dataset too."""
-    from swe_srl.eval.suites import load_suite
+    from swe_srl.tasks.loader import read_tasks
 
-    load = load_suite(spec)
+    load = read_tasks(spec)
     if load.errors:
-        reasons = "; ".join(r.reason for r in load.errors[:3])
+        reasons = "; ".join(str(r.error) for r in load.errors[:3])
         raise ImageBuildError(f"suite {spec} has malformed rows: {reasons}")
     tasks = [t for t in load.tasks if not instances or t.instance_id in instances]
     suite = suite_name(spec)

@@ -94,7 +94,7 @@ def run_oracle(task: Task, policy: object, settings, ctx):
                 Step(thought="", action=action, observation=result.observation, duration=result.duration)
             )
         patch = sandbox.diff()
-    result = grade(task, patch, settings, ctx)
+    result, log = grade(task, patch, settings, ctx)
     result = dataclasses.replace(result, steps=len(steps), duration=round(ctx.budget.elapsed(), 3))
     trajectory = Trajectory(
         instance_id=task.instance_id,
@@ -111,4 +111,4 @@ def run_oracle(task: Task, policy: object, settings, ctx):
             "eval_status": result.status,
         },
     )
-    return AttemptOutcome(result, trajectory)
+    return AttemptOutcome(result, trajectory, log)

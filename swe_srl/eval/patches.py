@@ -54,12 +54,14 @@ def naive_status_map(task: Task, patch: str, env: dict[str, str] | None = None) 
     """
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
-    from swe_srl.eval.evalscript import swebench_log_parser, test_files
+    from swe_srl.eval.testspec import TestRunSpec
     from swe_srl.sandbox.local import LocalSandbox
+
+    spec = TestRunSpec.from_task(task)
 
     with LocalSandbox(task, env=env) as sandbox:
         for name, text in (("model", patch), ("test", task.test_patch)):
             sandbox.write_file(f"/testbed/.git/naive-{name}.diff", text)
             sandbox.run(f"git apply .git/naive-{name}.diff", timeout=60)
-        output = sandbox.run(f"{task.test_cmd} {' '.join(test_files(task))}", timeout=120).output
-    return PARSER_REGISTRY[swebench_log_parser(task.log_parser)](output, None)
+        output = sandbox.run(f"{task.test_cmd} {' '.join(spec.directives)}", timeout=120).output
+    return PARSER_REGISTRY[spec.log_parser](output, None)

@@ -26,7 +26,9 @@ class TaskRow:
     reason: str
     steps: int
     duration: float
-    cause: str = ""
+    audit: list[str] = field(default_factory=list)  # static findings on the patch (eval/audit.py)
+    log: str = ""  # the kept test log, relative to the run folder
+    cause: str = ""  # of an infrastructure error
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,12 @@ class RunReport:
     statuses: dict[str, int]
     patch_failed: list[str]
     errors: dict[str, str]  # every ``error`` row: instance -> reason
+    tampered: dict[str, str]  # instance -> what showed forced results
     mean_steps: float
     total_seconds: float
     tasks: list[TaskRow]
     meta: dict[str, str] = field(default_factory=dict)
+    audited: int = 0  # tasks whose patch has audit findings
     judged: int = 0  # total minus infrastructure errors
     infrastructure_errors: dict[str, int] = field(default_factory=dict)  # cause -> count
 
@@ -51,6 +55,15 @@ class RunReport:
         data = asdict(self)
         data["ci95"] = list(self.ci95)
         return data
+
+
+STATUS_COLOURS = {
+    "resolved": "green",
+    "unresolved": "yellow",
+    "patch_failed": "magenta",
+    "error": "red",
+    "tampered": "bold red",
+}
 
 
 def build_report(results: list[EvalResult], meta: dict[str, str] | None = None) -> RunReport:
@@ -68,13 +81,25 @@ def build_report(results: list[EvalResult], meta: dict[str, str] | None = None) 
         statuses=dict(Counter(r.status for r in ordered)),
         patch_failed=[r.instance_id for r in ordered if r.status == "patch_failed"],
         errors={r.instance_id: r.reason for r in ordered if r.status == "error"},
+        tampered={r.instance_id: r.reason for r in ordered if r.status == "tampered"},
         mean_steps=sum(r.steps for r in ordered) / total if total else 0.0,
         total_seconds=round(sum(r.duration for r in ordered), 3),
         tasks=[
-            TaskRow(r.instance_id, r.status, r.resolved, r.reason, r.steps, r.duration, r.cause)
+            TaskRow(
+                r.instance_id,
+                r.status,
+                r.resolved,
+                r.reason,
+                r.steps,
+                r.duration,
+                list(r.audit),
+                r.log,
+                r.cause,
+            )
             for r in ordered
         ],
         meta=dict(meta or {}),
+        audited=sum(bool(r.audit) for r in ordered),
         judged=judged,
         infrastructure_errors=dict(sorted(infra.items())),
     )
@@ -114,18 +139,19 @@ def print_report(report: RunReport, console=None) -> None:
 
     console = console or Console()
     table = Table(title="swe-srl eval")
-    for column in ("instance", "status", "steps", "seconds", "reason"):
+    for column in ("instance", "status", "steps", "seconds", "reason", "audit"):
         table.add_column(column, overflow="fold")
-    colours = {"resolved": "green", "unresolved": "yellow", "patch_failed": "magenta", "error": "red"}
     for row in report.tasks:
         label = f"error ({row.cause})" if row.status == "error" and row.cause else row.status
-        status = f"[{colours.get(row.status, 'white')}]{label}[/]"
-        table.add_row(row.instance_id, status, str(row.steps), f"{row.duration:.1f}", row.reason[:120])
+        status = f"[{STATUS_COLOURS.get(row.status, 'white')}]{label}[/]"
+        audit = ", ".join(row.audit[:2]) + (f" (+{len(row.audit) - 2})" if len(row.audit) > 2 else "")
+        table.add_row(row.instance_id, status, str(row.steps), f"{row.duration:.1f}", row.reason[:120], audit)
     console.print(table)
     lo, hi = report.ci95
     console.print(
         f"resolved {report.resolved}/{report.judged} = {report.resolve_rate:.1%} "
         f"(95% Wilson CI {lo:.1%}-{hi:.1%}); statuses {report.statuses}"
+        + (f"; {report.audited} patch(es) with audit findings" if report.audited else "")
     )
     if report.infrastructure_errors:
         causes = ", ".join(f"{cause} {n}" for cause, n in report.infrastructure_errors.items())

@@ -8,6 +8,7 @@ Output directory:
   crash-safe); a rerun skips the tasks already there, so every task is reported exactly once (with
   ``retry_errors`` a rerun runs the infrastructure errors again; their newest line wins);
 - ``trajectories/<instance>.traj.json``: the normalized trajectory of each episode;
+- ``logs/<instance>/test_output.txt``: the test log of each graded task (the result's ``log``);
 - ``predictions.jsonl``: swebench's predictions format, rewritten from the results at the end;
 - ``report.json``: resolve rate over the judged tasks, 95% Wilson interval, infrastructure errors
   by cause, per-task status (``report.py``); ``telemetry.json``: throughput (``swe_srl.engine``).
@@ -44,12 +45,12 @@ from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.engine.telemetry import write_telemetry
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
 from swe_srl.eval.results import ResultsLog
-from swe_srl.eval.suites import load_suite
 from swe_srl.policy import PolicyOptions, PolicySource, open_policy_source
 from swe_srl.records import EvalResult, RecordError, Task
+from swe_srl.tasks.loader import read_tasks
 
 SETTINGS = ("e2e", "oracle")
-RUN_FILES = ("results.jsonl", "predictions.jsonl", "report.json", "telemetry.json", "trajectories")
+RUN_FILES = ("results.jsonl", "predictions.jsonl", "report.json", "telemetry.json", "trajectories", "logs")
 
 TaskOutcome = AttemptOutcome  # what one task produced: its result and (when it ran) its trajectory
 
@@ -87,7 +88,9 @@ class EvalConfig:
         return {k: str(v) for k, v in data.items()}
 
     def attempt(self) -> AttemptSettings:
-        return AttemptSettings(self.sandbox, self.max_steps, self.time_limit, test_timeout=self.test_timeout)
+        return AttemptSettings(
+            self.sandbox, self.max_steps, self.time_limit, test_timeout=self.test_timeout, keep_log=True
+        )
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,20 @@ class EvalSink:
         return Recorded(recorded.cause if recorded.status == "error" else "")
 
     def _write(self, outcome: AttemptOutcome) -> EvalResult:
-        """The trajectory, then the result (a trajectory that fails to write loses nothing)."""
-        result = outcome.result  # a grader's ``error`` without a cause is the patch's doing: kept so
+        """The test log and trajectory, then the result (a file that fails to write loses nothing)."""
+        result = outcome.result
+        if outcome.test_log:
+            from swe_srl.eval.grader import safe_name
+
+            relative = Path("logs") / safe_name(result.instance_id) / "test_output.txt"
+            try:
+                (self.out / relative).parent.mkdir(parents=True, exist_ok=True)
+                (self.out / relative).write_text(outcome.test_log, encoding="utf-8", errors="replace")
+                result = dataclasses.replace(result, log=str(relative))
+            except OSError as err:
+                result = dataclasses.replace(
+                    result, reason=f"{result.reason} (log not written: {err})".strip()
+                )
         if outcome.trajectory is not None:
             from swe_srl.trajectories.io import safe_file_name, write_trajectory
 
@@ -175,13 +190,13 @@ def _plan(config: EvalConfig) -> _Plan:
     require(config.setting in SETTINGS, f"--setting {config.setting}: expected one of {', '.join(SETTINGS)}")
     check_engine(config.engine)
     try:
-        load = load_suite(config.tasks)
+        load = read_tasks(config.tasks)
     except (RecordError, OSError) as err:
         raise PreflightError(f"--tasks {config.tasks}: {err}") from None
-    tasks, broken = (
-        list(load.tasks),
-        [dataclasses.replace(r, cause=r.cause or "environment") for r in load.errors],
-    )
+    tasks = list(load.tasks)
+    broken = [
+        EvalResult(e.key, "error", False, reason=str(e.error), cause="environment") for e in load.errors
+    ]
     digest = suite_digest(tasks, [r.instance_id for r in broken])
     if config.instances:
         check_instances(

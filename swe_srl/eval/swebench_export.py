@@ -20,7 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from swe_srl.eval.evalscript import build_eval_script, swebench_eval_type, swebench_log_parser
+from swe_srl.eval.evalscript import build_eval_script
+from swe_srl.eval.testspec import TestRunSpec, swebench_eval_type, swebench_log_parser
 from swe_srl.records import Task
 
 DEFAULT_TIMEOUT = 300
@@ -42,7 +43,7 @@ def dataset_row(task: Task, *, base_commit: str = "", timeout: float = DEFAULT_T
         "PASS_TO_PASS": list(task.PASS_TO_PASS),
         "environment_setup_commit": base_commit or task.base_commit,
         "image": task.image,
-        "eval_script": build_eval_script(task, timeout=timeout),
+        "eval_script": build_eval_script(TestRunSpec.from_task(task, timeout=timeout)),
         "log_parser": swebench_log_parser(task.log_parser),
         "eval_type": swebench_eval_type(task.eval_type),
     }

@@ -4,30 +4,36 @@
   per-task rows come from ``report.json``; a run stopped before writing it is summarised from
   ``results.jsonl`` with the eval package's own ``build_report``. Each task's repository and
   ``metadata["difficulty"]`` come from the suite named in the run's meta, through the task loader.
-- A **training run** (``swe-srl train ... --out``) has ``metrics.jsonl`` (one record per trainer
-  log, ``kind`` "train" or "eval"), or only a transformers ``trainer_state.json`` (its
-  ``log_history``); ``heldout_rewards.jsonl`` beside it adds per-instance held-out step rewards.
-- Any other folder (a ``swe-srl demo`` output) is searched a few levels deep for runs.
+  A run is finished when ``report.json`` is at least as new as ``results.jsonl``; otherwise it is
+  in progress (or was stopped) and its numbers so far come from ``results.jsonl``. Statuses are
+  kept as the results give them; status ``error`` (an infrastructure error, with its ``cause``)
+  is reported apart from the verdicts on the model.
+- A **training run**: see ``training_runs.py``.
+- Any other folder (a ``swe-srl demo`` output) is searched a few levels deep for runs;
+  :func:`collect_many` reads several folders into one collection (``swe-srl report A B ...``).
 
 Every malformed file is a :class:`~swe_srl.records.RecordError` naming the file, line and field.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swe_srl.engine.telemetry import read_telemetry
 from swe_srl.records import RecordError
-from swe_srl.report.step_rewards import FILE_NAME as STEP_REWARDS_FILE
-from swe_srl.report.step_rewards import StepReward, read_step_rewards
+from swe_srl.report.training_runs import MetricPoint, TrainingRun, chain, read_training_run, trainer_state
+
+__all__ = ["Collection", "EvalRun", "EvalTaskRow", "MetricPoint", "TrainingRun", "collect", "collect_many"]
 
 EVAL_FILES = ("report.json", "results.jsonl")
-TRAIN_FILES = ("metrics.jsonl", "trainer_state.json")
+ERROR_STATUS = "error"  # an infrastructure error: the machinery failed, not the model
+RUN_RECORD = "run.json"  # a run's identity and settings, written when it starts
 UNKNOWN = "unknown"
 MAX_DEPTH = 3
 _SKIP_DIRS = ("trajectories", "final", "report", "steps", "models", "stages", "logs")
@@ -45,6 +51,8 @@ class EvalTaskRow:
     reason: str
     repo: str = UNKNOWN
     difficulty: str = UNKNOWN
+    cause: str = ""  # what failed, for an infrastructure error
+    audit: tuple[str, ...] = ()  # the grader's static findings on the patch
 
 
 @dataclass(frozen=True)
@@ -62,38 +70,27 @@ class EvalRun:
     mean_steps: float
     statuses: dict[str, int]
     tasks: tuple[EvalTaskRow, ...]
-    complete: bool  # report.json was written (the run finished)
+    complete: bool  # report.json was written after the last result (the run finished)
     notes: tuple[str, ...] = ()
-    judged: int = 0  # the resolve rate's denominator: total minus infrastructure errors
+    expected: int | None = None  # tasks the run was asked for, when known
+    judged: int = 0  # the resolve rate's denominator: tasks minus infrastructure errors
     infrastructure_errors: dict[str, int] = field(default_factory=dict)  # cause -> count
     telemetry: dict[str, Any] | None = None  # telemetry.json (swe_srl.engine.telemetry)
 
+    @property
+    def verdicts(self) -> dict[str, int]:
+        """Statuses that judge the model (everything but infrastructure errors)."""
+        return {k: v for k, v in self.statuses.items() if k != ERROR_STATUS}
 
-@dataclass(frozen=True)
-class MetricPoint:
-    """The numbers one trainer log line holds at one optimizer step."""
-
-    step: int
-    values: dict[str, float]
-
-
-@dataclass(frozen=True)
-class TrainingRun:
-    """A training run's logged curves and held-out scores."""
-
-    path: Path
-    label: str
-    method: str  # "grpo" when rewards were logged (SRL, RLVR), else "sft"
-    train: tuple[MetricPoint, ...]
-    held_out: tuple[MetricPoint, ...]
-    step_rewards: tuple[StepReward, ...]
-    source: str  # the file the curves came from
-    final_model: Path | None
-
-    def series(self, key: str, *, held_out: bool = False) -> list[tuple[int, float]]:
-        """(step, value) of one metric, oldest first."""
-        points = self.held_out if held_out else self.train
-        return [(p.step, p.values[key]) for p in points if key in p.values]
+    @property
+    def state(self) -> str:
+        """ "finished", or how far an unfinished run got."""
+        if self.complete:
+            return "finished"
+        done = len(self.tasks)
+        return (
+            f"in progress: {done} of {self.expected} done" if self.expected else f"in progress: {done} done"
+        )
 
 
 @dataclass(frozen=True)
@@ -132,18 +129,52 @@ def _read_json(path: Path) -> Any:
 
 
 def _report_dict(run: Path) -> tuple[dict, str, bool]:
-    """The run's report as ``RunReport.to_dict()`` data, the file it came from, and completeness."""
-    path = run / "report.json"
-    if path.is_file():
-        data = _read_json(path)
+    """The run's report as ``RunReport.to_dict()`` data, the file it came from, and completeness.
+
+    A ``report.json`` older than ``results.jsonl`` belongs to an earlier session of a run that is
+    going on again (or was stopped): the numbers then come from the results, the meta from it.
+    """
+    report, results = run / "report.json", run / "results.jsonl"
+    data: dict = {}
+    if report.is_file():
+        data = _read_json(report)
         if not isinstance(data, dict):
-            raise RecordError("expected a JSON object (swe-srl eval's report.json)", source=str(path))
-        return data, str(path), True
+            raise RecordError("expected a JSON object (swe-srl eval's report.json)", source=str(report))
+        if not results.is_file() or results.stat().st_mtime_ns <= report.stat().st_mtime_ns:
+            return data, str(report), True
     from swe_srl.eval.report import build_report
     from swe_srl.eval.results import ResultsLog
 
-    results = list(ResultsLog(run / "results.jsonl").load().values())
-    return build_report(results).to_dict(), str(run / "results.jsonl"), False
+    so_far = build_report(list(ResultsLog(results).load().values())).to_dict()
+    return {**so_far, "meta": data.get("meta") or _run_record_meta(run)}, str(results), False
+
+
+def _run_record_meta(run: Path) -> dict:
+    """What ``run.json`` (written when a run starts) says about it: its identity (suite, policy)
+    and the settings of its latest invocation (instances); empty when there is none."""
+    path = run / RUN_RECORD
+    if not path.is_file():
+        return {}
+    record = _read_json(path)
+    identity = record.get("identity") if isinstance(record, dict) else None
+    invocations = record.get("invocations") if isinstance(record, dict) else None
+    latest = invocations[-1] if isinstance(invocations, list) and invocations else {}
+    return {
+        **(latest if isinstance(latest, dict) else {}),
+        **(identity if isinstance(identity, dict) else {}),
+    }
+
+
+def _expected(meta: dict, facts: dict) -> int | None:
+    """How many tasks the run was asked for: its ``instances``, else its whole suite (when known)."""
+    raw = meta.get("instances")
+    try:
+        chosen = ast.literal_eval(raw) if isinstance(raw, str) and raw else raw
+    except (ValueError, SyntaxError):
+        chosen = None
+    if isinstance(chosen, list | tuple) and chosen:
+        return len(chosen)
+    return len(facts) or None
 
 
 def _task_rows(data: dict, source: str) -> list[EvalTaskRow]:
@@ -161,6 +192,8 @@ def _task_rows(data: dict, source: str) -> list[EvalTaskRow]:
                 steps=_need(row, "steps", int, source, record),
                 duration=float(_need(row, "duration", (int, float), source, record)),
                 reason=str(row.get("reason") or ""),
+                cause=str(row.get("cause") or ""),
+                audit=tuple(str(x) for x in row.get("audit") or ()),
             )
         )
     return parsed
@@ -180,6 +213,19 @@ def _suite_facts(suite: str) -> tuple[dict[str, tuple[str, str]], str]:
     return facts, ""
 
 
+def _infrastructure_errors(data: dict, tasks: list[EvalTaskRow]) -> dict[str, int]:
+    """Infrastructure errors by cause, as the report counts them (reports from before causes were
+    recorded: every ``error`` row, by the cause its row names, else "unknown")."""
+    counted = data.get("infrastructure_errors")
+    if isinstance(counted, dict):
+        return {str(k): int(v) for k, v in counted.items()}
+    causes: dict[str, int] = {}
+    for task in tasks:
+        if task.status == ERROR_STATUS:
+            causes[task.cause or UNKNOWN] = causes.get(task.cause or UNKNOWN, 0) + 1
+    return causes
+
+
 def read_eval_run(run: Path, label: str = "") -> EvalRun:
     """One eval run folder (``report.json`` and/or ``results.jsonl``)."""
     data, source, complete = _report_dict(run)
@@ -194,13 +240,10 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
     for row in _task_rows(data, source):
         repo, difficulty = facts.get(row.instance_id, (UNKNOWN, UNKNOWN))
         tasks.append(dataclasses.replace(row, repo=repo, difficulty=difficulty))
+    total = _need(data, "total", int, source)
     notes = [note] if note else []
     if not complete:
-        notes.append(f"{run}: no report.json (run unfinished?): summarised from results.jsonl")
-    from swe_srl.engine.telemetry import read_telemetry
-
-    total = _need(data, "total", int, source)
-    infrastructure = data.get("infrastructure_errors") or {}
+        notes.append(f"{label or run.name}: in progress or stopped (no report.json after its last result)")
     return EvalRun(
         path=run,
         label=label or run.name,
@@ -215,115 +258,10 @@ def read_eval_run(run: Path, label: str = "") -> EvalRun:
         tasks=tuple(tasks),
         complete=complete,
         notes=tuple(notes),
+        expected=None if complete else _expected(meta, facts),
         judged=int(data.get("judged", total)),
-        infrastructure_errors={str(k): int(v) for k, v in infrastructure.items()},
+        infrastructure_errors=_infrastructure_errors(data, tasks),
         telemetry=read_telemetry(run),
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Training runs
-
-
-def _numbers(record: dict) -> dict[str, float]:
-    return {
-        k: float(v)
-        for k, v in record.items()
-        if isinstance(v, int | float)
-        and not isinstance(v, bool)
-        and k not in ("step", "time")
-        and math.isfinite(v)
-    }
-
-
-def _metrics_records(path: Path) -> list[dict]:
-    """The JSON objects of ``metrics.jsonl``; a torn last line (a crash mid-write) is skipped."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as err:
-            if number == len(lines):  # no newline after it: the writer was killed mid-line
-                continue
-            raise RecordError(f"not valid JSON: {err}", source=str(path), record=f"line {number}") from None
-        if not isinstance(data, dict):
-            raise RecordError("expected a JSON object", source=str(path), record=f"line {number}")
-        _need(data, "step", int, str(path), f"line {number}")
-        records.append(data)
-    return records
-
-
-def _trainer_state_records(path: Path) -> list[dict]:
-    """transformers' ``log_history`` in the ``metrics.jsonl`` shape (eval_* keys -> kind eval)."""
-    data = _read_json(path)
-    history = data.get("log_history") if isinstance(data, dict) else None
-    if not isinstance(history, list):
-        raise RecordError("missing or not a list", source=str(path), field_name="log_history")
-    records = []
-    for index, entry in enumerate(history):
-        if not isinstance(entry, dict):
-            raise RecordError("expected an object", source=str(path), record=f"log_history[{index}]")
-        step = _need(entry, "step", int, str(path), f"log_history[{index}]")
-        records.append({**entry, "kind": "train", "step": step})  # eval_* keys: see _split_points
-    return records
-
-
-def _split_points(records: list[dict]) -> tuple[tuple[MetricPoint, ...], tuple[MetricPoint, ...]]:
-    """Trainer logs and held-out scores; a trainer's own ``evaluate()`` log (``eval_*`` keys) is held-out."""
-    train, held_out = [], []
-    for record in records:
-        values = _numbers(record)
-        prefixed = {k.removeprefix("eval_"): v for k, v in values.items() if k.startswith("eval_")}
-        if record.get("kind") == "eval":
-            held_out.append(MetricPoint(record["step"], values))
-        elif prefixed:
-            held_out.append(MetricPoint(record["step"], prefixed))
-        else:
-            train.append(MetricPoint(record["step"], values))
-    return tuple(train), tuple(held_out)
-
-
-def _trainer_state(run: Path) -> Path | None:
-    if (run / "trainer_state.json").is_file():
-        return run / "trainer_state.json"
-    checkpoints = sorted(
-        run.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_number(p.parent)
-    )
-    return checkpoints[-1] if checkpoints else None
-
-
-def _checkpoint_number(folder: Path) -> int:
-    tail = folder.name.rpartition("-")[2]
-    return int(tail) if tail.isdigit() else -1
-
-
-def read_training_run(run: Path, label: str = "") -> TrainingRun:
-    """One training run folder (``metrics.jsonl``, else the newest ``trainer_state.json``)."""
-    metrics = run / "metrics.jsonl"
-    state = _trainer_state(run)
-    if metrics.is_file():
-        records, source = _metrics_records(metrics), metrics
-    elif state is not None:
-        records, source = _trainer_state_records(state), state
-    else:
-        raise RecordError("no metrics.jsonl or trainer_state.json: not a training run", source=str(run))
-    train, held_out = _split_points(records)
-    rewards_file = run / STEP_REWARDS_FILE
-    step_rewards = tuple(read_step_rewards(rewards_file)) if rewards_file.is_file() else ()
-    grpo = any("reward" in p.values or "rewards/srl_reward/mean" in p.values for p in train)
-    final = run / "final"
-    return TrainingRun(
-        path=run,
-        label=label or run.name,
-        method="grpo" if grpo else "sft",
-        train=train,
-        held_out=held_out,
-        step_rewards=step_rewards,
-        source=str(source),
-        final_model=final if final.is_dir() else None,
     )
 
 
@@ -336,7 +274,7 @@ def is_eval_run(folder: Path) -> bool:
 
 
 def is_training_run(folder: Path) -> bool:
-    return (folder / "metrics.jsonl").is_file() or _trainer_state(folder) is not None
+    return (folder / "metrics.jsonl").is_file() or trainer_state(folder) is not None
 
 
 def _run_folders(root: Path, depth: int = 0) -> Iterable[Path]:
@@ -352,15 +290,14 @@ def _run_folders(root: Path, depth: int = 0) -> Iterable[Path]:
         yield from _run_folders(child, depth + 1)
 
 
-def collect(root: str | Path) -> Collection:
-    """Every eval and training run in ``root`` (itself a run, or a folder holding runs)."""
-    root = Path(root)
+def _read_root(root: Path, prefix: str) -> tuple[list[EvalRun], list[TrainingRun]]:
     if not root.is_dir():
         raise RecordError("no such run directory", source=str(root))
     eval_runs: list[EvalRun] = []
     training_runs: list[TrainingRun] = []
     for folder in _run_folders(root):
         label = folder.name if folder == root else folder.relative_to(root).as_posix()
+        label = f"{prefix}{label}" if folder != root or not prefix else prefix.rstrip("/")
         if is_eval_run(folder):
             eval_runs.append(read_eval_run(folder, label))
         if is_training_run(folder):
@@ -371,5 +308,38 @@ def collect(root: str | Path) -> Collection:
             f"trainer_state.json (training run), here or in subfolders up to {MAX_DEPTH} levels down",
             source=str(root),
         )
+    return eval_runs, training_runs
+
+
+def _prefixes(roots: Sequence[Path]) -> list[str]:
+    """Label prefixes that tell several roots apart: their names, with parents where names repeat."""
+    if len(roots) == 1:
+        return [""]
+    for depth in range(1, 6):
+        names = ["/".join(root.resolve().parts[-depth:]) for root in roots]
+        if len(set(names)) == len(names):
+            return [f"{name}/" for name in names]
+    return [f"{root.resolve()}/" for root in roots]
+
+
+def collect_many(roots: Sequence[str | Path]) -> Collection:
+    """Every eval and training run under each of ``roots``, labelled apart, chains lined up."""
+    paths = [Path(root) for root in roots]
+    if not paths:
+        raise RecordError("no run directory given")
+    eval_runs: list[EvalRun] = []
+    training_runs: list[TrainingRun] = []
+    for root, prefix in zip(paths, _prefixes(paths), strict=True):
+        evals, trainings = _read_root(root, prefix)
+        eval_runs += evals
+        training_runs += trainings
     notes = tuple(dict.fromkeys(n for run in eval_runs for n in run.notes))
-    return Collection(root, tuple(eval_runs), tuple(training_runs), notes)
+    notes += tuple(
+        f"{run.label}: unfinished (no final model saved)" for run in training_runs if not run.finished
+    )
+    return Collection(paths[0], tuple(eval_runs), tuple(chain(training_runs)), notes)
+
+
+def collect(root: str | Path) -> Collection:
+    """Every eval and training run in ``root`` (itself a run, or a folder holding runs)."""
+    return collect_many([root])

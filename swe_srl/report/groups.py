@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from swe_srl.report.collect import UNKNOWN, EvalRun
+from swe_srl.report.collect import ERROR_STATUS, UNKNOWN, EvalRun
 
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 
@@ -24,11 +24,13 @@ class GroupRate:
 
 
 def group_rates(run: EvalRun, by: str) -> list[GroupRate]:
-    """Resolve rate of ``run`` per ``by`` ("repo" or "difficulty"), in a stable order."""
+    """Resolve rate of ``run`` per ``by`` ("repo" or "difficulty") over judged tasks, in a stable order."""
     if by not in ("repo", "difficulty"):
         raise ValueError(f"group by repo or difficulty, not {by!r}")
     counts: dict[str, list[int]] = {}
     for task in run.tasks:
+        if task.status == ERROR_STATUS:  # not judged: the machinery failed, not the model
+            continue
         tally = counts.setdefault(getattr(task, by), [0, 0])
         tally[0] += int(task.resolved)
         tally[1] += 1

@@ -1,19 +1,23 @@
 """The report's figures as PNG files (matplotlib, Agg backend: no display needed).
 
 Evaluation: overall resolve rate with its 95% Wilson interval, and resolve rate per repository and
-per difficulty, one bar per run. Training: loss, reward and kept-fraction curves, the held-out
-mean step reward, and the distribution of per-instance held-out step rewards when logged.
-A figure without data is not drawn.
+per difficulty, one bar per run; a run in progress is hatched and says so. Training: one figure
+per quantity (loss, rollout reward, kept fraction), with one axis per method, since an SFT
+cross-entropy and a GRPO loss share no scale; the held-out mean step reward of every run on one
+axis fixed to the reward's range [-1, 1], so a 0.005 wobble looks like one; and the distribution
+of per-instance held-out step rewards when logged. Steps are aligned along SFT -> SRL -> RLVR
+chains (``training_runs.chain``). Every axis is labelled. A figure without data is not drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from swe_srl.report.collect import Collection, EvalRun, TrainingRun
 from swe_srl.report.groups import group_order, group_rates
+from swe_srl.report.training_runs import METHODS
 
 # PNG text chunks would otherwise carry matplotlib's version and home page into the report.
 _PNG_METADATA = {"Software": None}
@@ -44,6 +48,14 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def run_name(run: EvalRun | TrainingRun) -> str:
+    """A run's label, marked when the run is not finished."""
+    finished = run.complete if isinstance(run, EvalRun) else run.finished
+    if finished:
+        return run.label
+    return f"{run.label} (in progress)" if isinstance(run, EvalRun) else f"{run.label} (unfinished)"
+
+
 def plot_overall(runs: Sequence[EvalRun], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(runs) + 2), 3.5))
@@ -53,10 +65,13 @@ def plot_overall(runs: Sequence[EvalRun], path: Path) -> Path:
         [max(0.0, r.resolve_rate - r.ci95[0]) for r in runs],
         [max(0.0, r.ci95[1] - r.resolve_rate) for r in runs],
     ]
-    bars = ax.bar([r.label for r in runs], rates, yerr=errors, capsize=4, color="tab:blue")
+    bars = ax.bar([run_name(r) for r in runs], rates, yerr=errors, capsize=4, color="tab:blue")
     for bar, run in zip(bars, runs, strict=True):
+        if not run.complete:
+            bar.set_hatch("//")
+            bar.set_alpha(0.6)
         ax.annotate(
-            f"{run.resolved}/{run.total}", (bar.get_x() + bar.get_width() / 2, 0.02), ha="center", fontsize=8
+            f"{run.resolved}/{run.judged}", (bar.get_x() + bar.get_width() / 2, 0.02), ha="center", fontsize=8
         )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("resolve rate")
@@ -75,7 +90,10 @@ def plot_breakdown(runs: Sequence[EvalRun], by: str, path: Path) -> Path:
     for index, (run, rates) in enumerate(zip(runs, per_run, strict=True)):
         xs = [g + index * width - 0.4 + width / 2 for g in range(len(groups))]
         present = [(x, rates[name]) for x, name in zip(xs, groups, strict=True) if name in rates]
-        bars = ax.bar([x for x, _ in present], [r.rate for _, r in present], width=width, label=run.label)
+        bars = ax.bar([x for x, _ in present], [r.rate for _, r in present], width=width, label=run_name(run))
+        if not run.complete:
+            for bar in bars:
+                bar.set_hatch("//")
         # k/n over every bar: a 0% bar is otherwise invisible
         ax.bar_label(bars, labels=[f"{r.resolved}/{r.total}" for _, r in present], fontsize=7)
     ax.set_xticks(range(len(groups)), groups, rotation=20)
@@ -86,22 +104,113 @@ def plot_breakdown(runs: Sequence[EvalRun], by: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_curves(runs: Sequence[TrainingRun], keys: Sequence[str], title: str, path: Path, *, held_out=False):
-    """One line per run and metric; None when no run logged any of ``keys``."""
-    lines = [(run, key, run.series(key, held_out=held_out)) for run in runs for key in keys]
-    lines = [line for line in lines if line[2]]
-    if not lines:
+@dataclass(frozen=True)
+class Quantity:
+    """One training figure: which metric, its title, and per method the y label and range."""
+
+    file: str
+    title: str
+    key: str
+    labels: dict[str, str]  # method -> y-axis label (methods without one are not drawn)
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    held_out: bool = False
+
+
+QUANTITIES = (
+    Quantity(
+        "train_loss.png",
+        "Training loss",
+        "loss",
+        {"sft": "cross-entropy loss", "srl": "GRPO loss", "rlvr": "GRPO loss"},
+    ),
+    Quantity(
+        "train_reward.png",
+        "Mean reward of the sampled rollouts",
+        "reward",
+        {"srl": "SRL step reward", "rlvr": "outcome reward (1 = resolved)"},
+        {"srl": (-1.05, 1.05), "rlvr": (-0.05, 1.05)},
+    ),
+    Quantity(
+        "train_kept_fraction.png",
+        "Dynamic sampling: kept fraction of prompt groups",
+        "dynamic_sampling/kept_fraction",
+        {"srl": "kept fraction"},
+        {"srl": (-0.05, 1.05)},
+    ),
+)
+HELD_OUT = Quantity(
+    "heldout_step_reward.png",
+    "Held-out mean step reward (greedy)",
+    "mean_step_reward",
+    dict.fromkeys(METHODS, "mean SRL step reward"),
+    dict.fromkeys(METHODS, (-1.05, 1.05)),
+    held_out=True,
+)
+
+
+def _step_label(runs: Sequence[TrainingRun]) -> str:
+    if any(run.offset for run in runs):
+        return "optimizer step (a run started from another's model continues its count)"
+    return "optimizer step"
+
+
+def _draw_runs(ax, runs: Sequence[TrainingRun], key: str, held_out: bool) -> bool:
+    """One line per run on ``ax``; a dotted line where a chained run starts. False when nothing was drawn."""
+    drawn = False
+    for run in runs:
+        points = run.series(key, held_out=held_out, aligned=True)
+        if not points:
+            continue
+        steps, values = zip(*points, strict=True)
+        style = "-" if run.finished else "--"
+        ax.plot(steps, values, style, marker="o", markersize=3, label=run_name(run))
+        if run.offset:  # where a run continuing another starts, named at the top of the axis
+            ax.axvline(run.offset, color="grey", linestyle=":", linewidth=1)
+            transform = ax.get_xaxis_transform()
+            ax.text(
+                run.offset, 0.98, f" {run.label}", transform=transform, fontsize=7, va="top", color="grey"
+            )
+        drawn = True
+    return drawn
+
+
+def quantity_figure(runs: Sequence[TrainingRun], quantity: Quantity):
+    from matplotlib.ticker import MaxNLocator
+
+    """The figure of one quantity: one axis per method that logged it (one axis for held-out scores,
+    which share the reward's scale); None when no run logged it."""
+    if quantity.held_out:
+        groups = [("all", list(runs))]
+    else:
+        groups = [(m, [r for r in runs if r.method == m]) for m in METHODS if m in quantity.labels]
+    groups = [
+        (m, rs) for m, rs in groups if any(r.series(quantity.key, held_out=quantity.held_out) for r in rs)
+    ]
+    if not groups:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    for run, key, points in lines:
-        steps, values = zip(*points, strict=True)
-        ax.plot(steps, values, marker="o", markersize=3, label=f"{run.label}: {key}")
-    ax.set_xlabel("optimizer step")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    fig, axes = plt.subplots(
+        len(groups), 1, figsize=(6.5, 2.6 * len(groups) + 0.9), sharex=True, squeeze=False
+    )
+    for ax, (method, members) in zip(axes[:, 0], groups, strict=True):
+        _draw_runs(ax, members, quantity.key, quantity.held_out)
+        ax.set_ylabel(quantity.labels.get(method) or quantity.labels.get(members[0].method, quantity.key))
+        limits = quantity.limits.get(method) or quantity.limits.get(members[0].method)
+        if limits:
+            ax.set_ylim(*limits)
+        if not quantity.held_out:
+            ax.set_title(method.upper(), fontsize=9, loc="left")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel(_step_label(runs))
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))  # optimizer steps are whole
+    fig.suptitle(quantity.title)
+    return fig
+
+
+def plot_quantity(runs: Sequence[TrainingRun], quantity: Quantity, path: Path) -> Path | None:
+    fig = quantity_figure(runs, quantity)
+    return None if fig is None else _save(fig, path)
 
 
 def plot_step_reward_hist(runs: Sequence[TrainingRun], path: Path) -> Path | None:
@@ -138,22 +247,11 @@ def _eval_figures(runs: Sequence[EvalRun], out: Path) -> list[Figure]:
 
 
 def _training_figures(runs: Sequence[TrainingRun], out: Path) -> list[Figure]:
-    wanted = (
-        ("train_loss.png", "Training loss", ("loss",), False),
-        ("train_reward.png", "Mean SRL reward of the sampled rollouts", ("reward",), False),
-        (
-            "train_kept_fraction.png",
-            "Dynamic sampling: kept fraction of prompt groups",
-            ("dynamic_sampling/kept_fraction",),
-            False,
-        ),
-        ("heldout_step_reward.png", "Held-out mean step reward (greedy)", ("mean_step_reward",), True),
-    )
     figures = []
-    for name, title, keys, held_out in wanted:
-        path = plot_curves(runs, keys, title, out / name, held_out=held_out)
+    for quantity in (*QUANTITIES, HELD_OUT):
+        path = plot_quantity(runs, quantity, out / quantity.file)
         if path is not None:
-            figures.append(Figure(path, title, "training"))
+            figures.append(Figure(path, quantity.title, "training"))
     hist = plot_step_reward_hist(runs, out / "heldout_step_reward_hist.png")
     if hist is not None:
         figures.append(Figure(hist, "Held-out step reward distribution", "training"))

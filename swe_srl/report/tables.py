@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from swe_srl.report.collect import Collection, EvalRun, TrainingRun
+from swe_srl.report.collect import Collection, EvalRun, EvalTaskRow, TrainingRun
 from swe_srl.report.groups import GroupRate, group_order, group_rates
 
 DASH = "-"
@@ -51,6 +51,16 @@ def short_policy(policy: str, keep: int = 3) -> str:
     return f"{kind}:.../{'/'.join(parts[-keep:])}"
 
 
+def counts(items: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in sorted(items.items())) or DASH
+
+
+def infrastructure_errors(run: EvalRun) -> str:
+    """``2 (sandbox 1, timeout 1)``: tasks the machinery failed, by cause; a dash when none."""
+    errors = run.infrastructure_errors
+    return f"{sum(errors.values())} ({counts(errors)})" if errors else DASH
+
+
 def eval_summary(runs: Sequence[EvalRun]) -> TableData:
     """One row per run; the suite goes in the title when every run used the same one."""
     suites = sorted({run.suite for run in runs})
@@ -58,33 +68,48 @@ def eval_summary(runs: Sequence[EvalRun]) -> TableData:
     rows = []
     for run in runs:
         lo, hi = run.ci95
-        statuses = ", ".join(f"{k} {v}" for k, v in sorted(run.statuses.items()))
         suite = () if one_suite else (run.suite,)
         rows.append(
             (
                 run.label,
                 short_policy(run.policy),
                 *suite,
+                run.state,
                 f"{run.resolved}/{run.judged}",
                 percent(run.resolve_rate),
                 f"{percent(lo)}-{percent(hi)}",
                 f"{run.mean_steps:.1f}",
-                statuses,
+                counts(run.verdicts),
+                infrastructure_errors(run),
             )
         )
     columns = (
         "run",
         "policy",
         *(() if one_suite else ("suite",)),
+        "state",
         "resolved",
         "resolve rate",
         "95% CI (Wilson)",
         "mean steps",
-        "statuses",
+        "verdicts",
+        "infra errors",
     )
-    numeric = (False, False, *(() if one_suite else (False,)), True, True, True, True, False)
+    numeric = (False, False, *(() if one_suite else (False,)), False, True, True, True, True, False, False)
     title = f"Resolve rate on suite {suites[0]}" if one_suite else "Resolve rate"
-    return TableData(title, columns, tuple(rows), numeric)
+    caption = ""
+    if any(not run.complete for run in runs):
+        caption = "a run in progress shows its numbers so far"
+    if any(run.infrastructure_errors for run in runs):
+        caption = "; ".join(
+            c
+            for c in (
+                caption,
+                "infra errors: the machinery failed, not the model (--retry-errors reruns them)",
+            )
+            if c
+        )
+    return TableData(title, columns, tuple(rows), numeric, caption)
 
 
 def eval_breakdown(runs: Sequence[EvalRun], by: str) -> TableData:
@@ -97,6 +122,15 @@ def eval_breakdown(runs: Sequence[EvalRun], by: str) -> TableData:
     return TableData(title, (label, *(r.label for r in runs)), rows, (False, *(True for _ in runs)))
 
 
+def task_cell(row: EvalTaskRow | None) -> str:
+    """``resolved (3 steps)``; an infrastructure error with its cause; a dash for a task not run."""
+    if row is None:
+        return DASH
+    status = f"{row.status}: {row.cause}" if row.cause else row.status
+    audit = f", {len(row.audit)} audit finding(s)" if row.audit else ""
+    return f"{status} ({row.steps} steps{audit})"
+
+
 def eval_tasks(runs: Sequence[EvalRun]) -> TableData:
     """Every task's status in every run (a task a run skipped shows a dash)."""
     by_run = [{t.instance_id: t for t in run.tasks} for run in runs]
@@ -104,10 +138,7 @@ def eval_tasks(runs: Sequence[EvalRun]) -> TableData:
     rows = []
     for instance_id in sorted(facts):
         task = facts[instance_id]
-        cells = []
-        for tasks in by_run:
-            row = tasks.get(instance_id)
-            cells.append(DASH if row is None else f"{row.status} ({row.steps} steps)")
+        cells = [task_cell(tasks.get(instance_id)) for tasks in by_run]
         rows.append((instance_id, task.repo, task.difficulty, *cells))
     return TableData(
         "Per task", ("instance", "repository", "difficulty", *(r.label for r in runs)), tuple(rows)
@@ -124,22 +155,28 @@ def _mean(points: list[tuple[int, float]]) -> float | None:
     return statistics.fmean(v for _, v in points) if points else None
 
 
+def steps_cell(run: TrainingRun) -> str:
+    """The run's steps; a run that continues another counts on from it."""
+    if not run.offset:
+        return str(run.last_step)
+    return f"{run.offset + 1}-{run.offset + run.last_step} (after {run.after})"
+
+
 def training_summary(runs: Sequence[TrainingRun]) -> TableData:
     rows = []
     for run in runs:
-        steps = max((p.step for p in (*run.train, *run.held_out)), default=0)
         reward = run.series("reward") or run.series("rewards/srl_reward/mean")
         rows.append(
             (
                 run.label,
                 run.method,
-                str(steps),
+                "finished" if run.finished else "unfinished",
+                steps_cell(run),
                 _first_last(run.series("loss")),
                 _first_last(reward),
                 _number(_mean(run.series("dynamic_sampling/kept_fraction"))),
                 _first_last(run.series("mean_step_reward", held_out=True)),
                 _first_last(run.series("format_error_rate", held_out=True), percent),
-                "yes" if run.final_model else "no",
             )
         )
     return TableData(
@@ -147,17 +184,18 @@ def training_summary(runs: Sequence[TrainingRun]) -> TableData:
         (
             "run",
             "method",
+            "state",
             "steps",
             "loss (first -> last)",
             "reward (first -> last)",
             "mean kept fraction",
             "held-out step reward",
             "held-out format errors",
-            "final model",
         ),
         tuple(rows),
-        (False, False, True, True, True, True, True, True, False),
-        caption="held-out columns: greedy completions on the validation split, scored with the SRL reward",
+        (False, False, False, True, True, True, True, True, True),
+        caption="state: finished when the final model was saved; held-out columns: greedy completions on the "
+        "validation split, scored with the SRL reward",
     )
 
 
@@ -195,54 +233,55 @@ def _seconds(distribution: dict | None, *quantiles: str) -> str:
     return " / ".join(f"{distribution[q]:.2f}s" for q in quantiles)
 
 
-def eval_infrastructure(runs: Sequence[EvalRun]) -> TableData | None:
-    """Infrastructure errors by cause (left out of the resolve rate) and each run's throughput."""
+def _error_rate(telemetry: dict) -> str:
+    errors = telemetry.get("infrastructure_errors") or {}
+    if not telemetry.get("tasks"):
+        return DASH
+    causes = ", ".join(f"{k} {v}" for k, v in sorted((errors.get("by_cause") or {}).items()))
+    return percent(errors.get("rate", 0.0)) + (f" ({causes})" if causes else "")
+
+
+def eval_throughput(runs: Sequence[EvalRun]) -> TableData | None:
+    """Each run's ``telemetry.json`` (its latest invocation): where and how fast its tasks ran."""
     rows = []
     for run in runs:
-        telemetry = run.telemetry or {}
-        phases = telemetry.get("phase_seconds") or {}
-        causes = ", ".join(f"{k} {v}" for k, v in sorted(run.infrastructure_errors.items())) or "none"
+        if not run.telemetry:
+            continue
+        telemetry, phases = run.telemetry, run.telemetry.get("phase_seconds") or {}
         tokens = telemetry.get("tokens_per_second")
         rows.append(
             (
                 run.label,
-                f"{telemetry.get('executor', DASH)} ({len(telemetry.get('nodes') or {})} node(s))",
+                f"{telemetry.get('executor', DASH)}, {len(telemetry.get('nodes') or {})} node(s)",
                 str(telemetry.get("tasks_per_hour", DASH)),
                 _seconds(telemetry.get("sandbox_start_seconds"), "p50", "p99"),
                 _seconds(phases.get("agent"), "p50", "p90"),
                 _seconds(phases.get("grade"), "p50", "p90"),
-                f"{sum(run.infrastructure_errors.values())}/{run.total} ({causes})",
+                _error_rate(telemetry),
                 DASH if tokens is None else f"{tokens:.1f}",
             )
         )
-    if not any(run.telemetry or run.infrastructure_errors for run in runs):
+    if not rows:
         return None
+    columns = ("run", "executor", "tasks/hour", "sandbox start p50 / p99", "episode p50 / p90",
+               "grading p50 / p90", "infrastructure errors", "tokens/s")  # fmt: skip
     return TableData(
-        "Infrastructure and throughput (latest invocation)",
-        (
-            "run",
-            "executor",
-            "tasks/hour",
-            "sandbox start p50 / p99",
-            "episode p50 / p90",
-            "grading p50 / p90",
-            "infrastructure errors (not in the rate)",
-            "tokens/s",
-        ),
+        "Throughput (latest invocation)",
+        columns,
         tuple(rows),
         (False, False, True, True, True, True, False, True),
-        caption="infrastructure errors: the task could not be judged (sandbox, timeout, model_server, "
-        "node_lost, environment); --retry-errors reruns them",
+        caption="infrastructure errors: tasks that could not be judged (not in the resolve rate); "
+        "--retry-errors reruns them",
     )
 
 
 def eval_tables(runs: Sequence[EvalRun]) -> list[TableData]:
     if not runs:
         return []
-    infrastructure = eval_infrastructure(runs)
+    throughput = eval_throughput(runs)
     return [
         eval_summary(runs),
-        *([infrastructure] if infrastructure is not None else []),
+        *([throughput] if throughput is not None else []),
         eval_breakdown(runs, "repo"),
         eval_breakdown(runs, "difficulty"),
         eval_tasks(runs),
@@ -261,24 +300,30 @@ def build_tables(collection: Collection) -> list[TableData]:
     return eval_tables(collection.eval_runs) + training_tables(collection.training_runs)
 
 
-def wide_console(file=None):
-    """A rich console; when output goes to a pipe or a log, 160 columns instead of rich's 80 (no fold)."""
-    from rich.console import Console
+def _longest_words(table: TableData) -> list[int]:
+    return [
+        max((len(w) for text in (column, *(row[i] for row in table.rows)) for w in text.split()), default=1)
+        for i, column in enumerate(table.columns)
+    ]
 
-    console = Console(file=file)
-    return console if console.is_terminal else Console(file=file, width=160)
 
+def to_rich(table: TableData, width: int | None = None):
+    """A ``rich.table.Table`` of the same cells.
 
-def to_rich(table: TableData):
-    """A ``rich.table.Table`` of the same cells."""
+    Lines break between words only: each column is at least as wide as its longest word (an
+    instance id, a number), so nothing is cut mid-word, as long as that fits ``width``; a table
+    too wide for that keeps only its first column (run labels, instance ids) whole and folds the
+    rest, rather than losing columns off the edge.
+    """
     from rich.table import Table
 
+    minimums = _longest_words(table)
+    if width is not None and sum(minimums) + 3 * len(minimums) + 1 > width:
+        minimums = [minimums[0], *([None] * (len(minimums) - 1))]
     rich_table = Table(title=table.title, caption=table.caption or None)
     for index, column in enumerate(table.columns):
-        numeric = table.is_numeric(index)  # numbers never wrap; narrow terminals fold the text columns
-        rich_table.add_column(
-            column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric
-        )
+        justify = "right" if table.is_numeric(index) else "left"
+        rich_table.add_column(column, justify=justify, overflow="fold", min_width=minimums[index])
     for row in table.rows:
         rich_table.add_row(*row)
     return rich_table

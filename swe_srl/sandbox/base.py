@@ -48,6 +48,11 @@ class Sandbox(Protocol):
         """Restore the workspace to the task's base commit, in place."""
         ...
 
+    def kill_processes(self) -> None:
+        """End every process running in the sandbox; files stay as they are (the grader reads
+        results only once nothing started by the tests can still write)."""
+        ...
+
     def close(self) -> None:
         """Release everything; idempotent."""
         ...

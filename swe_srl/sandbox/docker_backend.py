@@ -267,6 +267,11 @@ class DockerSandbox:
         self._check_open()
         self._session.git_reset(self.base_commit or "HEAD", self._clean_env)
 
+    def kill_processes(self) -> None:
+        """End every process in the container but its init (the shell comes back in its initial state)."""
+        self._check_open()
+        self._session.reset_state()
+
     # -- files ------------------------------------------------------------------------------
     def _resolve(self, path: str, *, make_parent: bool = False) -> tuple[str, str]:
         """Resolve ``path`` inside the container (symlinks followed); return it and its mode."""

@@ -228,6 +228,11 @@ class LocalSandbox:
         self._check_open()
         self._session.git_reset(self.base_commit, self._clean_env)
 
+    def kill_processes(self) -> None:
+        """End every process in the sandbox (the shell comes back in its initial state)."""
+        self._check_open()
+        self._session.reset_state()
+
     # -- files ------------------------------------------------------------------------------
     def host_path(self, path: str) -> Path:
         """Map a sandbox path to the workspace on this machine, refusing anything outside ``/testbed``."""

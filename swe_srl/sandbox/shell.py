@@ -42,6 +42,10 @@ BASE_ENV: dict[str, str] = {
     "PIP_PROGRESS_BAR": "off",
     "TQDM_DISABLE": "1",
     "PYTHONDONTWRITEBYTECODE": "1",  # keeps `git status` and the diff free of __pycache__
+    # SWE-agent's experts ran on a pty: Python flushed each line, so a crash's traceback came after
+    # the prints before it; unbuffered output keeps that order. A pty also reported 80 columns.
+    "PYTHONUNBUFFERED": "1",
+    "COLUMNS": "80",
 }
 # Byte-compiled files never belong in a model patch (a binary diff would not even apply).
 DIFF_EXCLUDES = (":(exclude)*.pyc",)

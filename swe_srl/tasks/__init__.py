@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from swe_srl.tasks.loader import TaskNotFound, load_task, load_tasks, resolve_spec
+from swe_srl.tasks.loader import (
+    RowError,
+    TaskLoad,
+    TaskNotFound,
+    load_task,
+    load_tasks,
+    read_tasks,
+    resolve_spec,
+)
 from swe_srl.tasks.schema import task_from_row
 from swe_srl.tasks.suites import envs_root, list_suites, suite_path
 
 __all__ = [
+    "RowError",
+    "TaskLoad",
     "TaskNotFound",
     "TaskValidation",
     "envs_root",
     "list_suites",
     "load_task",
     "load_tasks",
+    "read_tasks",
     "resolve_spec",
     "suite_path",
     "task_from_row",

@@ -6,6 +6,10 @@
 file's folder. A task built from a plain source tree with an empty ``base_commit`` gets the commit
 that preparing it produces (``swe_srl.sandbox.workspace.base_commit_of``), so it can be graded and
 exported like any SWE-bench instance.
+
+This is the one task loader of every command. ``load_tasks`` refuses a file with any bad row;
+``read_tasks`` (what ``eval`` uses, so a long run goes on past one bad task) loads every good row and
+turns each bad one into a :class:`RowError` naming the file, the line or row, and the field.
 """
 
 from __future__ import annotations
@@ -13,14 +17,32 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swe_srl.records import RecordError, SweSrlError, Task
-from swe_srl.tasks.schema import RowRef, check_unique, task_from_row
+from swe_srl.tasks.schema import RowRef, task_from_row
 from swe_srl.tasks.suites import SUITE_FILE, envs_root, list_suites, suite_path
 
 FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not become a task: ``key`` names it in results (its instance id when it has
+    one, else ``<file>:line<N>``), ``error`` says where and why (file, line, field)."""
+
+    key: str
+    error: RecordError
+
+
+@dataclass(frozen=True)
+class TaskLoad:
+    """Every good row of a tasks file as a task, every bad row as a :class:`RowError`."""
+
+    tasks: list[Task] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
 
 
 class TaskNotFound(SweSrlError, KeyError):
@@ -59,9 +81,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[Any, RowRef]]:
                 continue
             ref = RowRef(str(path), f"line {number}")
             try:
-                yield json.loads(line.decode("utf-8")), ref
-            except ValueError as exc:
-                raise ref.error(f"not valid JSON: {exc}") from None
+                data = json.loads(line.decode("utf-8"))
+            except ValueError as exc:  # one bad row, not a bad file: the rows after it still load
+                data = ref.error(f"not valid JSON: {exc}")
+            yield data, ref
 
 
 def _json_rows(path: Path) -> Iterator[tuple[Any, RowRef]]:
@@ -125,18 +148,55 @@ def _with_base_commit(task: Task, ref: RowRef) -> Task:
         raise ref.error(str(exc), {"instance_id": task.instance_id}, "setup_patch") from None
 
 
-def load_tasks(spec: str | Path, *, split: str = "test", fill_base_commit: bool = True) -> list[Task]:
-    """All tasks ``spec`` names (suite name, tasks file, suite folder or dataset name), validated."""
+def _row_key(data: Any, ref: RowRef) -> str:
+    ident = data.get("instance_id") if isinstance(data, dict) else None
+    if isinstance(ident, str) and ident.strip():
+        return ident
+    return f"{Path(ref.source).name}:{ref.position.replace(' ', '')}"
+
+
+def _rows(spec: str | Path, split: str) -> tuple[Iterator[tuple[Any, RowRef]], Path | None]:
     path = resolve_spec(spec)
     if path is None:
-        rows, base_dir = _dataset_rows(str(spec), split), None
-    else:
-        rows, base_dir = read_rows(path), path.parent
-    pairs = [(task_from_row(data, ref, base_dir), ref) for data, ref in rows]
-    check_unique(pairs)
-    if fill_base_commit:
-        return [_with_base_commit(task, ref) for task, ref in pairs]
-    return [task for task, _ in pairs]
+        return _dataset_rows(str(spec), split), None
+    return read_rows(path), path.parent
+
+
+def read_tasks(
+    spec: str | Path, *, split: str = "test", fill_base_commit: bool = True, strict: bool = False
+) -> TaskLoad:
+    """Every task ``spec`` names, each bad row reported instead of stopping the load (``strict``:
+    stop at the first). A file that cannot be read at all (missing, not JSON as a whole) raises
+    ``RecordError``."""
+    rows, base_dir = _rows(spec, split)
+    load = TaskLoad()
+    first: dict[str, RowRef] = {}
+    for data, ref in rows:
+        key = _row_key(data, ref)
+        try:
+            if isinstance(data, RecordError):
+                raise data
+            task = task_from_row(data, ref, base_dir)
+            if task.instance_id in first:
+                key = f"{task.instance_id}:{ref.position.replace(' ', '')}"
+                where = first[task.instance_id].position
+                raise ref.error(f"duplicate instance_id (first at {where})", data, "instance_id")
+            first[task.instance_id] = ref
+            load.tasks.append(_with_base_commit(task, ref) if fill_base_commit else task)
+        except RecordError as err:
+            load.errors.append(RowError(key, err))
+            if strict:
+                break
+    return load
+
+
+def load_tasks(spec: str | Path, *, split: str = "test", fill_base_commit: bool = True) -> list[Task]:
+    """All tasks ``spec`` names (suite name, tasks file, suite folder or dataset name), validated;
+    the first bad row raises ``RecordError``."""
+    load = read_tasks(spec, split=split, fill_base_commit=fill_base_commit, strict=True)
+    if load.errors:
+        raise load.errors[0].error
+    return load.tasks
 
 
 def load_task(spec: str | Path, instance_id: str, **options: Any) -> Task:

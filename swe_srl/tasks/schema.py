@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,16 +118,3 @@ def task_from_row(data: Any, ref: RowRef, base_dir: Path | None = None) -> Task:
     if repo_dir and base_dir is not None and not Path(repo_dir).is_absolute():
         values["repo_dir"] = str((base_dir / repo_dir).resolve())
     return Task(**values)
-
-
-def check_unique(tasks: Iterable[tuple[Task, RowRef]]) -> None:
-    """Raise on the second row that repeats an ``instance_id``, naming both rows."""
-    first: dict[str, RowRef] = {}
-    for task, ref in tasks:
-        if task.instance_id in first:
-            raise ref.error(
-                f"duplicate instance_id (first at {first[task.instance_id].position})",
-                {"instance_id": task.instance_id},
-                "instance_id",
-            )
-        first[task.instance_id] = ref

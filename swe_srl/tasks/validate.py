@@ -2,23 +2,29 @@
 
 A task is valid when, with ``test_patch`` applied to the base state (the bug present), every
 FAIL_TO_PASS test fails and every PASS_TO_PASS test passes, and after ``patch`` (the gold fix) every
-test of both lists passes. Only the test files those lists name are run. Test output is parsed with
-swebench's own pytest log parser, the one its harness grades with.
+test of both lists passes. The tests run through the grader's own runner
+(:func:`swe_srl.eval.testrun.run_tests`: same script, environment, timeout, canaries and log parser),
+and the gold patch is applied with the grader's own chain of commands, so a task that validates
+grades the same way. With ``log_dir`` both runs' logs are kept
+(``<log_dir>/<instance>/before/test_output.txt`` and ``.../after/...``).
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from swe_srl.eval.grader import apply_model_patch, safe_name
+from swe_srl.eval.logs import effective_statuses, required_statuses, swebench_test_spec
+from swe_srl.eval.testrun import RUN_OUTPUT_LIMIT, run_tests
+from swe_srl.eval.testspec import DEFAULT_TIMEOUT, TestRunSpec
 from swe_srl.records import Task
-from swe_srl.sandbox.base import TESTBED, Sandbox, SandboxError
+from swe_srl.sandbox import make_sandbox
+from swe_srl.sandbox.base import Sandbox, SandboxError
 
-PATCH_PATH = f"{TESTBED}/.git/swe-srl-validate.diff"  # inside .git: never part of the worktree
-DEFAULT_TIMEOUT = 300.0
 MAX_LISTED = 5  # tests named per problem line; the rest are counted
 
 
@@ -32,6 +38,7 @@ class TaskValidation:
     before: dict[str, str] = field(default_factory=dict)  # test -> status with the bug present
     after: dict[str, str] = field(default_factory=dict)  # test -> status after the gold patch
     duration: float = 0.0
+    logs: dict[str, str] = field(default_factory=dict)  # "before"/"after" -> kept test log
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,40 +48,8 @@ class TaskValidation:
             "before": dict(self.before),
             "after": dict(self.after),
             "duration": self.duration,
+            "logs": dict(self.logs),
         }
-
-
-def parse_pytest_log(log: str) -> dict[str, str]:
-    """Test id -> status from ``pytest -rA`` output, by swebench's parser."""
-    from swebench.harness.log_parsers.python import parse_log_pytest
-
-    return parse_log_pytest(log, None)
-
-
-def test_files(task: Task) -> list[str]:
-    """Files holding the task's FAIL_TO_PASS and PASS_TO_PASS tests, in first-seen order."""
-    files: dict[str, None] = {}
-    for test_id in (*task.FAIL_TO_PASS, *task.PASS_TO_PASS):
-        files.setdefault(test_id.split("::", 1)[0], None)
-    return list(files)
-
-
-def test_command(task: Task) -> str:
-    cmd = task.test_cmd.strip() or "python3 -m pytest -rA -p no:cacheprovider"
-    if "pytest" in cmd and "-rA" not in cmd.split():
-        cmd += " -rA"  # the parser reads the per-test summary lines -rA prints
-    return " ".join([cmd, *(shlex.quote(f) for f in test_files(task))])
-
-
-def _apply(sandbox: Sandbox, patch: str, what: str) -> str:
-    """Apply ``patch`` in /testbed; return a problem description, "" on success."""
-    if not patch.strip():
-        return ""
-    sandbox.write_file(PATCH_PATH, patch if patch.endswith("\n") else patch + "\n")
-    result = sandbox.run(f"git apply {PATCH_PATH}", timeout=60)
-    if result.exit_code != 0:
-        return f"{what} does not apply: {result.output.strip()[:500]}"
-    return ""
 
 
 def _listed(tests: Sequence[str]) -> str:
@@ -115,16 +90,42 @@ def judge(task: Task, before: dict[str, str], after: dict[str, str]) -> list[str
     return problems
 
 
-def _run_both(sandbox: Sandbox, task: Task, timeout: float) -> tuple[list[str], dict, dict]:
-    problem = _apply(sandbox, task.test_patch, "test_patch")
-    if problem:
-        return [problem], {}, {}
-    before = parse_pytest_log(sandbox.run(test_command(task), timeout=timeout).output)
-    problem = _apply(sandbox, task.patch, "patch")
+class _Runs:
+    """Run the task's tests in one sandbox, keeping each run's log under ``log_dir``."""
+
+    def __init__(self, task: Task, timeout: float, log_dir: Path | None):
+        self.task = task
+        self.spec = TestRunSpec.from_task(task, timeout=timeout)
+        self.swebench_spec = swebench_test_spec(task)
+        self.log_dir = log_dir
+        self.logs: dict[str, str] = {}
+
+    def statuses(self, sandbox: Sandbox, when: str) -> tuple[dict[str, str], str]:
+        """The effective status of every required test, and the problem with the run ("" if none)."""
+        run = run_tests(sandbox, self.spec)
+        if self.log_dir is not None:
+            path = self.log_dir / safe_name(self.task.instance_id) / when / "test_output.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(run.log, encoding="utf-8", errors="replace")
+            self.logs[when] = str(path.relative_to(self.log_dir.parent))
+        if run.statuses.state != "ran":
+            return {}, f"tests {when} the gold patch: {run.statuses.state}: {run.statuses.reason}"
+        tests = effective_statuses(self.task, run.statuses, self.swebench_spec)
+        return required_statuses(self.task, tests), ""
+
+
+def _run_both(sandbox: Sandbox, runs: _Runs) -> tuple[list[str], dict, dict]:
+    before, problem = runs.statuses(sandbox, "before")
     if problem:
         return [problem], before, {}
-    after = parse_pytest_log(sandbox.run(test_command(task), timeout=timeout).output)
-    return judge(task, before, after), before, after
+    sandbox.reset()
+    why = apply_model_patch(sandbox, runs.task.patch) if runs.task.patch.strip() else ""
+    if why:
+        return [f"patch does not apply: {why[:500]}"], before, {}
+    after, problem = runs.statuses(sandbox, "after")
+    if problem:
+        return [problem], before, after
+    return judge(runs.task, before, after), before, after
 
 
 def validate_task(
@@ -133,14 +134,15 @@ def validate_task(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     sandbox_options: dict[str, Any] | None = None,
+    log_dir: Path | None = None,
 ) -> TaskValidation:
     """Run ``task``'s tests in a fresh sandbox with the bug and after the gold patch, and judge them."""
-    from swe_srl.sandbox import make_sandbox
-
     start = time.monotonic()
+    runs = _Runs(task, timeout, log_dir)
+    options = {"output_limit": RUN_OUTPUT_LIMIT, **(sandbox_options or {})}
     try:
-        with make_sandbox(sandbox_kind, task, **(sandbox_options or {})) as sandbox:
-            problems, before, after = _run_both(sandbox, task, timeout)
+        with make_sandbox(sandbox_kind, task, **options) as sandbox:
+            problems, before, after = _run_both(sandbox, runs)
     except SandboxError as exc:
         problems, before, after = [f"sandbox failed: {exc}"], {}, {}
     return TaskValidation(
@@ -150,4 +152,5 @@ def validate_task(
         before=before,
         after=after,
         duration=round(time.monotonic() - start, 3),
+        logs=dict(runs.logs),
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 from swe_srl.records import Action, ArgValue, SweSrlError
+from swe_srl.tools.legacy import known_spec
 from swe_srl.tools.schema import TOOLS, ToolSpec
 
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -51,15 +53,19 @@ def _coerce_value(spec: ToolSpec | None, name: str, value: ArgValue) -> ArgValue
 
 def coerce_args(tool: str, args: dict[str, ArgValue]) -> dict[str, ArgValue]:
     """``args`` with integer/array parameters of a known tool converted from text where possible."""
-    spec = TOOLS.get(tool)
+    spec = known_spec(tool)
     return {name: _coerce_value(spec, name, value) for name, value in args.items()}
 
 
-def validate_action(action: Action) -> None:
-    """Check ``action`` against its tool's schema; raise ``FormatError`` naming the first violation."""
-    spec = TOOLS.get(action.tool)
+def validate_action(action: Action, tools: Mapping[str, ToolSpec] = TOOLS) -> None:
+    """Check ``action`` against its tool's schema; raise ``FormatError`` naming the first violation.
+
+    ``tools`` are the tools the agent was offered (default: bash, str_replace_editor, submit); a
+    step instance imported from another harness offers its own (``swe_srl.tools.legacy``).
+    """
+    spec = tools.get(action.tool)
     if spec is None:
-        raise FormatError(f"Unknown tool {action.tool!r}; the tools are: {', '.join(TOOLS)}.")
+        raise FormatError(f"Unknown tool {action.tool!r}; the tools are: {', '.join(tools)}.")
     for name in spec.required:
         if name not in action.args:
             raise FormatError(f"Tool {spec.name!r} requires the parameter {name!r}.")

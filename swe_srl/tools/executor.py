@@ -4,9 +4,11 @@
 outside the repository): those become an observation and a non-zero ``exit_code``. It raises only
 when the sandbox itself fails (``SandboxError``), which the episode loop handles.
 
-- ``bash`` runs the command in the sandbox's shell. An empty output reads "Your command ran
-  successfully and did not produce any output." whatever the exit status, exactly as SWE-agent shows
-  it to its experts (``exit_code`` keeps the real status).
+- ``bash`` runs the command in the sandbox's shell. Every observation is in the canonical form of
+  ``swe_srl.tools.observation`` (SWE-agent's: stripped, ``\n`` line ends, no ANSI codes, clipped once
+  with SWE-agent's note); an empty output reads "Your command ran successfully and did not produce
+  any output." whatever the exit status, exactly as SWE-agent shows it to its experts
+  (``exit_code`` keeps the real status); a timeout reads SWE-agent's cancellation sentence alone.
 - ``str_replace_editor`` runs ``editor_script.py`` inside the sandbox. The script is installed in the
   sandbox's ``/tmp`` on first use (its name carries its content hash, so a changed script is
   installed afresh) and reads the call's arguments as base64 JSON from a here-document: nothing is
@@ -20,21 +22,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.actions import FormatError, validate_action
-from swe_srl.records import Action
-from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TRUNCATION_MARKER, Sandbox
-from swe_srl.tools.observation import NO_OUTPUT
-
-TIMEOUT_MESSAGE = (
-    "The command '{command}' was cancelled because it took more than {timeout:g} seconds. Please try a "
-    "different command that completes more quickly. Note: A common source of this error is if the command "
-    "is interactive or requires user input (it is impossible to receive user input in the current "
-    "environment, so the command will never complete)."
+from swe_srl.records import Action, ExecResult
+from swe_srl.sandbox.base import TRUNCATION_MARKER, Sandbox
+from swe_srl.tools.observation import (
+    TIMEOUT_MESSAGE,
+    canonical_observation,
+    clip_observation,
+    command_output,
 )
+
 EMPTY_PATCH = "Submitted, but the repository has no changes against the base commit (empty patch)."
 FORMAT_ERROR_EXIT = 2  # exit status reported for calls that never ran (bad tool or arguments)
 
@@ -79,13 +81,16 @@ class ToolResult:
     patch: str = ""
 
 
-def clip(text: str, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
-    """Keep the head and the tail of a long text (errors tend to sit at the end) around a marker."""
-    if len(text) <= limit:
-        return text
-    head = limit // 2
-    tail = limit - head
-    return text[:head] + TRUNCATION_MARKER.format(dropped=len(text) - limit) + text[-tail:]
+_SANDBOX_CUT = re.compile(re.escape(TRUNCATION_MARKER).replace(r"\{dropped\}", r"(\d+)") + r"$")
+
+
+def _whole(result: ExecResult) -> tuple[str, int | None]:
+    """(the output the sandbox returned without its cut marker, the whole output's length if cut)."""
+    match = _SANDBOX_CUT.search(result.output) if result.truncated else None
+    if match is None:
+        return result.output, None
+    head = result.output[: match.start()]
+    return head, len(head) + int(match.group(1))
 
 
 def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResult:
@@ -101,9 +106,10 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
         result = _run_editor(sandbox, action, timeout)
     else:  # submit: validate_action admits no other tool
         patch = sandbox.diff()
-        result = ToolResult(patch or EMPTY_PATCH, 0, submitted=True, patch=patch)
+        shown = clip_observation(canonical_observation(patch)) if patch else EMPTY_PATCH
+        result = ToolResult(shown, 0, submitted=True, patch=patch)
     return ToolResult(
-        observation=clip(result.observation),
+        observation=result.observation,
         exit_code=result.exit_code,
         submitted=result.submitted,
         timed_out=result.timed_out,
@@ -116,14 +122,12 @@ def _run_bash(sandbox: Sandbox, command: str, timeout: float) -> ToolResult:
     if "\0" in command:  # no shell can hold it; the sandbox would refuse the whole request
         return ToolResult("The command contains a NUL character; remove it and try again.", FORMAT_ERROR_EXIT)
     result = sandbox.run(command, timeout=timeout)
-    output = result.output.rstrip("\n")
-    timed_out = result.timed_out
-    if timed_out:
-        message = TIMEOUT_MESSAGE.format(command=command, timeout=timeout)
-        output = f"{output}\n{message}" if output.strip() else message
-    elif not output.strip():
-        output = NO_OUTPUT
-    return ToolResult(output, result.exit_code, timed_out=timed_out)
+    if result.timed_out:  # SWE-agent shows the sentence alone: the partial output never reached the expert
+        return ToolResult(
+            TIMEOUT_MESSAGE.format(command=command, timeout=timeout), result.exit_code, timed_out=True
+        )
+    output, total = _whole(result)
+    return ToolResult(clip_observation(command_output(output), total=total), result.exit_code)
 
 
 def _run_editor(sandbox: Sandbox, action: Action, timeout: float) -> ToolResult:
@@ -138,7 +142,8 @@ def _run_editor(sandbox: Sandbox, action: Action, timeout: float) -> ToolResult:
     if result.timed_out:
         message = f"str_replace_editor was cancelled because it took more than {timeout:g} seconds."
         return ToolResult(message, result.exit_code or 124, timed_out=True)
-    return ToolResult(result.output.rstrip("\n"), result.exit_code)
+    output, total = _whole(result)
+    return ToolResult(clip_observation(canonical_observation(output), total=total), result.exit_code)
 
 
 def clear_editor_history(sandbox: Sandbox) -> None:

@@ -24,6 +24,7 @@ class HeldOutRow:
 
     prompt: list[dict[str, str]]
     target: str
+    tool_specs: str = ""  # the instance's offered tools for the reward's format check ("" = standard)
 
 
 def sft_completion_text(thought: str, target: str) -> str:
@@ -123,7 +124,14 @@ def to_sft_rows(dataset, max_thought_chars: int = -1):
 def held_out_rows(dataset, limit: int = 0) -> list[HeldOutRow]:
     """The first ``limit`` validation rows (all when 0) as typed records."""
     count = len(dataset) if limit <= 0 else min(limit, len(dataset))
-    return [HeldOutRow(prompt=dataset[i]["prompt"], target=dataset[i]["target"]) for i in range(count)]
+    return [
+        HeldOutRow(
+            prompt=dataset[i]["prompt"],
+            target=dataset[i]["target"],
+            tool_specs=dataset[i].get("tool_specs") or "",
+        )
+        for i in range(count)
+    ]
 
 
 def load_train(data) -> Any:

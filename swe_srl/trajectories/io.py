@@ -109,6 +109,7 @@ _STEP_FIELDS = {
     "raw_action": (_TEXT, False),
     "duration": (_NUMBER, True),
     "reward": (_NUMBER, True),
+    "exit_code": ((int,), True),
 }
 
 
@@ -187,17 +188,36 @@ def _iter_jsonl(path: Path, errors: list[RecordError] | None) -> Iterator[RawRec
 
 
 def _iter_parquet(path: Path, batch_size: int = 64) -> Iterator[RawRecord]:
+    import pyarrow as pa
     import pyarrow.parquet as pq  # heavy; only parquet inputs need it
 
     row = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
-        for data in batch.to_pylist():
-            yield RawRecord(str(path), f"row {row}", data)
-            row += 1
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=batch_size)  # one row group at a time
+        for batch in batches:
+            for data in batch.to_pylist():
+                yield RawRecord(str(path), f"row {row}", data)
+                row += 1
+    except (pa.ArrowException, OSError) as err:
+        raise RecordError(f"unreadable parquet: {err}", source=str(path), record=f"row {row}") from None
+
+
+# Keys that make a JSON object a row of a collection (a whole trajectory), not a message or an event.
+ROW_KEYS = frozenset({"messages", "trajectory", "history", "steps", "nodes", "instance_id", "details"})
+
+
+def is_row_array(data: Any) -> bool:
+    """A JSON array of rows (each one trajectory), rather than one trajectory written as a list."""
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(item, dict) and not item.keys().isdisjoint(ROW_KEYS) for item in data)
+        and not any("role" in item or "action" in item or "observation" in item for item in data)
+    )
 
 
 def iter_raw_records(path: str | Path, errors: list[RecordError] | None = None) -> Iterator[RawRecord]:
-    """Every raw record of one file: JSON document, JSONL lines or parquet rows.
+    """Every raw record of one file: JSON document, JSONL lines, a JSON array of rows, or parquet rows.
 
     With an ``errors`` list, unreadable records are appended to it and skipped; without, they raise.
     """
@@ -215,7 +235,11 @@ def iter_raw_records(path: str | Path, errors: list[RecordError] | None = None) 
                 raise
             errors.append(err)
             return
-        yield RawRecord(str(path), "", data)
+        if is_row_array(data):
+            for index, item in enumerate(data):
+                yield RawRecord(str(path), f"item {index}", item)
+        else:
+            yield RawRecord(str(path), "", data)
 
 
 def iter_trajectories(paths: Iterable[str | Path] | str | Path) -> Iterator[Trajectory]:

@@ -2,10 +2,13 @@
 
 A trajectory is only good training data if its observations are what the environment really
 answers to its actions. ``replay_check`` starts the task's sandbox, plays every recorded action in
-order, and scores each replayed observation against the recorded one with the SRL similarity
-(``2M/T``, :func:`swe_srl.reward.similarity`). Deterministic steps score 1.0; steps whose output
-holds timings (pytest's "in 0.06s") score just below. The final patch of the replay is then graded
-in a fresh sandbox, so the report also says whether the trajectory still resolves its task.
+order, and scores each replayed observation against the recorded one (both in the canonical
+observation form) with the SRL similarity (``2M/T``, :func:`swe_srl.reward.similarity`). Each step
+is classified by ``divergence.classify`` (identical, nondeterministic: only timings, addresses or
+ids differ, or drift: the environment answers otherwise), and the report names the first step that
+diverges and why. The final patch of the replay is then graded in a fresh sandbox, so the report
+also says whether the trajectory still resolves its task. The comparison and the classification
+are pure functions (``divergence``); this module only drives the environment.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import difflib
 from dataclasses import asdict, dataclass, field
 
 from swe_srl.records import Task, Trajectory
+from swe_srl.tools.observation import canonical_observation
+from swe_srl.trajectories.divergence import IDENTICAL, Divergence, FirstDivergence, classify
 
 PARSE_ERROR_TOOL = "parse_error"
 
@@ -37,6 +42,9 @@ class StepCheck:
     recorded_chars: int
     replayed_chars: int
     exit_code: int
+    kind: str = IDENTICAL  # identical | nondeterministic | drift (``divergence.classify``)
+    recorded_line: str = ""  # the first differing line of each side
+    replayed_line: str = ""
 
     @property
     def exact(self) -> bool:
@@ -59,6 +67,15 @@ class ReplayReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def first_divergence(self) -> FirstDivergence | None:
+        """The first step whose replayed observation is not identical, and why."""
+        for check in self.steps:
+            if check.kind != IDENTICAL:
+                divergence = Divergence(check.kind, check.recorded_line, check.replayed_line)
+                return FirstDivergence(check.index, divergence)
+        return None
+
+    @property
     def mean_similarity(self) -> float:
         return sum(s.similarity for s in self.steps) / len(self.steps) if self.steps else 1.0
 
@@ -72,10 +89,12 @@ class ReplayReport:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        first = self.first_divergence
         data.update(
             mean_similarity=self.mean_similarity,
             min_similarity=self.min_similarity,
             exact_steps=self.exact_steps,
+            first_divergence=None if first is None else asdict(first),
         )
         return data
 
@@ -106,15 +125,20 @@ def _replay_steps(env, trajectory: Trajectory) -> tuple[list[StepCheck], str, li
         # A recorded parse error is replayed from its raw text so the same explanation comes back.
         action = step.raw_action if step.action.tool == PARSE_ERROR_TOOL else step.action
         observation, _, terminated, truncated, info = env.step(action)
+        recorded = canonical_observation(step.observation)
+        divergence = classify(recorded, observation)
         checks.append(
             StepCheck(
                 index=index,
                 tool=step.action.tool,
                 action=action_summary(step.action.tool, step.action.args),
-                similarity=round(_similarity(observation, step.observation), 6),
-                recorded_chars=len(step.observation),
+                similarity=round(_similarity(observation, recorded), 6),
+                recorded_chars=len(recorded),
                 replayed_chars=len(observation),
                 exit_code=int(info.get("exit_code", -1)),
+                kind=divergence.kind,
+                recorded_line=divergence.recorded_line,
+                replayed_line=divergence.replayed_line,
             )
         )
         ended = terminated or truncated
@@ -182,6 +206,7 @@ def replay_table(report: ReplayReport):
         ("recorded chars", "right"),
         ("replayed chars", "right"),
         ("exit", "right"),
+        ("divergence", "left"),
     ):
         table.add_column(name, justify=justify)
     for check in report.steps:
@@ -193,9 +218,18 @@ def replay_table(report: ReplayReport):
             str(check.recorded_chars),
             str(check.replayed_chars),
             str(check.exit_code),
+            "" if check.kind == IDENTICAL else check.kind,
         )
     verdict = {True: "[green]resolved[/green]", False: "[red]not resolved[/red]", None: "not graded"}
+    first = report.first_divergence
+    diverged = (
+        "no step diverges"
+        if first is None
+        else f"first divergence: step {first.step + 1} ({first.divergence.kind}: "
+        f"{first.divergence.recorded_line!r} -> {first.divergence.replayed_line!r})"
+    )
     table.caption = (
+        f"{diverged}; "
         f"{report.exact_steps}/{len(report.steps)} steps identical, mean {report.mean_similarity:.4f}, "
         f"min {report.min_similarity:.4f}; final patch "
         f"{'identical' if report.patch_identical else f'similarity {report.patch_similarity:.4f}'}; "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from swe_srl.context import TrimReport
     from swe_srl.records import StepInstance, Trajectory
 
 PERCENTILES = (50, 90, 99)
@@ -100,6 +101,13 @@ class StepStats:
     trajectories_in: int = 0
     skipped_unresolved: int = 0
     duplicates: int = 0
+    unlearnable: Counter[str] = field(default_factory=Counter)  # problems found (kept or dropped)
+    dropped: Counter[str] = field(default_factory=Counter)  # instances dropped, by reason
+    skipped_records: list[str] = field(default_factory=list)  # malformed input records (--skip-bad)
+    prompts_counted: int = 0  # prompts tokenized exactly (the others fit by their UTF-8 length alone)
+    trimmed: int = 0  # prompts shortened to the token limit
+    observations_trimmed: int = 0
+    rounds_dropped: int = 0
     trajectories: Counter[str] = field(default_factory=Counter)  # per split
     instances: Counter[str] = field(default_factory=Counter)  # per split
     tools: Counter[str] = field(default_factory=Counter)
@@ -115,6 +123,13 @@ class StepStats:
         self.prompt_chars.append(sum(len(message["content"]) for message in instance.prompt))
         self.target_chars.append(len(instance.target))
 
+    def add_trim(self, report: TrimReport) -> None:
+        self.prompts_counted += report.tokens_before >= 0
+        if report.trimmed:
+            self.trimmed += 1
+            self.observations_trimmed += report.observations_trimmed
+            self.rounds_dropped += report.rounds_dropped
+
     @property
     def total_instances(self) -> int:
         return sum(self.instances.values())
@@ -124,6 +139,14 @@ class StepStats:
             "trajectories_in": self.trajectories_in,
             "skipped_unresolved": self.skipped_unresolved,
             "duplicates": self.duplicates,
+            "unlearnable": dict(self.unlearnable.most_common()),
+            "dropped": dict(self.dropped.most_common()),
+            "skipped_records": len(self.skipped_records),
+            "skipped_examples": self.skipped_records[:20],
+            "prompts_counted": self.prompts_counted,
+            "trimmed": self.trimmed,
+            "observations_trimmed": self.observations_trimmed,
+            "rounds_dropped": self.rounds_dropped,
             "trajectories": dict(self.trajectories),
             "instances": dict(self.instances),
             "total_instances": self.total_instances,
@@ -170,6 +193,7 @@ def step_table(stats: StepStats) -> Table:
     data = stats.to_dict()
     rows = [
         ("trajectories read", f"{stats.trajectories_in:,}"),
+        ("malformed records skipped", f"{len(stats.skipped_records):,}"),
         ("skipped (not resolved)", f"{stats.skipped_unresolved:,}"),
         ("instances train / validation", f"{stats.instances['train']:,} / {stats.instances['validation']:,}"),
         (
@@ -177,8 +201,14 @@ def step_table(stats: StepStats) -> Table:
             f"{stats.trajectories['train']:,} / {stats.trajectories['validation']:,}",
         ),
         ("duplicates dropped", f"{stats.duplicates:,}"),
+        ("prompts trimmed to the token limit", f"{stats.trimmed:,}"),
         ("prompt chars p50/p90/p99", _dist_text(data["prompt_chars"])),
         ("target chars p50/p90/p99", _dist_text(data["target_chars"])),
     ]
-    rows += [(f"tool {name}", f"{count:,}") for name, count in stats.tools.most_common()]
+    rows += [(f"dropped: {reason}", f"{count:,}") for reason, count in stats.dropped.most_common()]
+    rows += [(f"unlearnable: {reason}", f"{count:,}") for reason, count in stats.unlearnable.most_common()]
+    total = max(1, stats.total_instances)
+    rows += [
+        (f"tool {name}", f"{count:,} ({count / total:.1%})") for name, count in stats.tools.most_common()
+    ]
     return _table("Step instances", rows)

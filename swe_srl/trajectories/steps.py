@@ -22,12 +22,18 @@ from swe_srl.actions import render_action
 from swe_srl.context import (
     DEFAULT_OBSERVATION_BUDGET,
     DEFAULT_WINDOW,
+    DEFAULT_WORKDIR,
+    STANDARD_TOOLS,
     ContextConfig,
+    TokenCounter,
     build_messages,
     render_reply,
 )
-from swe_srl.records import StepInstance, Trajectory
+from swe_srl.records import RecordError, StepInstance, Trajectory
+from swe_srl.tools.legacy import encode_tools, spec_from_dict
+from swe_srl.tools.schema import ToolSpec
 from swe_srl.trajectories.io import trajectory_id
+from swe_srl.trajectories.learnable import PROMPT_TOO_LONG, fit_prompt, learnability_problems
 from swe_srl.trajectories.stats import StepStats
 
 TRAIN = "train"
@@ -48,24 +54,47 @@ class StepOptions:
     dedupe: bool = True
     validation_fraction: float = 0.05
     seed: int = 0
+    learnable_only: bool = False  # drop instances whose expert action is not learnable as it stands
+    max_prompt_tokens: int | None = None  # trim prompts to this many tokens; drop those that cannot fit
+    write_jsonl: bool = True  # also write <split>.jsonl beside the parquet files
 
-    @property
-    def context(self) -> ContextConfig:
+    def context_for(self, traj: Trajectory) -> ContextConfig:
+        """The context of ``traj``'s instances (its repository directory, when the import knew it)."""
+        workdir = traj.metadata.get("workdir")
         return ContextConfig(
-            window=self.window, observation_budget=self.observation_budget, list_earlier=self.list_earlier
+            window=self.window,
+            observation_budget=self.observation_budget,
+            list_earlier=self.list_earlier,
+            workdir=workdir if isinstance(workdir, str) and workdir.startswith("/") else DEFAULT_WORKDIR,
         )
+
+
+def offered_tools(traj: Trajectory) -> tuple[ToolSpec, ...]:
+    """The tools the expert had: bash, str_replace_editor, submit, plus the trajectory's extra tools."""
+    extras = traj.metadata.get("extra_tools") or []
+    try:
+        return STANDARD_TOOLS + tuple(spec_from_dict(item) for item in extras)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise RecordError(
+            f"malformed tool spec: {type(err).__name__}: {err}",
+            record=trajectory_id(traj),
+            field_name="metadata.extra_tools",
+        ) from None
 
 
 def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> Iterator[StepInstance]:
     """The instances of one trajectory, in step order, after the tool filter and the cap."""
     tid = trajectory_id(traj)
+    tools = offered_tools(traj)
+    tool_specs = encode_tools(tools)
+    context = options.context_for(traj)
     emitted = 0
     for k, step in enumerate(traj.steps):
         if options.max_steps_per_trajectory is not None and emitted >= options.max_steps_per_trajectory:
             return
         if options.tools is not None and step.action.tool not in options.tools:
             continue
-        prompt = build_messages(traj.problem_statement, traj.steps[:k], options.context)
+        prompt = build_messages(traj.problem_statement, traj.steps[:k], context, tools=tools)
         emitted += 1
         yield StepInstance(
             instance_id=traj.instance_id,
@@ -76,6 +105,7 @@ def step_instances(traj: Trajectory, options: StepOptions = StepOptions()) -> It
             prompt=prompt,
             target=render_action(step.action),
             thought=step.thought,
+            tool_specs=tool_specs,
         )
 
 
@@ -103,19 +133,58 @@ def dedupe_key(instance: StepInstance) -> bytes:
     return digest.digest()
 
 
+def _admit(
+    instance: StepInstance,
+    options: StepOptions,
+    counter: TokenCounter | None,
+    stats: StepStats,
+    seen: set[bytes],
+) -> StepInstance | None:
+    """The instance as written (its prompt trimmed to the token limit), or None when it is dropped."""
+    problems = learnability_problems(instance)
+    stats.unlearnable.update(problems)
+    if problems and options.learnable_only:
+        stats.dropped[problems[0]] += 1
+        return None
+    if counter is not None and options.max_prompt_tokens is not None:
+        instance, report = fit_prompt(instance, counter, options.max_prompt_tokens)
+        stats.add_trim(report)
+        if not report.fits:
+            stats.dropped[PROMPT_TOO_LONG] += 1
+            return None
+    if options.dedupe:
+        key = dedupe_key(instance)
+        if key in seen:
+            stats.duplicates += 1
+            return None
+        seen.add(key)
+    return instance
+
+
 def build_step_dataset(
     trajectories: Iterable[Trajectory],
     out_dir: str | Path,
     options: StepOptions = StepOptions(),
     *,
+    counter: TokenCounter | None = None,
+    skipped: list[str] | None = None,
     batch_rows: int = 512,
 ) -> StepStats:
-    """Write train/validation JSONL + parquet and ``stats.json`` under ``out_dir``; return the stats."""
+    """Write train/validation JSONL + parquet and ``stats.json`` under ``out_dir``; return the stats.
+
+    Every instance is checked (``learnable.learnability_problems``, counted in the stats); with
+    ``options.learnable_only`` unlearnable ones are dropped. With a ``counter`` and
+    ``options.max_prompt_tokens`` long prompts are trimmed and those that still do not fit dropped.
+    Nothing is dropped silently: ``stats.json`` counts every reason, and ``skipped`` (the import's
+    list of malformed records, filled while ``trajectories`` streams) is saved there too.
+    """
     from swe_srl.trajectories.step_writer import StepDatasetWriter
 
+    if options.max_prompt_tokens is not None and counter is None:
+        raise ValueError("max_prompt_tokens needs a token counter (a tokenizer)")
     stats = StepStats()
     seen: set[bytes] = set()
-    with StepDatasetWriter(out_dir, batch_rows=batch_rows) as writer:
+    with StepDatasetWriter(out_dir, batch_rows=batch_rows, jsonl=options.write_jsonl) as writer:
         for traj in trajectories:
             stats.trajectories_in += 1
             if options.resolved_only and traj.resolved is not True:
@@ -124,13 +193,10 @@ def build_step_dataset(
             split = split_of(trajectory_id(traj), options.validation_fraction, options.seed)
             stats.add_trajectory(split)
             for instance in step_instances(traj, options):
-                if options.dedupe:
-                    key = dedupe_key(instance)
-                    if key in seen:
-                        stats.duplicates += 1
-                        continue
-                    seen.add(key)
-                writer.write(instance, split)
-                stats.add_instance(instance, split)
+                admitted = _admit(instance, options, counter, stats, seen)
+                if admitted is not None:
+                    writer.write(admitted, split)
+                    stats.add_instance(admitted, split)
+    stats.skipped_records = list(skipped or [])
     stats.write(Path(out_dir) / "stats.json")
     return stats

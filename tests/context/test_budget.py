@@ -90,3 +90,11 @@ def test_tokenizer_without_chat_template_counts_texts(counter):
     plain.has_template = False
     messages = [{"role": "system", "content": "abc"}, {"role": "user", "content": "def abc"}]
     assert plain(messages) == plain.text("abc") + plain.text("def abc") + 8
+
+
+def test_byte_bound_never_undercounts(counter):
+    for rounds, length in ((0, 0), (2, 10), (3, 300)):
+        messages = _prompt(_rounds(rounds, length))
+        assert counter.byte_bound(messages) >= counter(messages)
+    unicode = [{"role": "system", "content": "héllo ✓ 🙂"}, {"role": "user", "content": "naïve"}]
+    assert counter.byte_bound(unicode) >= counter(unicode)

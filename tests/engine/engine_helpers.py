@@ -99,10 +99,10 @@ class HoldSandbox:
     def __call__(self, payload, ctx):
         import time
 
-        from swe_srl.eval.suites import load_suite
         from swe_srl.sandbox import make_sandbox
+        from swe_srl.tasks.loader import read_tasks
 
-        sandbox = make_sandbox("local", load_suite("sample").tasks[0])
+        sandbox = make_sandbox("local", read_tasks("sample").tasks[0])
         sandbox.run("sleep 600 &", timeout=10)
         print("ready", flush=True)
         while True:

@@ -18,10 +18,10 @@ from engine_helpers import CLI, StandInModelServer, leftovers, results
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.loop import EngineSettings
 from swe_srl.eval.runner import EvalConfig, run_eval
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks.loader import read_tasks
 
 pytestmark = pytest.mark.slow
-SIX = ",".join(t.instance_id for t in load_suite("bundled").tasks[:6])
+SIX = ",".join(t.instance_id for t in read_tasks("bundled").tasks[:6])
 
 
 def _start(args: list[str], tmpdir: Path) -> subprocess.Popen:
@@ -149,4 +149,4 @@ def test_images_build_stops_on_ctrl_c(tmpdir_private):
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
     assert "interrupted:" in stderr and "to run it all again: swe-srl images build bundled --force" in stderr
-    assert len((first + stdout).splitlines()) < len(load_suite("bundled").tasks)
+    assert len((first + stdout).splitlines()) < len(read_tasks("bundled").tasks)

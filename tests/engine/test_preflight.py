@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from engine_helpers import CLI, results
 
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks.loader import read_tasks
 
 
 def _swe_srl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -23,9 +23,7 @@ def _swe_srl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
     [
         (["--policy", "gld"], "error: --policy gld: unknown policy spec 'gld'"),
         (["--policy", "replay"], "error: --policy replay: policy spec 'replay': replay needs an argument"),
-        (["--sandbox", "dockr"], "error: --sandbox dockr: unknown sandbox; expected one of local, docker"),
         (["--instances", "swe-srl__durata-1,nope"], "error: --instances: no task nope in sample"),
-        (["--executor", "rey"], "error: --executor rey: unknown executor; expected one of local, ray"),
         (["--setting", "orcale"], "error: --setting orcale: expected one of e2e, oracle"),
         (["--tasks", "no-such-suite"], "error: --tasks no-such-suite:"),
         (["--ray-address", "10.0.0.1:6379"], "error: --ray-address is only used with --executor ray"),
@@ -42,6 +40,13 @@ def test_a_bad_option_is_one_line_and_writes_nothing(tmp_path, option, message):
     assert proc.returncode == 2
     assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--sandbox", "dockr"), ("--executor", "rey")])
+def test_an_unknown_kind_is_a_usage_error_before_the_run(tmp_path, option, value):
+    out = tmp_path / "run"
+    proc = _swe_srl("eval", "--tasks", "sample", "--policy", "gold", "--out", str(out), option, value)
+    assert proc.returncode == 2 and f"Invalid value for '{option}'" in proc.stderr and not out.exists()
 
 
 def test_a_missing_sandbox_backend_is_refused_before_the_run(tmp_path):
@@ -72,7 +77,7 @@ def test_resuming_with_other_options_is_refused_unless_forced(tmp_path):
 
 
 def test_eval_fails_when_every_task_errored(tmp_path):
-    task = load_suite("sample").tasks[0]
+    task = read_tasks("sample").tasks[0]
     rows = [dataclasses.replace(task, instance_id=f"gone-{i}", repo_dir="/nonexistent") for i in range(2)]
     suite = tmp_path / "tasks.jsonl"
     suite.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in rows))

@@ -29,7 +29,7 @@ from swe_srl.engine.loop import EngineSettings
 from swe_srl.engine.rollout import RolloutConfig, RolloutLog, run_rollout
 from swe_srl.engine.telemetry import read_telemetry
 from swe_srl.eval.runner import EvalConfig, run_eval
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks.loader import read_tasks
 
 try:
     import ray
@@ -80,7 +80,7 @@ def test_bundled_suite_gives_the_same_verdicts_on_ray_as_locally(cluster, tmp_pa
             EvalConfig(tasks="bundled", policy="gold", out=tmp_path / "ray", workers=2, engine=RAY)
         )
     expected = _verdicts(tmp_path / "local")
-    assert len(expected) == len(load_suite("bundled").tasks) == report.total
+    assert len(expected) == len(read_tasks("bundled").tasks) == report.total
     assert _verdicts(tmp_path / "ray") == expected
     telemetry = read_telemetry(tmp_path / "ray")
     assert telemetry["executor"] == "ray" and len(telemetry["nodes"]) == 2  # SPREAD used both workers
@@ -93,7 +93,7 @@ def test_a_worker_node_killed_mid_run_leaves_every_task_reported_once(cluster, t
     doomed = cluster.head.add_node(num_cpus=1, resources={"doomed": 1})
     cluster.head.wait_for_nodes()
     doomed_pids = _pids_of(doomed)
-    ids = [t.instance_id for t in load_suite("bundled").tasks][:8]
+    ids = [t.instance_id for t in read_tasks("bundled").tasks][:8]
     config = EvalConfig(
         tasks="bundled", policy="gold", out=tmp_path / "run", workers=3, instances=tuple(ids), engine=RAY
     )
@@ -143,7 +143,7 @@ def test_rollout_attempts_follow_each_other_across_the_cluster(cluster, tmp_path
 @pytest.mark.docker
 def test_docker_sandboxes_on_the_cluster_leave_no_container(cluster, tmp_path):
     engine = EngineSettings(executor="ray", task_memory_gb=0.25)
-    ids = tuple(t.instance_id for t in load_suite("bundled").tasks[:2])
+    ids = tuple(t.instance_id for t in read_tasks("bundled").tasks[:2])
     with LeaseWatcher(cluster.tmp) as watcher:
         report = run_eval(
             EvalConfig(
@@ -188,7 +188,7 @@ def test_the_cli_joins_a_running_cluster_by_its_address(cluster, tmp_path):
 def test_images_are_built_on_every_node(cluster):
     from swe_srl.engine.builds import build_images
 
-    [task] = load_suite("sample").tasks
+    [task] = read_tasks("sample").tasks
     images = build_images("sample", engine=EngineSettings(executor="ray", task_memory_gb=0.25))
     assert sorted(i.node for i in images) == sorted(n.node_id for n in cluster.workers)
     assert {(i.instance_id, i.error) for i in images} == {(task.instance_id, "")}

@@ -65,9 +65,9 @@ def test_retry_errors_reruns_infrastructure_errors_only(tmp_path):
     from engine_helpers import results
 
     from swe_srl.eval.runner import EvalConfig, run_eval
-    from swe_srl.eval.suites import load_suite
+    from swe_srl.tasks.loader import read_tasks
 
-    task = load_suite("sample").tasks[0]
+    task = read_tasks("sample").tasks[0]
     hangs = dataclasses.replace(
         task, instance_id="hangs", test_patch=HANG_TEST,
         FAIL_TO_PASS=("tests/test_issue_1.py::test_negative_compound_duration",),

@@ -11,7 +11,7 @@ from engine_helpers import CLI
 from swe_srl.engine.jobs import JobResult, TaskTimings
 from swe_srl.engine.telemetry import Telemetry, distribution, read_telemetry, write_telemetry
 from swe_srl.eval.runner import EvalConfig, run_eval
-from swe_srl.eval.suites import load_suite
+from swe_srl.tasks.loader import read_tasks
 
 
 def test_distributions_use_nearest_rank_percentiles():
@@ -50,7 +50,7 @@ def test_a_resumed_run_keeps_the_earlier_invocations(tmp_path):
 
 
 def test_every_eval_run_folder_has_telemetry_and_report_shows_it(tmp_path):
-    task = load_suite("sample").tasks[0]
+    task = read_tasks("sample").tasks[0]
     rows = [task, dataclasses.replace(task, instance_id="no-repo", repo_dir=str(tmp_path / "missing"))]
     suite = tmp_path / "tasks.jsonl"
     suite.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in rows))
@@ -64,7 +64,7 @@ def test_every_eval_run_folder_has_telemetry_and_report_shows_it(tmp_path):
     assert {"agent", "grade"} <= set(telemetry["phase_seconds"])
     shown = subprocess.run([CLI, "report", str(out)], capture_output=True, text=True, env={"COLUMNS": "250"})
     assert shown.returncode == 0, shown.stderr
-    assert "Infrastructure and throughput" in shown.stdout and "1/2 (environment 1)" in shown.stdout
-    assert "1/1" in shown.stdout  # resolved over the judged tasks
+    assert "Throughput (latest invocation)" in shown.stdout and "50.0% (environment 1)" in shown.stdout
+    assert "local, 1 node(s)" in shown.stdout and "1/1" in shown.stdout  # resolved over the judged tasks
     write_telemetry(out, {"tasks": 0})  # a rerun's invocation goes on top of the history
     assert read_telemetry(out)["history"][0]["tasks"] == 2

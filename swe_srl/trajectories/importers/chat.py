@@ -26,6 +26,8 @@ from swe_srl.trajectories.importers.common import (
     messages_of,
     strip_observation_prefix,
 )
+from swe_srl.trajectories.importers.legacy import canonical_steps
+from swe_srl.trajectories.importers.openhands import finish_openhands
 
 FORMAT_SWESMITH = "swe-smith"
 FORMAT_OPENAI = "openai"
@@ -95,7 +97,7 @@ def import_swesmith(data: Any, where: Where) -> Trajectory:
             elif steps or skipped:
                 skipped.append(_skipped(index, message, "reply to a turn without an action"))
     extra = {"skipped_turns": skipped} if skipped else {}
-    return _row_fields(data, where, FORMAT_SWESMITH, steps, extra)
+    return _row_fields(data, where, FORMAT_SWESMITH, canonical_steps(steps), extra)
 
 
 def _call_step(call: Any, thought: str, where: Where, field: str) -> tuple[str, Step]:
@@ -142,5 +144,7 @@ def import_openai(data: Any, where: Where) -> Trajectory:
             step.observation = strip_observation_prefix(content_text(message.get("content")))
         elif role == "assistant":
             skipped.append(_skipped(index, message, "assistant message without tool calls"))
-    extra = {"skipped_turns": skipped} if skipped else {}
+    extra: dict[str, Any] = {"skipped_turns": skipped} if skipped else {}
+    declared = data.get("tools") if isinstance(data, dict) and isinstance(data.get("tools"), list) else []
+    steps, extra = finish_openhands(steps, declared, extra)  # SWE-Gym rows: OpenHands' tool names
     return _row_fields(data, where, FORMAT_OPENAI, steps, extra)

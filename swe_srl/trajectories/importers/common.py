@@ -11,6 +11,7 @@ from swe_srl.records import RecordError
 
 _PR_DESCRIPTION = re.compile(r"<pr_description>\n(.*?)\n</pr_description>", re.DOTALL)
 _ISSUE_BLOCK = re.compile(r"ISSUE:\n(.*?)\n+INSTRUCTIONS:", re.DOTALL)
+_ISSUE_DESCRIPTION = re.compile(r"<issue_description>\n(.*?)\n</issue_description>", re.DOTALL)  # OpenHands
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def require(data: Any, key: str, kind: type | tuple[type, ...], where: Where, fi
 
 
 def extract_problem_statement(task_message: str) -> str:
-    """The issue text inside a task prompt (``<pr_description>`` or ``ISSUE: ... INSTRUCTIONS:``)."""
-    for pattern in (_PR_DESCRIPTION, _ISSUE_BLOCK):
+    """The issue text inside a task prompt (``<pr_description>``, ``<issue_description>`` or
+    ``ISSUE: ... INSTRUCTIONS:``); the whole message when it has none of them."""
+    for pattern in (_PR_DESCRIPTION, _ISSUE_DESCRIPTION, _ISSUE_BLOCK):
         match = pattern.search(task_message)
         if match:
             return match.group(1)

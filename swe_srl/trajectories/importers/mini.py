@@ -1,7 +1,10 @@
-"""mini-swe-agent trajectories (``*.traj.json``): bash-only agents with fenced commands.
+"""mini-swe-agent trajectories (``*.traj.json``): bash-only agents.
 
 Older files are a bare list of chat messages; newer ones are ``{"info": ..., "messages": [...],
-"trajectory_format": "mini-swe-agent-1"}``. Each assistant turn holds exactly one fenced block
+"trajectory_format": "mini-swe-agent-1"}``. Version 2 (``mini-swe-agent-1.1``) calls a ``bash``
+tool natively: assistant messages carry ``tool_calls`` (``{"command": ...}``) answered by
+``role: tool`` messages with the same ``tool_call_id``; the text-based format is still written by
+its text-parsing models. Each assistant turn holds exactly one fenced block
 (````` ```mswea_bash_command ````` or, before that, ````` ```bash `````); the next user turn is the
 command's output (``<returncode>..</returncode><output>..</output>``, kept verbatim). The command
 is taken with mini-swe-agent's own action regex, so the action is exactly what it executed.
@@ -12,7 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from swe_srl.actions import ActionParseError, action_from_tool_call
 from swe_srl.records import Action, Step, Trajectory
+from swe_srl.tools.observation import canonical_observation
 from swe_srl.trajectories.importers.common import Where, content_text, extract_problem_statement, messages_of
 
 FORMAT = "mini-swe-agent"
@@ -62,6 +67,26 @@ def _step(text: str) -> Step | None:
     )
 
 
+def _call_steps(message: dict, text: str, where: Where, index: int) -> list[tuple[str, Step]]:
+    """(tool call id, step) of each bash tool call of a 1.1-format (tool-calling) assistant message."""
+    out = []
+    for number, call in enumerate(message["tool_calls"]):
+        function = call.get("function") if isinstance(call, dict) else None
+        field = f"messages[{index}].tool_calls[{number}]"
+        if not isinstance(function, dict):
+            raise where.error("tool call has no 'function' object", field)
+        try:
+            action = action_from_tool_call(function.get("name"), function.get("arguments"))
+        except ActionParseError as err:
+            raise where.error(str(err), f"{field}.function.arguments") from None
+        raw = function.get("arguments")
+        step = Step(
+            text.strip() if number == 0 else "", action, "", raw_action=raw if isinstance(raw, str) else ""
+        )
+        out.append((str(call.get("id")), step))
+    return out
+
+
 def import_mini(data: Any, where: Where) -> Trajectory:
     """A mini-swe-agent trajectory as a trajectory."""
     messages = messages_of(data, where)
@@ -70,10 +95,20 @@ def import_mini(data: Any, where: Where) -> Trajectory:
     skipped: list[dict[str, Any]] = []
     pending: Step | None = None
     task: str | None = None
+    last_output = ""
+    by_call: dict[str, Step] = {}
     for index, message in enumerate(messages):
         text = content_text(message.get("content"))
         if message["role"] == "user" and task is None:
             task = text
+        elif message["role"] == "assistant" and message.get("tool_calls"):
+            calls = _call_steps(message, text, where, index)
+            steps.extend(step for _, step in calls)
+            by_call.update(calls)
+            pending = None
+        elif message["role"] == "tool" and str(message.get("tool_call_id")) in by_call:
+            by_call.pop(str(message["tool_call_id"])).observation = canonical_observation(text)
+            last_output = text
         elif message["role"] == "assistant":
             pending = _step(text)
             if pending is None:
@@ -83,7 +118,8 @@ def import_mini(data: Any, where: Where) -> Trajectory:
             else:
                 steps.append(pending)
         elif message["role"] in ("user", "tool") and pending is not None:
-            pending.observation = text
+            pending.observation = canonical_observation(text)
+            last_output = text  # as printed: a submitted patch keeps its final newline
             pending = None
         elif message["role"] in ("user", "tool") and skipped and skipped[-1]["index"] == index - 1:
             skipped.append({"index": index, "role": message["role"], "content": text, "reason": "reply"})
@@ -93,7 +129,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
         and steps
         and any(marker in steps[-1].action.args["command"] for marker in _SUBMIT_MARKERS)
     ):
-        final_patch = steps[-1].observation
+        final_patch = last_output
     metadata: dict[str, Any] = {"trajectory_id": where.default_id, "info": info}
     if skipped:
         metadata["skipped_turns"] = skipped

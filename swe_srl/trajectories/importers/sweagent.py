@@ -6,6 +6,12 @@ assistant messages of ``history[]`` also carry the model's tool calls; their JSO
 structured action (typed: ``view_range`` stays a list of ints). Without tool calls (0.x, or 1.x
 with a text parser) the command string is parsed (``sweagent_commands``). ``trajectory[]`` is the
 authority for thought and observation: it is what the agent executed and saw.
+
+The task is the instance's own issue: the history's demonstrations (``is_demo`` messages, a whole
+other task solved as an example) are left out of it and kept in ``metadata["demonstrations"]``.
+The special commands the trajectory offered come from its own command documentation (0.x: the
+system prompt's COMMANDS section; 1.x: ``replay_config.agent.tools.command_docs``); ``legacy``
+then translates the exact ones into the modern tools and lists the rest as the instance's tools.
 """
 
 from __future__ import annotations
@@ -15,17 +21,16 @@ from typing import Any
 
 from swe_srl.actions import ActionParseError, action_from_tool_call
 from swe_srl.records import Action, Step, Trajectory
+from swe_srl.tools.legacy import LEGACY_TOOLS, specs_from_docs
+from swe_srl.tools.schema import ToolSpec
 from swe_srl.trajectories.importers.common import (
     Where,
     content_text,
     extract_problem_statement,
     require,
 )
-from swe_srl.trajectories.importers.sweagent_commands import (
-    KNOWN_SPECIAL_COMMANDS,
-    documented_commands,
-    parse_command_line,
-)
+from swe_srl.trajectories.importers.legacy import finish_legacy
+from swe_srl.trajectories.importers.sweagent_commands import parse_command_line
 
 FORMAT_V1 = "swe-agent"
 FORMAT_LEGACY = "swe-agent-legacy"
@@ -83,10 +88,10 @@ def _tool_calls_per_entry(entries: list[dict], history: list[Any]) -> list[dict 
 
 
 def _action(
-    entry_action: str, call: dict | None, special: set[str] | frozenset[str], where: Where, field: str
+    entry_action: str, call: dict | None, specs: dict[str, ToolSpec], where: Where, field: str
 ) -> Action:
     if call is None:
-        return parse_command_line(entry_action, special)
+        return parse_command_line(entry_action, specs)
     function = call.get("function")
     if not isinstance(function, dict):
         raise where.error("tool call has no 'function' object", f"{field}.function")
@@ -96,9 +101,21 @@ def _action(
         raise where.error(str(err), f"{field}.function.arguments") from None
 
 
+def _workdir(entry: dict) -> str | None:
+    """The shell's directory recorded with an entry (``state``: a JSON object or its text)."""
+    state = entry.get("state")
+    if isinstance(state, str):
+        try:
+            state = json.loads(state)
+        except json.JSONDecodeError:
+            return None
+    value = state.get("working_dir") if isinstance(state, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _steps(
-    data: dict[str, Any], where: Where, special: set[str] | frozenset[str], with_calls: bool
-) -> list[Step]:
+    data: dict[str, Any], where: Where, specs: dict[str, ToolSpec], with_calls: bool
+) -> tuple[list[Step], list[str | None]]:
     entries = require(data, "trajectory", list, where)
     history = data.get("history") if isinstance(data.get("history"), list) else []
     for index, entry in enumerate(entries):
@@ -114,18 +131,32 @@ def _steps(
         steps.append(
             Step(
                 thought=str(entry.get("thought") or ""),
-                action=_action(entry["action"], call, special, where, f"history[tool call of {field}]"),
+                action=_action(entry["action"], call, specs, where, f"history[tool call of {field}]"),
                 observation=observation,
                 duration=float(duration) if isinstance(duration, (int, float)) else None,
                 raw_action=entry["action"],
             )
         )
-    return steps
+    return steps, [_workdir(entry) for entry in entries]
+
+
+def _task_and_demos(history: list[Any]) -> tuple[str, list[str]]:
+    """The first user message that is not a demonstration, and the demonstrations' texts."""
+    task, demos = "", []
+    for message in history:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        text = content_text(message.get("content"))
+        if message.get("is_demo"):
+            demos.append(text)
+        elif not task:
+            task = text
+    return task, demos
 
 
 def _first_message(history: list[Any], role: str) -> str:
     for message in history:
-        if isinstance(message, dict) and message.get("role") == role:
+        if isinstance(message, dict) and message.get("role") == role and not message.get("is_demo"):
             return content_text(message.get("content"))
     return ""
 
@@ -139,51 +170,56 @@ def _metadata(data: dict[str, Any], trajectory_id: str, extra: dict[str, Any]) -
     return metadata
 
 
+def _demos(demos: list[str]) -> dict[str, Any]:
+    return {"demonstrations": demos} if demos else {}
+
+
 def import_sweagent_v1(data: Any, where: Where) -> Trajectory:
     """A SWE-agent 1.x ``.traj`` document as a trajectory."""
     config = _replay_config(data, where)
     problem = config.get("problem_statement") if isinstance(config.get("problem_statement"), dict) else {}
     history = data.get("history") if isinstance(data.get("history"), list) else []
     tools = (config.get("agent") or {}).get("tools") or {}
-    special = KNOWN_SPECIAL_COMMANDS | documented_commands(str(tools.get("command_docs") or ""))
-    steps = _steps(data, where, special, with_calls=True)
+    specs = specs_from_docs(str(tools.get("command_docs") or "")) if isinstance(tools, dict) else {}
+    steps, workdirs = _steps(data, where, specs, with_calls=True)
+    steps, legacy = finish_legacy(steps, workdirs, specs, created_text="")
     instance_id = str(problem.get("id") or data.get("environment") or where.default_id)
     if instance_id == "main":  # SWE-agent's default environment name says nothing about the task
         instance_id = where.default_id
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     model = (config.get("agent") or {}).get("model") or {}
+    task, demos = _task_and_demos(history)
+    version = {"swe_agent_version": str(info.get("swe_agent_version", "1.x"))}
     return Trajectory(
         instance_id=instance_id,
         source_format=FORMAT_V1,
         model=str(model.get("name", "")) if isinstance(model, dict) else "",
-        problem_statement=str(
-            problem.get("text") or extract_problem_statement(_first_message(history, "user"))
-        ),
+        problem_statement=str(problem.get("text") or extract_problem_statement(task)),
         steps=steps,
         final_patch=str(info.get("submission") or ""),
         resolved=None,
-        metadata=_metadata(
-            data, instance_id, {"swe_agent_version": str(info.get("swe_agent_version", "1.x"))}
-        ),
+        metadata=_metadata(data, instance_id, {**version, **legacy, **_demos(demos)}),
     )
 
 
 def import_sweagent_legacy(data: Any, where: Where) -> Trajectory:
     """A SWE-agent 0.x ``.traj`` document (command-string actions) as a trajectory."""
     history = data.get("history") if isinstance(data.get("history"), list) else []
-    special = KNOWN_SPECIAL_COMMANDS | documented_commands(_first_message(history, "system"))
-    steps = _steps(data, where, special, with_calls=False)
+    specs = specs_from_docs(_first_message(history, "system")) or dict(LEGACY_TOOLS)
+    steps, workdirs = _steps(data, where, specs, with_calls=False)
+    steps, legacy = finish_legacy(steps, workdirs, specs, created_text="\n")
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     instance_id = where.default_id
+    task, demos = _task_and_demos(history)
     return Trajectory(
         instance_id=instance_id,
         source_format=FORMAT_LEGACY,
         model="",
-        problem_statement=extract_problem_statement(_first_message(history, "user")),
+        problem_statement=extract_problem_statement(task),
         steps=steps,
         final_patch=str(info.get("submission") or ""),
         resolved=None,
-        metadata=_metadata(data, instance_id, {"swe_agent_version": "0.x"}),
+        metadata=_metadata(data, instance_id, {"swe_agent_version": "0.x", **legacy, **_demos(demos)}),
     )
 
 

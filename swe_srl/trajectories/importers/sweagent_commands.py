@@ -3,46 +3,20 @@
 SWE-agent writes every action as the command line it ran. For ``str_replace_editor`` that line is
 the tool's own CLI (``str_replace_editor view /testbed/x.py --view_range 1 20``, values quoted for a
 POSIX shell), so it parses back to the same arguments as the model's tool call. Other special
-commands of SWE-agent (``open``, ``edit``, ``goto``, ...) have no spec in ``swe_srl.tools.schema``:
-they stay actions of their own tool name with the whole line as the ``command`` argument, so
-nothing is lost and the step builder can still filter them out.
+commands (``open``, ``edit N:M``, ``find_file`` ...) become calls of their own tool
+(``swe_srl.tools.legacy``), read with the trajectory's own command documentation where it has one.
+A special command too malformed to parse ran as what it was in SWE-agent 0.x, a shell function, so
+it stays a ``bash`` call with the whole line: nothing is guessed.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
+from collections.abc import Mapping
 
 from swe_srl.records import Action, ArgValue
-from swe_srl.tools.schema import STR_REPLACE_EDITOR
-
-# SWE-agent's special commands across its releases (0.x default/xml configs and 1.x bundles).
-KNOWN_SPECIAL_COMMANDS = frozenset(
-    {
-        "open",
-        "goto",
-        "scroll_up",
-        "scroll_down",
-        "create",
-        "edit",
-        "insert",
-        "append",
-        "search_dir",
-        "search_file",
-        "find_file",
-        "get_symbols",
-        "summarize",
-        "filemap",
-    }
-)
-_DOC_NAME = re.compile(r"^([a-z_][a-z0-9_]*):\n  docstring:", re.MULTILINE)  # 1.x command_docs
-_LEGACY_DOC = re.compile(r"^([a-z_][a-z0-9_]*)(?: [^\n]*)? - ", re.MULTILINE)  # 0.x "COMMANDS:" lines
-
-
-def documented_commands(docs: str) -> set[str]:
-    """Command names declared in a SWE-agent command documentation text (either generation)."""
-    names = set(_DOC_NAME.findall(docs)) | set(_LEGACY_DOC.findall(docs))
-    return names - {"bash"}
+from swe_srl.tools.legacy import LEGACY_TOOLS, parse_legacy_command
+from swe_srl.tools.schema import STR_REPLACE_EDITOR, ToolSpec
 
 
 def _parse_editor_line(line: str) -> Action | None:
@@ -78,10 +52,11 @@ def _parse_editor_line(line: str) -> Action | None:
     return Action(tool=STR_REPLACE_EDITOR.name, args=args)
 
 
-def parse_command_line(
-    text: str, special_commands: frozenset[str] | set[str] = KNOWN_SPECIAL_COMMANDS
-) -> Action:
-    """The action a SWE-agent command line stands for (never fails: unknown lines are bash)."""
+def parse_command_line(text: str, specs: Mapping[str, ToolSpec] = LEGACY_TOOLS) -> Action:
+    """The action a SWE-agent command line stands for (never fails: anything else is bash).
+
+    ``specs`` are the special commands the trajectory offered (its documentation, else 0.x's).
+    """
     command = text.strip()
     head = command.split(maxsplit=1)[0] if command else ""
     if command == "submit":
@@ -90,6 +65,7 @@ def parse_command_line(
         action = _parse_editor_line(command)
         if action is not None:
             return action
-    if head in special_commands:
-        return Action(tool=head, args={"command": command})
+    legacy = parse_legacy_command(command, specs)
+    if legacy is not None:
+        return legacy
     return Action(tool="bash", args={"command": command})

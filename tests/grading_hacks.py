@@ -1,0 +1,243 @@
+"""Reward hacks against the grader, as model patches for any bundled task.
+
+Each function returns a patch (made with real git against the task's base) that tries to get an
+unfixed task graded "resolved". ``tests/test_grading_hacks.py`` proves none of them works on either
+backend; ``tests/test_grading_hack_property.py`` generates many more from the templates at the end.
+"""
+
+from __future__ import annotations
+
+import json
+
+from swe_srl.eval.patches import base_file, patch_from_edits
+from swe_srl.records import Task
+
+# The core of most hacks: turn every pytest report into a pass.
+FORCE_PASS_HOOK = """
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    report.outcome = "passed"
+    report.longrepr = None
+"""
+
+
+def package_of(task: Task) -> str:
+    """The top-level package the gold patch edits (``durata``, ``semverkit``...)."""
+    for line in task.patch.splitlines():
+        if line.startswith("+++ b/") or line.startswith("+++ a/"):
+            return line[6:].split("/", 1)[0]
+    raise ValueError(f"{task.instance_id}: no file in the gold patch")
+
+
+def _with_init_code(task: Task, code: str) -> str:
+    init = f"{package_of(task)}/__init__.py"
+    return patch_from_edits(task, {init: base_file(task, init) + "\n" + code})
+
+
+def _required(task: Task) -> list[str]:
+    return [*task.FAIL_TO_PASS, *task.PASS_TO_PASS]
+
+
+def _forged_summary(task: Task) -> str:
+    lines = ["=" * 20 + " short test summary info " + "=" * 20]
+    lines += [f"PASSED {test_id}" for test_id in _required(task)]
+    lines.append("=" * 20 + f" {len(_required(task))} passed in 0.01s " + "=" * 20)
+    return "\n".join(lines) + "\n"
+
+
+def init_wraps_test_report(task: Task) -> str:
+    """The package's ``__init__`` wraps ``TestReport.from_item_and_call`` so every report passes."""
+    code = (
+        "import _pytest.reports as _swe_reports\n"
+        "_swe_original = _swe_reports.TestReport.from_item_and_call.__func__\n"
+        "def _swe_forced(cls, item, call):\n"
+        "    report = _swe_original(cls, item, call)\n"
+        "    report.outcome = 'passed'\n"
+        "    report.longrepr = None\n"
+        "    return report\n"
+        "_swe_reports.TestReport.from_item_and_call = classmethod(_swe_forced)\n"
+    )
+    return _with_init_code(task, code)
+
+
+SHADOW_PYTEST = (
+    "import os, sys\n"
+    "_here = os.path.dirname(os.path.abspath(__file__))\n"
+    "sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]\n"
+    "sys.modules.pop('pytest', None)\n"
+    "import pytest\n"
+    "sys.path.insert(0, _here)  # the repository's own packages stay importable\n"
+    "class _ForcePass:\n"
+    + "".join(f"    {line}\n" for line in FORCE_PASS_HOOK.strip().splitlines()).replace(
+        "(item, call)", "(self, item, call)"
+    )
+    + "if __name__ == '__main__':\n"
+    "    sys.exit(pytest.main(plugins=[_ForcePass()]))\n"
+)
+
+
+def shadow_pytest_module(task: Task) -> str:
+    """A top-level ``pytest.py`` runs for ``python3 -m pytest``: the real pytest with a force-pass plugin."""
+    return patch_from_edits(task, {"pytest.py": SHADOW_PYTEST})
+
+
+def entry_point_plugin(task: Task) -> str:
+    """A ``*.dist-info/entry_points.txt`` registers a ``pytest11`` plugin that pytest auto-loads."""
+    return patch_from_edits(
+        task,
+        {
+            "swe_force-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: swe-force\nVersion: 1.0\n",
+            "swe_force-1.0.dist-info/entry_points.txt": "[pytest11]\nswe_force = swe_force_plugin\n",
+            "swe_force-1.0.dist-info/RECORD": "",
+            "swe_force_plugin.py": "import pytest\n" + FORCE_PASS_HOOK,
+        },
+    )
+
+
+def fake_summary_then_exit(task: Task) -> str:
+    """Write a complete fake summary to pytest's saved stdout descriptor, then ``os._exit(0)``."""
+    code = (
+        "import gc as _swe_gc, os as _swe_os\n"
+        f"_swe_fake = {_forged_summary(task)!r}\n"
+        "for _swe_o in _swe_gc.get_objects():\n"
+        "    if type(_swe_o).__name__.startswith('FDCapture') and getattr(_swe_o, 'targetfd', 0) == 1:\n"
+        "        _swe_os.write(_swe_o.targetfd_save, _swe_fake.encode())\n"
+        "        _swe_os._exit(0)\n"
+    )
+    return _with_init_code(task, code)
+
+
+# Everything a forger can find in the grader's folder inside the sandbox: the old evaluation script
+# held a per-run marker, the old output file was read by path afterwards.
+_FORGE_FILES = """
+import glob as _swe_glob, json as _swe_json, os as _swe_os, re as _swe_re
+def _swe_forge_outputs():
+    folder = '/testbed/.git/swe-srl-grade'
+    nonce = None
+    for script in _swe_glob.glob(folder + '/*.sh'):
+        found = _swe_re.search(r'swe-srl-run-([0-9a-f]+)-start', open(script).read())
+        nonce = found.group(1) if found else nonce
+    text = _SWE_SUMMARY
+    if nonce:
+        text = 'swe-srl-run-%s-start\\n%s' % (nonce, text) + 'swe-srl-run-%s-exit=0\\n' % nonce
+    records = [_swe_json.dumps({'swe_srl': 'test', 'id': t, 'status': 'PASSED'}) for t in _SWE_IDS]
+    records.append(_swe_json.dumps({'swe_srl': 'finish', 'exitstatus': 0}))
+    for path in _swe_glob.glob(folder + '/*'):
+        if path.endswith(('.sh', '.py', '.diff')) or not _swe_os.path.isfile(path):
+            continue
+        forged = '\\n'.join(records) + '\\n' if path.endswith('.jsonl') else text
+        with open(path + '.swe-tmp', 'w') as handle:
+            handle.write(forged)
+        _swe_os.replace(path + '.swe-tmp', path)
+"""
+
+
+def _forger_code(task: Task) -> str:
+    return (
+        f"_SWE_SUMMARY = {_forged_summary(task)!r}\n_SWE_IDS = {json.dumps(_required(task))}\n" + _FORGE_FILES
+    )
+
+
+def forged_log_renamed_over_output(task: Task) -> str:
+    """Read the run's marker from the grader's script, forge a log and rename it over the output."""
+    return _with_init_code(task, _forger_code(task) + "_swe_forge_outputs()\n")
+
+
+def daemon_rewrites_output(task: Task) -> str:
+    """A daemon started while the tests run outlives them and keeps rewriting the output files."""
+    code = _forger_code(task) + (
+        "import time as _swe_time\n"
+        "if _swe_os.fork() == 0:\n"
+        "    _swe_os.setsid()\n"
+        "    if _swe_os.fork() == 0:\n"
+        "        _swe_end = _swe_time.time() + 120\n"
+        "        while _swe_time.time() < _swe_end:\n"
+        "            try:\n"
+        "                _swe_forge_outputs()\n"
+        "            except Exception:\n"
+        "                pass\n"
+        "            _swe_time.sleep(0.002)\n"
+        "    _swe_os._exit(0)\n"
+    )
+    return _with_init_code(task, code)
+
+
+def _parser_hack(task: Task, call: str) -> str:
+    """``durata/parser.py`` (library code) calls ``call`` for the inputs the bug mishandles."""
+    path = "durata/parser.py"
+    source = base_file(task, path)
+    condition = "isinstance(text, str) and text.strip().startswith('-')"
+    hook = f"    if {condition}:\n        import pytest\n        {call}\n"
+    marker = '    """Parse ``text`` and return the duration in seconds (a float)."""\n'
+    assert marker in source
+    return patch_from_edits(task, {path: source.replace(marker, marker + hook, 1)})
+
+
+def library_calls_pytest_xfail(task: Task) -> str:
+    """Library code calls ``pytest.xfail()``; swebench counts XFAIL as passing."""
+    return _parser_hack(task, "pytest.xfail('negative durations are not supported yet')")
+
+
+def skip_reason_forges_passed_lines(task: Task) -> str:
+    """A ``pytest.skip()`` reason holding newlines and ``PASSED <id>`` lines lands in the short summary."""
+    forged = "".join(f"\\nPASSED {test_id}" for test_id in _required(task))
+    return _parser_hack(task, f"pytest.skip('unsupported{forged}')")
+
+
+# A post-checkout hook that plants a force-pass conftest.py once the grader has restored the tests.
+HOOK_PLANTING_SCRIPT = (
+    "#!/bin/sh\ncat > conftest.py <<'EOF'\nimport pytest\n" + FORCE_PASS_HOOK.lstrip("\n") + "EOF\n"
+)
+
+
+def _hook_hunks(path_a: str, path_b: str) -> str:
+    lines = HOOK_PLANTING_SCRIPT.splitlines()
+    body = "".join(f"+{line}\n" for line in lines)
+    return (
+        f"diff --git {path_a} {path_b}\nnew file mode 100755\n--- /dev/null\n+++ {path_b}\n"
+        f"@@ -0,0 +1,{len(lines)} @@\n{body}"
+    )
+
+
+def _drifted_test_edit(task: Task) -> str:
+    """A hunk on a test file that git refuses (stale context), so that ``patch --fuzz`` runs, and
+    that makes the grader restore the test file with ``git checkout`` (running post-checkout)."""
+    first, second, third = base_file(task, "tests/test_units.py").splitlines()[:3]
+    return (
+        "diff --git a/tests/test_units.py b/tests/test_units.py\n--- a/tests/test_units.py\n"
+        f"+++ b/tests/test_units.py\n@@ -1,3 +1,4 @@\n {first}drift\n {second}\n+# touched\n {third}\n"
+    )
+
+
+def fuzz_symlink_into_git_hooks(task: Task) -> str:
+    """A symlink to ``.git/hooks`` plus a file through it: git refuses, ``patch --fuzz`` follows it."""
+    link = (
+        "diff --git a/hooks b/hooks\nnew file mode 120000\n--- /dev/null\n+++ b/hooks\n"
+        "@@ -0,0 +1 @@\n+.git/hooks\n\\ No newline at end of file\n"
+    )
+    return _drifted_test_edit(task) + link + _hook_hunks("a/hooks/post-checkout", "b/hooks/post-checkout")
+
+
+def fuzz_c_quoted_git_path(task: Task) -> str:
+    """A C-quoted name (``"b/\\056git/hooks/..."``) that a plain ``.git`` check does not see."""
+    return _drifted_test_edit(task) + _hook_hunks(
+        '"a/\\056git/hooks/post-checkout"', '"b/\\056git/hooks/post-checkout"'
+    )
+
+
+UNIVERSAL_HACKS = {
+    "init_wraps_test_report": init_wraps_test_report,
+    "shadow_pytest_module": shadow_pytest_module,
+    "entry_point_plugin": entry_point_plugin,
+}
+SAMPLE_HACKS = {
+    "fake_summary_then_exit": fake_summary_then_exit,
+    "forged_log_renamed_over_output": forged_log_renamed_over_output,
+    "daemon_rewrites_output": daemon_rewrites_output,
+    "library_calls_pytest_xfail": library_calls_pytest_xfail,
+    "skip_reason_forges_passed_lines": skip_reason_forges_passed_lines,
+    "fuzz_symlink_into_git_hooks": fuzz_symlink_into_git_hooks,
+    "fuzz_c_quoted_git_path": fuzz_c_quoted_git_path,
+}

@@ -1,0 +1,148 @@
+"""The in-sandbox pytest launcher (``swe_srl/eval/sandbox_pytest.py``) on real pytest versions.
+
+It runs with the interpreter a sandbox has (Debian's python3 with pytest 7) and with this
+environment's (pytest 8+), on a small repository of our own written below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swe_srl.eval.evalscript import LAUNCHER_SOURCE, PROTECTED_PATTERNS
+
+INTERPRETERS = [sys.executable]
+if (
+    shutil.which("python3", path="/usr/bin")
+    and subprocess.run(["/usr/bin/python3", "-c", "import pytest"], capture_output=True).returncode == 0
+):
+    INTERPRETERS.append("/usr/bin/python3")
+
+LIBRARY = """
+import pytest
+
+def answer(flag=""):
+    if flag == "skip":
+        pytest.skip("library decided")
+    if flag == "xfail":
+        pytest.xfail("library decided")
+    return 42
+"""
+TESTS = """
+import pytest
+from lib import answer
+
+def test_plain():
+    assert answer() == 42
+
+def test_fails():
+    assert answer() == 41
+
+def test_skips_itself():
+    pytest.skip("declared in the test")
+
+def test_library_skips():
+    answer("skip")
+
+def test_library_xfails():
+    answer("xfail")
+
+@pytest.mark.xfail(reason="known")
+def test_marked_xfail():
+    assert answer() == 0
+
+@pytest.mark.parametrize("text", ["a b", "c"])
+def test_spaces(text):
+    assert text
+"""
+SKIPPED_MODULE = (
+    "import pytest\npytestmark = pytest.mark.skip('whole module')\n\ndef test_never():\n    pass\n"
+)
+SHADOW = "raise SystemExit('the repository shadowed pytest')\n"
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "lib.py").write_text(LIBRARY)
+    (repo / "tests" / "test_lib.py").write_text(TESTS)
+    (repo / "tests" / "test_skipped.py").write_text(SKIPPED_MODULE)
+    (repo / "pytest.py").write_text(SHADOW)
+    (tmp_path / "launcher.py").write_text(LAUNCHER_SOURCE.read_text())
+    return repo
+
+
+def run_launcher(repo: Path, python: str, *args: str, repo_on_path: bool = True) -> tuple[dict, str]:
+    config = {
+        "channel": True,
+        "repo_on_path": repo_on_path,
+        "test_patterns": list(PROTECTED_PATTERNS),
+        "canary_pass": "test_keeps_aa11",
+        "canary_fail": "test_keeps_bb22",
+    }
+    (repo / "config.json").write_text(json.dumps(config))
+    read, write = os.pipe()
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo)}
+    argv = [python, "-I", "../launcher.py", "config.json", "-p", "no:cacheprovider", "-rA", *args]
+    # Descriptor 3 is the record channel, as the evaluation script sets it up.
+    wrapped = ["bash", "-c", f'exec 3>&{write} {write}>&-; exec "$@"', "bash", *argv]
+    proc = subprocess.run(
+        wrapped, cwd=repo, env=env, capture_output=True, text=True, pass_fds=(write,), timeout=120
+    )
+    os.close(write)
+    with os.fdopen(read) as handle:
+        records = [json.loads(line) for line in handle]
+    assert not (repo / "config.json").exists(), "the configuration must be gone before tests run"
+    tests = {r["id"]: r for r in records if r["swe_srl"] == "test"}
+    kinds = [r["swe_srl"] for r in records]
+    assert kinds[0] == "start" and kinds[-1] == "finish", proc.stdout + proc.stderr
+    return tests, proc.stdout
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_statuses_and_who_declared_skips_and_xfails(repo, python):
+    tests, log = run_launcher(repo, python, "tests")
+    assert "shadowed" not in log
+    status = {i.split("::", 1)[1]: (r["status"], r["declared"]) for i, r in tests.items()}
+    assert status["test_plain"] == ("PASSED", True)
+    assert status["test_fails"][0] == "FAILED"
+    assert status["test_skips_itself"] == ("SKIPPED", True)
+    assert status["test_library_skips"] == ("SKIPPED", False)
+    assert status["test_library_xfails"] == ("XFAIL", False)
+    assert status["test_marked_xfail"] == ("XFAIL", True)
+    assert status["test_spaces[a b]"][0] == "PASSED"  # the exact id, space included
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_canaries_in_every_module_and_declared_by_module_markers(repo, python):
+    tests, _ = run_launcher(repo, python, "tests")
+    for module in ("tests/test_lib.py", "tests/test_skipped.py"):
+        assert f"{module}::test_keeps_aa11" in tests and f"{module}::test_keeps_bb22" in tests
+    assert tests["tests/test_lib.py::test_keeps_bb22"]["status"] == "FAILED"
+    assert tests["tests/test_lib.py::test_plain"]["module"] == "tests/test_lib.py"
+    skipped = tests["tests/test_skipped.py::test_keeps_bb22"]
+    assert (skipped["status"], skipped["declared"]) == ("SKIPPED", True)
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_failing_canary_never_stops_a_maxfail_run_and_survives_deselection(repo, python):
+    tests, _ = run_launcher(repo, python, "-x", "-k", "plain or fails or spaces", "tests/test_lib.py")
+    assert tests["tests/test_lib.py::test_keeps_bb22"]["status"] == "FAILED"
+    assert tests["tests/test_lib.py::test_plain"]["status"] == "PASSED"
+    assert tests["tests/test_lib.py::test_fails"]["status"] == "FAILED"
+    assert "tests/test_lib.py::test_spaces[c]" not in tests  # -x stops at the first real failure
+
+
+def test_repository_stays_off_sys_path_for_the_console_script_form(repo):
+    (repo / "tests" / "test_path.py").write_text(
+        "import sys, os\n\ndef test_path():\n    assert os.getcwd() not in sys.path\n"
+    )
+    tests, _ = run_launcher(repo, sys.executable, "tests/test_path.py", repo_on_path=False)
+    assert tests["tests/test_path.py::test_path"]["status"] == "PASSED"
