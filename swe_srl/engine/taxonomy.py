@@ -50,7 +50,6 @@ def is_infrastructure_error(result: Any) -> bool:
 
 def classify(exc: BaseException, default: str) -> str:
     """The cause an exception names, or ``default`` (the cause of the phase it escaped from)."""
-    from swe_srl.policy.openai import PolicyError
     from swe_srl.sandbox.base import SandboxError
     from swe_srl.sandbox.workspace import WorkspaceError
 
@@ -60,9 +59,7 @@ def classify(exc: BaseException, default: str) -> str:
         return "environment"  # the task's repository or record, not the machinery
     if isinstance(exc, SandboxError):
         return "sandbox"
-    if isinstance(exc, PolicyError):  # a policy backend: the model or its server failed
-        return "model_server"
-    return default
+    return default  # a policy's failures are ``model_server`` by their phase (``TaskContext.phase``)
 
 
 def one_line(exc: BaseException) -> str:

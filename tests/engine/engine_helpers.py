@@ -120,7 +120,8 @@ class StandInModelServer:
     """A stand-in for an OpenAI-compatible model server (no model can run here on demand), in a thread.
 
     ``mode="hang"``: accepts every request and never answers (a model server that hung);
-    ``mode="sleep"``: answers every request with a bash call that runs for ten minutes.
+    ``mode="sleep"``: answers every request with a bash call that runs for ten minutes;
+    ``mode="fail"``: answers every request with HTTP 500 (a model server that broke).
     The policy spec that talks to it is :attr:`spec`.
     """
 
@@ -136,6 +137,9 @@ class StandInModelServer:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if server.mode == "hang":
                     server.released.wait(600)
+                    return
+                if server.mode == "fail":
+                    self.send_error(500, "the stand-in model server broke")
                     return
                 reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
                 body = json.dumps({"choices": [{"message": {"content": reply}}]}).encode()

@@ -7,7 +7,6 @@ import pytest
 from swe_srl.engine import CAUSES, InfrastructureError, is_infrastructure_error
 from swe_srl.engine.taxonomy import classify
 from swe_srl.eval.report import build_report
-from swe_srl.policy.openai import PolicyError
 from swe_srl.records import EvalResult, RecordError
 from swe_srl.sandbox import SandboxError, WorkspaceError
 
@@ -26,7 +25,6 @@ def test_exceptions_name_their_cause_or_take_their_phases():
     assert classify(WorkspaceError("cannot prepare"), "sandbox") == "environment"
     assert classify(RecordError("bad row"), "sandbox") == "environment"
     assert classify(SandboxError("container gone"), "model_server") == "sandbox"
-    assert classify(PolicyError("endpoint refused"), "sandbox") == "model_server"
     assert classify(InfrastructureError("lost", "node_lost"), "sandbox") == "node_lost"
     assert classify(RuntimeError("?"), "environment") == "environment"
     with pytest.raises(ValueError, match="unknown cause"):
@@ -89,3 +87,15 @@ def test_retry_errors_reruns_infrastructure_errors_only(tmp_path):
         ("flaky", "resolved")
     ]  # only it ran
     assert (report.judged, report.resolved, report.infrastructure_errors) == (2, 1, {})
+
+
+def test_a_failing_model_server_is_an_infrastructure_error(tmp_path):
+    from engine_helpers import StandInModelServer, results
+
+    from swe_srl.eval.runner import EvalConfig, run_eval
+
+    with StandInModelServer("fail") as server:  # answers every request with HTTP 500
+        report = run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run"))
+    [row] = results(tmp_path / "run")
+    assert (row["status"], row["cause"]) == ("error", "model_server") and "500" in row["reason"]
+    assert (report.judged, report.infrastructure_errors) == (0, {"model_server": 1})
