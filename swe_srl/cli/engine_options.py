@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from typing import Literal, NoReturn
 
@@ -61,6 +62,8 @@ def exit_interrupted(err: RunInterrupted, *, resumes: bool = True) -> NoReturn:
 
     ``resumes``: a rerun of the same command skips what finished (eval, rollout).
     """
+    # Everything is reaped and recorded: another Ctrl-C while this prints must not end in a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     where = f" in {err.where}" if err.where else ""
     typer.secho(
         f"interrupted: {err.finished} task(s) finished and recorded{where}, {err.not_run} not run; "

@@ -16,6 +16,11 @@ the driver; :func:`run_jobs` does the rest:
   options checked and the output folder's identity kept before anything runs;
 - ``telemetry``: ``telemetry.json`` of every run.
 
+Eval and rollout open the run's one :class:`~swe_srl.policy.PolicySource` on the driver (its
+``preflight`` before the first task, ``close`` at the end); it travels to the nodes pickled with each
+job and ``for_task`` runs there, so a source pickles what its policies need (an endpoint), never what
+it holds (a server process). A policy with ``usage()`` reports tokens and generation seconds.
+
 A build on every node (``envs build``) is a :class:`Work` whose payload builds one environment, run
 with ``run_jobs(jobs, work, sink, settings, on_every_node=True)``; an environment a task needs
 before it runs is a :class:`~swe_srl.engine.node.Requirement` in its job's ``requirements``.
