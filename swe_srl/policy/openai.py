@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from swe_srl.actions import action_from_tool_call, render_action
 from swe_srl.context import ContextConfig, build_messages
-from swe_srl.records import Step, SweSrlError
+from swe_srl.policy.errors import ModelServerError, PolicyError
+from swe_srl.records import Step
 
-
-class PolicyError(SweSrlError):
-    """A policy backend failed (endpoint unreachable, bad answer, missing weights)."""
+__all__ = ["ModelServerError", "OpenAIPolicy", "PolicyError", "reply_text"]
 
 
 @dataclass
@@ -56,8 +55,13 @@ class OpenAIPolicy:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 data = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            raise PolicyError(f"chat endpoint {self.endpoint} failed: {err}") from err
+        except urllib.error.HTTPError as err:
+            kind = ModelServerError if err.code >= 500 else PolicyError
+            raise kind(f"chat endpoint {self.endpoint} failed: {err}") from err
+        except (urllib.error.URLError, OSError) as err:
+            raise ModelServerError(f"chat endpoint {self.endpoint} failed: {err}") from err
+        except ValueError as err:
+            raise PolicyError(f"chat endpoint {self.endpoint} answered no JSON: {err}") from err
         return reply_text(data, self.endpoint)
 
     def act(self, problem_statement: str, history: list[Step]) -> str:
