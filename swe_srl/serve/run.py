@@ -1,0 +1,83 @@
+"""From what a user names (a model or adapter folder, an engine) to a running server.
+
+:func:`server_spec` turns ``MODEL [--lora ADAPTER]`` into a :class:`ServerSpec`: an adapter folder
+given as the model serves on top of its base; under vLLM the adapter is served as a LoRA module
+(rank rounded up to one vLLM accepts), under transformers it is merged into its base first
+(``merge.py``). :func:`serve_until_stopped` is ``swe-srl serve``: start, report the endpoint, wait
+for SIGINT/SIGTERM (or a server that cannot be brought back), stop.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from swe_srl.policy.errors import ModelServerError
+from swe_srl.serve.commands import ServeError, ServerSpec, read_adapter, resolve_engine
+from swe_srl.serve.process import ManagedServer
+
+
+def _local(path: str) -> str:
+    """A local folder as an absolute path (the server may resolve names differently); a hub name as is."""
+    folder = Path(path).expanduser()
+    return str(folder.resolve()) if folder.exists() else path
+
+
+def server_spec(
+    model: str,
+    *,
+    engine: str = "auto",
+    lora: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_model_len: int | None = None,
+    tensor_parallel_size: int = 1,
+    data_parallel_size: int = 1,
+    served_name: str = "",
+    seed: int | None = None,
+    work_dir: Path | None = None,
+) -> ServerSpec:
+    """The server for ``model`` (a model or adapter folder, or a hub name) and ``lora`` (an adapter)."""
+    engine = resolve_engine(engine)
+    if served_name and engine == "transformers":
+        raise ServeError("transformers serve answers under the model's path; --served-model-name needs vllm")
+    model = _local(model)
+    adapter = read_adapter(lora) if lora else read_adapter(model) if Path(model).is_dir() else None
+    if lora and adapter is None:
+        raise ServeError(f"--lora {lora}: no adapter_config.json in that folder")
+    base = model if lora else (adapter.base if adapter else model)
+    if adapter is not None and engine == "transformers":
+        from swe_srl.serve.merge import merge_adapter
+
+        base, adapter = str(merge_adapter(adapter, work_dir or Path(model).parent)), None
+    return ServerSpec(
+        model=_local(base),
+        engine=engine,
+        host=host,
+        port=port,
+        lora=_local(adapter.path) if adapter else None,
+        lora_rank=adapter.rank if adapter else 16,
+        max_model_len=max_model_len,
+        tensor_parallel_size=tensor_parallel_size,
+        data_parallel_size=data_parallel_size,
+        served_name=served_name,
+        seed=seed,
+    )
+
+
+def serve_until_stopped(server: ManagedServer, on_ready: Callable[[ManagedServer], None]) -> None:
+    """Start ``server``, call ``on_ready``, and keep it up until SIGINT/SIGTERM; always stop it."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        on_ready(server)
+        while not stop.wait(0.5):
+            if server.gave_up:
+                raise ModelServerError(server.gave_up)
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
