@@ -18,6 +18,9 @@ def serve_command(
     data_parallel_size: int = typer.Option(1, "--data-parallel-size", "-dp", min=1),
     served_model_name: str = typer.Option("", "--served-model-name", help="Name clients ask for (vllm)."),
     seed: int = typer.Option(None, "--seed", help="Server-wide seed."),
+    kv_cache_tokens: int = typer.Option(
+        0, "--kv-cache-tokens", min=0, help="transformers: KV cache size in tokens (0: 16 full contexts)."
+    ),
     log: Path = typer.Option(None, "--log", help="Server log file (default: in the temp folder)."),
     startup_timeout: float = typer.Option(900.0, "--startup-timeout", help="Seconds to become healthy."),
 ) -> None:
@@ -36,11 +39,13 @@ def serve_command(
         data_parallel_size=data_parallel_size,
         served_name=served_model_name,
         seed=seed,
+        kv_cache_tokens=kv_cache_tokens or None,
     )
     server = ManagedServer(spec, log, SupervisorConfig(startup_timeout=startup_timeout))
 
     def ready(running: ManagedServer) -> None:
-        typer.echo(f"serving {running.model_name} at {running.base_url} (engine {spec.engine})")
+        where = f"{running.base_url} (engine {spec.engine}, pid {running.pid})"
+        typer.echo(f"serving {running.model_name} at {where}")
         typer.echo(f"log: {running.log_path}")
         typer.echo(f"use: --policy 'openai:{running.model_name}@{running.base_url}'  (Ctrl-C stops)")
 

@@ -24,6 +24,12 @@ from pathlib import Path
 from swe_srl.records import SweSrlError
 
 ENGINES = ("vllm", "transformers")
+# transformers' continuous batching sizes its paged KV cache at 60% of the device's memory unless
+# told otherwise; on a CPU that is 60% of the machine's RAM, allocated at the first request. Size it
+# from what the run needs instead: pages of PAGE_TOKENS tokens for KV_SEQUENCES full-length sequences.
+PAGE_TOKENS = 256
+KV_SEQUENCES = 16
+MAX_BATCH_TOKENS = 2048  # tokens per forward pass (longer prefills are split); larger only costs memory
 # vLLM's ``MaxLoRARanks`` (vllm/config/lora.py): the only values ``--max-lora-rank`` accepts.
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -89,6 +95,7 @@ class ServerSpec:
     data_parallel_size: int = 1
     served_name: str = ""
     seed: int | None = None
+    kv_cache_tokens: int | None = None  # transformers: KV cache size (default: see KV_SEQUENCES)
     extra_args: tuple[str, ...] = ()
 
     @property
@@ -167,6 +174,9 @@ def transformers_command(spec: ServerSpec, python: str = sys.executable) -> list
     """``transformers serve MODEL --continuous-batching`` (the model is loaded at start, not on demand)."""
     command = [python, "-m", "transformers.cli.transformers", "serve", spec.model, "--continuous-batching"]
     command += ["--host", spec.host, "--port", str(spec.port), "--log-level", "info"]
+    tokens = spec.kv_cache_tokens or KV_SEQUENCES * (spec.max_model_len or 4096)
+    command += ["--cb-block-size", str(PAGE_TOKENS), "--cb-num-blocks", str(-(-tokens // PAGE_TOKENS))]
+    command += ["--cb-max-batch-tokens", str(MAX_BATCH_TOKENS)]
     if spec.seed is not None:
         command += ["--default-seed", str(spec.seed)]
     return [*command, *spec.extra_args]

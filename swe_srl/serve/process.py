@@ -41,9 +41,12 @@ class SupervisorConfig:
     poll_interval: float = 0.25
 
 
+SERVE_DIR = Path(tempfile.gettempdir()) / "swe-srl-serve"  # logs (and merged adapters) by default
+
+
 def default_log_path(spec: ServerSpec) -> Path:
-    """Where a server's log goes unless told otherwise: the temp folder, one file per engine and port."""
-    return Path(tempfile.gettempdir()) / "swe-srl-serve" / f"{spec.engine}-{spec.port}.log"
+    """Where a server's log goes unless told otherwise: one file per engine and port."""
+    return SERVE_DIR / f"{spec.engine}-{spec.port}.log"
 
 
 def last_log_line(path: Path, limit: int = 300) -> str:
@@ -120,7 +123,14 @@ class ManagedServer:
         return self
 
     def wait_ready(self, timeout: float) -> bool:
-        """Block until the server is healthy (True) or has given up or ``timeout`` passed (False)."""
+        """Block until the server is healthy (True) or has given up or ``timeout`` passed (False).
+
+        Clients call it after a failed request: a server process that has just died is not ready,
+        even before the supervisor's next look at it.
+        """
+        proc = self._proc
+        if proc is not None and proc.poll() is not None:
+            self._ready.clear()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.1):
             if self._done.is_set() or time.monotonic() > deadline:

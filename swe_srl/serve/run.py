@@ -37,6 +37,7 @@ def server_spec(
     data_parallel_size: int = 1,
     served_name: str = "",
     seed: int | None = None,
+    kv_cache_tokens: int | None = None,
     work_dir: Path | None = None,
 ) -> ServerSpec:
     """The server for ``model`` (a model or adapter folder, or a hub name) and ``lora`` (an adapter)."""
@@ -64,6 +65,7 @@ def server_spec(
         data_parallel_size=data_parallel_size,
         served_name=served_name,
         seed=seed,
+        kv_cache_tokens=kv_cache_tokens,
     )
 
 
