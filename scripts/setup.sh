@@ -56,9 +56,9 @@ for f in pyproject.toml setup.py swe_srl/_seqmatch.c; do
   [ -f "$f" ] && [ "$f" -nt "$stamp" ] && stale=1
 done
 if [ "$stale" = 1 ]; then
-  log "installing swe-srl with extras train, eval, dev"
+  log "installing swe-srl with extras train, serve, eval, dev"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[train,eval,dev]' >.venv/install.log 2>&1 \
+  .venv/bin/pip install -q -e '.[train,serve,eval,dev]' >.venv/install.log 2>&1 \
     || { cat .venv/install.log; echo "setup: pip install failed (log above)" >&2; exit 1; }
   touch "$stamp"
 fi
