@@ -21,6 +21,7 @@ def serve_command(
     kv_cache_tokens: int = typer.Option(
         0, "--kv-cache-tokens", min=0, help="transformers: KV cache size in tokens (0: 16 full contexts)."
     ),
+    cpu_threads: int = typer.Option(0, "--cpu-threads", min=0, help="Torch threads on CPU (0: torch's)."),
     log: Path = typer.Option(None, "--log", help="Server log file (default: in the temp folder)."),
     startup_timeout: float = typer.Option(900.0, "--startup-timeout", help="Seconds to become healthy."),
 ) -> None:
@@ -40,6 +41,7 @@ def serve_command(
         served_name=served_model_name,
         seed=seed,
         kv_cache_tokens=kv_cache_tokens or None,
+        cpu_threads=cpu_threads or None,
     )
     server = ManagedServer(spec, log, SupervisorConfig(startup_timeout=startup_timeout))
 

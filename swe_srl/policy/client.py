@@ -206,13 +206,13 @@ class ChatClient:
         )
         start = time.monotonic()
         data = self._with_retries(lambda: self._request(self.endpoint, body))
-        usage = data.get("usage") or {} if isinstance(data, dict) else {}
-        choice = (data.get("choices") or [{}])[0] if isinstance(data, dict) else {}
+        text = reply_text(data, self.endpoint)  # raises unless data holds choices[0].message
+        usage = data.get("usage") or {}
         return Completion(
-            text=reply_text(data, self.endpoint),
+            text=text,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
-            finish_reason=str(choice.get("finish_reason") or ""),
+            finish_reason=str(data["choices"][0].get("finish_reason") or ""),
             seconds=time.monotonic() - start,
         )
 

@@ -41,8 +41,9 @@ class PolicyOptions:
     prompt tokens with; default: the model folder). Servers: ``request_timeout`` (seconds per
     request), ``retries`` (per request, bounded), ``max_concurrency`` (requests in flight per run),
     ``server_log`` (a managed server's log file), ``startup_timeout``, ``tensor_parallel_size`` and
-    ``data_parallel_size`` (``vllm:``); ``in_process``: ``hf:`` generates in this process, batched,
-    instead of starting ``transformers serve``.
+    ``data_parallel_size`` (``vllm:``), ``cpu_threads`` (torch threads of a CPU server; None: torch's
+    default); ``in_process``: ``hf:`` generates in this process, batched, instead of starting
+    ``transformers serve``.
     """
 
     max_tokens: int = 2048
@@ -61,6 +62,7 @@ class PolicyOptions:
     startup_timeout: float = 900.0
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1
+    cpu_threads: int | None = None
     in_process: bool = False
 
     @property

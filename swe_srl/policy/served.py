@@ -153,6 +153,7 @@ class ModelPolicySource:
             tensor_parallel_size=o.tensor_parallel_size,
             data_parallel_size=o.data_parallel_size,
             seed=o.seed,
+            cpu_threads=o.cpu_threads,
             work_dir=log.parent if log else SERVE_DIR,
         )
         config = SupervisorConfig(startup_timeout=o.startup_timeout)

@@ -77,7 +77,7 @@ def read_adapter(path: str | Path) -> Adapter | None:
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """One model server: what it serves, with which engine, where, and how it is split over GPUs.
+    """One model server: what it serves, with which engine, where, and how it is split over devices.
 
     ``model`` is a model folder or hub name; ``lora`` an adapter folder served on top of it.
     ``served_name`` is the name clients put in ``model`` (default: the adapter's path with an
@@ -96,6 +96,7 @@ class ServerSpec:
     served_name: str = ""
     seed: int | None = None
     kv_cache_tokens: int | None = None  # transformers: KV cache size (default: see KV_SEQUENCES)
+    cpu_threads: int | None = None  # torch's threads in the server (OMP_NUM_THREADS); None: torch's choice
     extra_args: tuple[str, ...] = ()
 
     @property

@@ -84,6 +84,7 @@ class ManagedServer:
         self.restarts = 0
         self.failure = ""
         self._proc: subprocess.Popen | None = None
+        self._terminated: set[subprocess.Popen] = set()
         self._ready = threading.Event()
         self._done = threading.Event()
         self._stopping = threading.Event()
@@ -165,34 +166,44 @@ class ManagedServer:
         return f"{what} {reason}{tail} (log: {self.log_path})"
 
     def _supervise(self) -> None:
-        healthy_once = False
         try:
-            while not self._stopping.is_set():
-                proc = self._launch()
-                if self._wait_healthy(proc):
-                    healthy_once = True
-                    self._ready.set()
-                    while proc.poll() is None and not self._stopping.wait(self.config.poll_interval):
-                        pass
-                    self._ready.clear()
-                if self._stopping.is_set():
-                    break
-                reason = self._exit_reason(proc)
-                self._terminate(proc)
-                if not healthy_once or self.restarts >= self.config.max_restarts:
-                    self.failure = reason if not healthy_once else f"{reason}, {self.restarts} restarts spent"
-                    break
-                self.restarts += 1
-                self._stopping.wait(self.config.backoff * 2 ** (self.restarts - 1))
+            self._run_until_stopped_or_given_up()
+        except Exception as err:  # cannot even start the process (a bad executable, an unwritable log)
+            self.failure = f"could not be started: {err}"
         finally:
             if self._proc is not None:
                 self._terminate(self._proc)
             self._done.set()
 
+    def _run_until_stopped_or_given_up(self) -> None:
+        healthy_once = False
+        while not self._stopping.is_set():
+            proc = self._launch()
+            if self._wait_healthy(proc):
+                healthy_once = True
+                self._ready.set()
+                while proc.poll() is None and not self._stopping.wait(self.config.poll_interval):
+                    pass
+                self._ready.clear()
+            if self._stopping.is_set():
+                return
+            reason = self._exit_reason(proc)
+            self._terminate(proc)
+            if not healthy_once:  # never came up: a configuration error, not a crash to retry
+                self.failure = reason
+                return
+            if self.restarts >= self.config.max_restarts:
+                self.failure = f"{reason}, {self.restarts} restarts spent"
+                return
+            self.restarts += 1
+            self._stopping.wait(self.config.backoff * 2 ** (self.restarts - 1))
+
     def _launch(self) -> subprocess.Popen:
         command = [sys.executable, "-m", "swe_srl.serve.launch", str(os.getpid()), "--"]
         command += build_command(self.spec)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.spec.cpu_threads:  # on a busy CPU one thread can be several times faster than two
+            env["OMP_NUM_THREADS"] = str(self.spec.cpu_threads)
         with self.log_path.open("ab") as log:
             attempt = f"restart {self.restarts}" if self.restarts else "start"
             log.write(f"=== swe-srl: {attempt}: {' '.join(command)}\n".encode())
@@ -221,7 +232,11 @@ class ManagedServer:
         return f"exited with code {code}"
 
     def _terminate(self, proc: subprocess.Popen) -> None:
-        """SIGTERM to the server's process group, SIGKILL after the grace period."""
+        """SIGTERM to the server's process group, SIGKILL after the grace period (once per process:
+        after that its group id may belong to someone else)."""
+        if proc in self._terminated:
+            return
+        self._terminated.add(proc)
         if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -13,6 +13,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from swe_srl.policy.errors import ModelServerError
 from swe_srl.serve.commands import ServeError, ServerSpec, read_adapter, resolve_engine
@@ -30,19 +31,16 @@ def server_spec(
     *,
     engine: str = "auto",
     lora: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    max_model_len: int | None = None,
-    tensor_parallel_size: int = 1,
-    data_parallel_size: int = 1,
-    served_name: str = "",
-    seed: int | None = None,
-    kv_cache_tokens: int | None = None,
     work_dir: Path | None = None,
+    **fields: Any,
 ) -> ServerSpec:
-    """The server for ``model`` (a model or adapter folder, or a hub name) and ``lora`` (an adapter)."""
+    """The server for ``model`` (a model or adapter folder, or a hub name) and ``lora`` (an adapter).
+
+    ``fields`` are :class:`ServerSpec`'s other fields (host, port, max_model_len, ...); a merged
+    adapter (transformers engine) is written under ``work_dir`` (default: beside the model).
+    """
     engine = resolve_engine(engine)
-    if served_name and engine == "transformers":
+    if fields.get("served_name") and engine == "transformers":
         raise ServeError("transformers serve answers under the model's path; --served-model-name needs vllm")
     model = _local(model)
     adapter = read_adapter(lora) if lora else read_adapter(model) if Path(model).is_dir() else None
@@ -53,20 +51,9 @@ def server_spec(
         from swe_srl.serve.merge import merge_adapter
 
         base, adapter = str(merge_adapter(adapter, work_dir or Path(model).parent)), None
-    return ServerSpec(
-        model=_local(base),
-        engine=engine,
-        host=host,
-        port=port,
-        lora=_local(adapter.path) if adapter else None,
-        lora_rank=adapter.rank if adapter else 16,
-        max_model_len=max_model_len,
-        tensor_parallel_size=tensor_parallel_size,
-        data_parallel_size=data_parallel_size,
-        served_name=served_name,
-        seed=seed,
-        kv_cache_tokens=kv_cache_tokens,
-    )
+    if adapter is not None:
+        fields.update(lora=_local(adapter.path), lora_rank=adapter.rank)
+    return ServerSpec(model=_local(base), engine=engine, **fields)
 
 
 def serve_until_stopped(server: ManagedServer, on_ready: Callable[[ManagedServer], None]) -> None:

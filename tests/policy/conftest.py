@@ -35,7 +35,7 @@ def lively_tiny_dir(tiny_dir, tmp_path_factory):
 def hf_source(lively_tiny_dir, tmp_path_factory):
     """``hf:TINY`` opened as a run opens it: one managed transformers server, preflighted."""
     log = tmp_path_factory.mktemp("serve") / "server.log"
-    options = PolicyOptions(max_tokens=MAX_TOKENS, server_log=str(log), request_timeout=120)
+    options = PolicyOptions(max_tokens=MAX_TOKENS, server_log=str(log), request_timeout=120, cpu_threads=1)
     with open_policy_source(f"hf:{lively_tiny_dir}", options) as source:
         source.preflight()
         yield source

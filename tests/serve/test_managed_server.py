@@ -88,7 +88,8 @@ class FirstReply:
 
 @pytest.mark.slow
 def test_a_managed_server_killed_mid_run_is_restarted_and_every_episode_finishes(tiny_dir, tmp_path):
-    options = PolicyOptions(max_tokens=8, server_log=str(tmp_path / "server.log"), request_timeout=300)
+    log = str(tmp_path / "server.log")
+    options = PolicyOptions(max_tokens=8, server_log=log, request_timeout=300, cpu_threads=1)
     tasks = load_tasks("bundled")[:4]
     with open_policy_source(f"hf:{tiny_dir}", options) as source:
         source.preflight()
