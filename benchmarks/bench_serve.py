@@ -41,11 +41,11 @@ from rich.table import Table
 from swe_srl.env import SweEnv
 from swe_srl.episode import run_episode
 from swe_srl.eval.grader import SandboxGrader
-from swe_srl.eval.suites import load_suite
 from swe_srl.policy import PolicyOptions, open_policy_source
 from swe_srl.policy.chat import ChatPolicy, Reply
 from swe_srl.policy.expert import ExpertPolicy
 from swe_srl.records import Task
+from swe_srl.tasks import load_tasks
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_serve.json"
 SERVED_WORKERS = (1, 4, 8, 16)
@@ -175,7 +175,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from swe_srl.train.tiny_model import init_tiny
 
-    tasks = load_suite("bundled").tasks[: args.tasks]
+    tasks = load_tasks("bundled")[: args.tasks]
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         model_dir = init_tiny(Path(tmp) / "tiny")
         rows = run(tasks, model_dir, args, Path(tmp) / "server.log")

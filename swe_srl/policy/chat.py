@@ -12,7 +12,8 @@ leaves fewer than ``max_tokens`` tokens for the reply, ``swe_srl.context.trim_me
 not leave ``max_tokens``, the reply's budget shrinks to what is left; with fewer than
 ``min_reply_tokens`` left, :class:`ContextWindowError` ends the episode with that reason.
 The reply (:class:`Reply`, a ``str``) carries its metadata, which the agent loop stores in the step:
-``{"model": {prompt/completion tokens, finish reason, seconds}, "context": TrimReport}``.
+``{"model": {prompt/completion tokens, finish reason, seconds}, "context": TrimReport}``;
+:meth:`ChatPolicy.usage` sums them over the policy's task for the run's telemetry.
 """
 
 from __future__ import annotations
@@ -63,15 +64,25 @@ class ContextWindow:
     count: CountTokens
 
 
-def locked_counter(count: CountTokens) -> CountTokens:
-    """``count`` made safe for many threads (a fast tokenizer's state is not; counting takes ms)."""
-    lock = threading.Lock()
+class LockedCounter:
+    """``count`` made safe for many threads (a fast tokenizer's state is not; counting takes ms).
 
-    def counted(messages: Sequence[Any]) -> int:
-        with lock:
-            return count(messages)
+    Picklable: a copy in another process gets its own lock.
+    """
 
-    return counted
+    def __init__(self, count: CountTokens):
+        self.count = count
+        self._lock = threading.Lock()
+
+    def __call__(self, messages: Sequence[Any]) -> int:
+        with self._lock:
+            return self.count(messages)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"count": self.count}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.count, self._lock = state["count"], threading.Lock()
 
 
 class ChatPolicy:
@@ -93,6 +104,11 @@ class ChatPolicy:
         self.context = context
         self.window = window
         self.min_reply_tokens = min_reply_tokens
+        self._usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "generation_seconds": 0.0}
+
+    def usage(self) -> dict[str, float]:
+        """What this policy's requests used so far (a run engine adds it to the task's telemetry)."""
+        return dict(self._usage)
 
     def act(self, problem_statement: str, history: list[Step]) -> Reply:
         return self.ask(build_messages(problem_statement, history, self.context))
@@ -104,6 +120,10 @@ class ChatPolicy:
         """The model's reply to ``messages``, fitted into the context window first."""
         messages, max_tokens, context = self.fit(messages)
         completion = self.backend.complete(messages, max_tokens)
+        self._usage["requests"] += 1
+        self._usage["prompt_tokens"] += completion.prompt_tokens or 0
+        self._usage["completion_tokens"] += completion.completion_tokens or 0
+        self._usage["generation_seconds"] += completion.seconds
         metadata: dict[str, Any] = {"model": completion.to_dict()}
         if context:
             metadata["context"] = context

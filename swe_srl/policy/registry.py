@@ -40,7 +40,8 @@ class PolicyOptions:
     in tokens; default: the server's, else the model folder's config), ``tokenizer`` (folder to count
     prompt tokens with; default: the model folder). Servers: ``request_timeout`` (seconds per
     request), ``retries`` (per request, bounded), ``max_concurrency`` (requests in flight per run),
-    ``server_log`` (a managed server's log file), ``startup_timeout``, ``tensor_parallel_size`` and
+    ``server_log`` (a managed server's log file), ``server_host`` (the address it listens on;
+    ``0.0.0.0`` for tasks on other machines), ``startup_timeout``, ``tensor_parallel_size`` and
     ``data_parallel_size`` (``vllm:``), ``cpu_threads`` (torch threads of a CPU server; None: torch's
     default); ``in_process``: ``hf:`` generates in this process, batched, instead of starting
     ``transformers serve``.
@@ -59,6 +60,7 @@ class PolicyOptions:
     retries: int = 3
     max_concurrency: int = 64
     server_log: str = ""
+    server_host: str = "127.0.0.1"
     startup_timeout: float = 900.0
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1

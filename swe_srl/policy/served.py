@@ -5,6 +5,10 @@
   with ``PolicyOptions.in_process`` the weights are loaded here instead (``swe_srl.policy.hf``).
 - ``vllm:PATH``: ``vllm serve`` started for the run (a LoRA adapter folder is served on its base).
 
+A source pickles (``__getstate__``) for runs whose tasks execute in other processes: the copy talks to
+the same server (``PolicyOptions.server_host`` ``0.0.0.0`` makes a managed server reachable from other
+machines); only the process that started the server stops it.
+
 :meth:`ModelPolicySource.preflight` runs before any task: it starts the managed server (waiting
 until it is healthy), checks that the server answers, serves the model and generates one token
 with the run's sampling parameters, and learns the context window. Any failure is one line
@@ -18,7 +22,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from swe_srl.policy.chat import ChatBackend, ChatPolicy, ContextWindow
 from swe_srl.policy.client import ChatClient
@@ -89,6 +93,17 @@ class ModelPolicySource:
         if server is not None:
             server.stop()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy for another process (a Ray worker): the client and context window travel, the
+        managed server stays with the process that started it; in-process weights load again there."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("server", "_lock")}
+        if not isinstance(self.backend, ChatClient):
+            state.update(backend=None, window=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, server=None, _lock=threading.Lock())
+
     def __enter__(self) -> ModelPolicySource:
         return self
 
@@ -154,6 +169,7 @@ class ModelPolicySource:
             data_parallel_size=o.data_parallel_size,
             seed=o.seed,
             cpu_threads=o.cpu_threads,
+            host=o.server_host,
             work_dir=log.parent if log else SERVE_DIR,
         )
         config = SupervisorConfig(startup_timeout=o.startup_timeout)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from swe_srl.context import TokenCounter
-from swe_srl.policy.chat import ContextWindow, CountTokens, locked_counter
+from swe_srl.policy.chat import ContextWindow, LockedCounter
 from swe_srl.policy.client import ChatClient
 
 
@@ -51,14 +51,15 @@ def has_tokenizer(folder: str | Path) -> bool:
     return any((Path(folder) / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
 
 
-def server_counter(client: ChatClient) -> CountTokens:
-    """Count a prompt's tokens through vLLM's ``/tokenize`` (chat template applied by the server)."""
+class ServerCounter:
+    """Counts a prompt's tokens through vLLM's ``/tokenize`` (chat template applied by the server)."""
 
-    def count(messages) -> int:
-        body = {"model": client.model, "messages": list(messages), "add_generation_prompt": True}
-        return int(client.post("/tokenize", body)["count"])
+    def __init__(self, client: ChatClient):
+        self.client = client
 
-    return count
+    def __call__(self, messages) -> int:
+        body = {"model": self.client.model, "messages": list(messages), "add_generation_prompt": True}
+        return int(self.client.post("/tokenize", body)["count"])
 
 
 def context_window(
@@ -71,7 +72,7 @@ def context_window(
     if not limit:
         return None
     if tokenizer_dir and has_tokenizer(tokenizer_dir):
-        return ContextWindow(limit, locked_counter(TokenCounter.from_path(tokenizer_dir)))
+        return ContextWindow(limit, LockedCounter(TokenCounter.from_path(tokenizer_dir)))
     if client is not None and client.dialect == "vllm":
-        return ContextWindow(limit, server_counter(client))
+        return ContextWindow(limit, ServerCounter(client))
     return None

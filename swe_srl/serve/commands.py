@@ -108,7 +108,9 @@ class ServerSpec:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        """Where clients reach the server: a wildcard listen address is reached by this host's name."""
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}/v1"
 
 
 def vllm_available() -> bool:

@@ -128,3 +128,13 @@ def test_every_backend_is_asked_the_same_messages_in_both_settings(hf_source, li
     external.close()
     assert asked[0] == asked[1] == asked[2]
     assert asked[0][1] == [{"role": "user", "content": oracle_prompt(task)}]
+
+
+@pytest.mark.slow
+def test_a_source_copied_to_another_process_uses_the_same_server_and_leaves_it_running(hf_source):
+    task = load_tasks("sample")[0]
+    copy = pickle.loads(pickle.dumps(hf_source))  # what a Ray worker receives
+    assert copy.server is None and copy.window is not None
+    assert copy.for_task(task).act(task.problem_statement, []).metadata["model"]["completion_tokens"] > 0
+    copy.close()
+    assert hf_source.server.pid is not None  # only the process that started the server stops it

@@ -14,7 +14,7 @@ import pytest
 from swe_srl.context import TokenCounter, build_messages
 from swe_srl.env import SweEnv
 from swe_srl.episode import run_episode
-from swe_srl.policy.chat import ContextWindow, locked_counter
+from swe_srl.policy.chat import ContextWindow, LockedCounter
 from swe_srl.records import Action, Step
 from swe_srl.tasks import load_tasks
 
@@ -73,13 +73,17 @@ def test_eight_concurrent_episodes_share_one_server_and_match_the_sequential_run
     assert step.metadata["model"]["prompt_tokens"] > 0
     assert 0 < step.metadata["model"]["completion_tokens"] <= MAX_TOKENS
     assert step.metadata["context"]["fits"] is True
+    policy = hf_source.for_task(tasks[0])
+    policy.act(tasks[0].problem_statement, [])
+    usage = policy.usage()
+    assert usage["requests"] == 1 and 0 < usage["completion_tokens"] <= MAX_TOKENS
 
 
 def test_an_over_long_prompt_is_trimmed_before_the_request_and_recorded(hf_source, lively_tiny_dir):
     task = load_tasks("bundled")[0]
     counter = TokenCounter.from_path(lively_tiny_dir)
     fixed = counter(build_messages(task.problem_statement, []))
-    window = ContextWindow(fixed + MAX_TOKENS + 300, locked_counter(counter))
+    window = ContextWindow(fixed + MAX_TOKENS + 300, LockedCounter(counter))
     tests_dir = Path(task.repo_dir) / "tests"
     listing = "\n".join(sorted(str(p) for p in Path(task.repo_dir).rglob("*.py"))) * 20
     long_view = "\n".join(p.read_text() for p in sorted(tests_dir.rglob("*.py")))[:30000]

@@ -90,3 +90,10 @@ def test_adapter_configs_name_their_base_and_rank(tmp_path, tiny_dir):
     (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "b", "r": "4"}))
     with pytest.raises(ServeError, match="'r'"):
         read_adapter(tmp_path)
+
+
+def test_a_server_listening_on_every_interface_is_reached_by_this_hosts_name():
+    import socket
+
+    assert ServerSpec("/m", host="0.0.0.0", port=8000).base_url == f"http://{socket.gethostname()}:8000/v1"
+    assert ServerSpec("/m", port=8000).base_url == "http://127.0.0.1:8000/v1"
