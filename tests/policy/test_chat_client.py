@@ -138,3 +138,31 @@ def test_a_source_copied_to_another_process_uses_the_same_server_and_leaves_it_r
     assert copy.for_task(task).act(task.problem_statement, []).metadata["model"]["completion_tokens"] > 0
     copy.close()
     assert hf_source.server.pid is not None  # only the process that started the server stops it
+
+
+@pytest.mark.slow
+def test_requests_in_flight_are_capped_and_each_has_a_timeout(hf_source):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+
+    url, name = hf_source.server.base_url, hf_source.server.model_name
+    client = ChatClient(url, name, Sampling(max_tokens=8), dialect="transformers", max_concurrency=2)
+    request, lock, now, peak = client._request, Lock(), [0], [0]
+
+    def counted(*args, **kwargs):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return request(*args, **kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    client._request = counted
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: client.complete(MESSAGES), range(6)))
+    assert peak[0] == 2
+    hasty = ChatClient(url, name, Sampling(max_tokens=24), timeout=0.005, retries=1, backoff=0.01)
+    with pytest.raises(ModelServerError, match="timed out"):
+        hasty.complete(MESSAGES)
