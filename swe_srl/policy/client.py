@@ -17,7 +17,8 @@ Failures: a refused connection, a timeout, an HTTP 5xx/429 or a cut response is 
 ``retries`` times (for a managed server, after it is back up; else with exponential backoff), then
 raised as :class:`~swe_srl.policy.errors.ModelServerError`; an HTTP 4xx is the caller's mistake
 (:class:`~swe_srl.policy.errors.PolicyError`, not retried). At most ``max_concurrency`` requests are in
-flight per client, whatever the number of threads calling it.
+flight per client, whatever the number of threads calling it; unset, it depends on the dialect
+(:data:`IN_FLIGHT`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ from swe_srl.actions import action_from_tool_call, render_action
 from swe_srl.policy.errors import ModelServerError, PolicyError
 
 DIALECTS = ("openai", "vllm", "transformers")
+# Requests in flight per client unless set. transformers serve's continuous batching on a CPU
+# attends over every running sequence's cache at every step (no flash kernel there): measured on
+# 2 cores with the tiny model, its throughput peaks at about 4 requests and falls to a third of that
+# at 16, so more episodes than that queue in the client (their sandbox work still overlaps).
+IN_FLIGHT = {"openai": 64, "vllm": 256, "transformers": 4}
 TRANSIENT_HTTP = (408, 429)
 PROBE = [{"role": "user", "content": "Reply with one word."}]
 
@@ -179,21 +185,24 @@ class ChatClient:
     dialect: str = "openai"
     timeout: float = 600.0
     retries: int = 3
-    max_concurrency: int = 64
+    max_concurrency: int | None = None
     eos: dict[str, Any] = field(default_factory=dict)
     server: ServerHandle | None = None
     backoff: float = 1.0
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/").removesuffix("/chat/completions")
-        self._slots = threading.BoundedSemaphore(max(1, self.max_concurrency))
+        self._slots = self._new_slots()
 
     def __getstate__(self) -> dict[str, Any]:  # a copy in another process: its own slots, no server handle
         return {k: v for k, v in self.__dict__.items() if k not in ("_slots", "server")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, server=None)
-        self._slots = threading.BoundedSemaphore(max(1, self.max_concurrency))
+        self._slots = self._new_slots()
+
+    def _new_slots(self) -> threading.BoundedSemaphore:
+        return threading.BoundedSemaphore(max(1, self.max_concurrency or IN_FLIGHT[self.dialect]))
 
     @property
     def endpoint(self) -> str:
@@ -234,6 +243,7 @@ class ChatClient:
         entry = next((e for e in entries if e.get("id") == self.model), {})
         if self.dialect == "openai" and entry:
             self.dialect = dialect_of(entry)
+            self._slots = self._new_slots()  # before any task's request: nobody holds a slot yet
         try:
             self.complete(PROBE, max_tokens=1)
         except PolicyError as err:

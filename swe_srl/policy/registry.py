@@ -39,12 +39,12 @@ class PolicyOptions:
     Context: ``context`` (window, observation budget), ``max_model_len`` (the model's context window
     in tokens; default: the server's, else the model folder's config), ``tokenizer`` (folder to count
     prompt tokens with; default: the model folder). Servers: ``request_timeout`` (seconds per
-    request), ``retries`` (per request, bounded), ``max_concurrency`` (requests in flight per run),
-    ``server_log`` (a managed server's log file), ``server_host`` (the address it listens on;
-    ``0.0.0.0`` for tasks on other machines), ``startup_timeout``, ``tensor_parallel_size`` and
-    ``data_parallel_size`` (``vllm:``), ``cpu_threads`` (torch threads of a CPU server; None: torch's
-    default); ``in_process``: ``hf:`` generates in this process, batched, instead of starting
-    ``transformers serve``.
+    request), ``retries`` (per request, bounded), ``max_concurrency`` (requests in flight per run;
+    None: by server, ``swe_srl.policy.client.IN_FLIGHT``), ``server_log`` (a managed server's log
+    file), ``server_host`` (the address it listens on; ``0.0.0.0`` for tasks on other machines),
+    ``startup_timeout``, ``tensor_parallel_size`` and ``data_parallel_size`` (``vllm:``),
+    ``cpu_threads`` (torch threads of a CPU server; None: torch's default); ``in_process``: ``hf:``
+    generates in this process, batched, instead of starting ``transformers serve``.
     """
 
     max_tokens: int = 2048
@@ -58,7 +58,7 @@ class PolicyOptions:
     tokenizer: str = ""
     request_timeout: float = 600.0
     retries: int = 3
-    max_concurrency: int = 64
+    max_concurrency: int | None = None
     server_log: str = ""
     server_host: str = "127.0.0.1"
     startup_timeout: float = 900.0
