@@ -18,7 +18,10 @@ worker. Time per episode is split into generation (request wall time), sandbox (
 close) and grading.
 
 Torch runs one thread per process (``--threads``): on a busy 2-core machine a second thread makes
-CPU generation several times slower, not faster.
+CPU generation several times slower, not faster. On two cores the episodes' total CPU work bounds
+throughput: generation of replies to ~2.5k-token prompts is compute-bound there, so serving mostly
+buys the overlap of one episode's sandbox and grading with the others' generation; the batching
+gains continuous batching is built for show on GPUs (``vllm serve``).
 
 Run: ``.venv/bin/python benchmarks/bench_serve.py [--tasks 16] [--max-tokens 64] [--max-steps 8]``
 Writes ``benchmarks/results/bench_serve.json``.

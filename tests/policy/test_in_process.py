@@ -5,15 +5,15 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from swe_srl.context import build_messages
-from swe_srl.eval.suites import load_suite
 from swe_srl.policy.client import Sampling
 from swe_srl.policy.hf import LocalGenerator
+from swe_srl.tasks import load_tasks
 
 
 def test_concurrent_callers_share_batches_and_get_their_greedy_replies(lively_tiny_dir):
     generator = LocalGenerator(str(lively_tiny_dir), Sampling(max_tokens=12))
     try:
-        prompts = [build_messages(t.problem_statement, []) for t in load_suite("bundled").tasks[:6]]
+        prompts = [build_messages(t.problem_statement, []) for t in load_tasks("bundled")[:6]]
         alone = [generator.complete(messages) for messages in prompts]
         before = generator.batches
         with ThreadPoolExecutor(6) as pool:
