@@ -2,9 +2,20 @@
 
 One ``bwrap`` per episode runs the persistent shell of :mod:`swe_srl.sandbox.shell` with no
 network and no other namespaces shared (``--unshare-all``), ``/usr``, ``/etc`` (secrets hidden)
-and the ``/bin``-style links read-only, the workspace read-write at ``/testbed``, private tmpfs
-``/tmp`` and ``HOME=/root``, a fresh ``/proc`` and minimal ``/dev``, and a scrubbed environment.
-``/usr/local`` is hidden so the tools inside are the distribution's, as in the base image.
+and the ``/bin``-style links read-only, the workspace read-write at ``/testbed``, private sized
+tmpfs ``/tmp``, ``HOME=/root`` and control directory, a fresh ``/proc`` and minimal ``/dev``, and a
+scrubbed environment. ``/usr/local`` is hidden so the tools inside are the distribution's, as in the
+base image.
+
+Root inside is not root outside: bubblewrap runs as an unprivileged host user
+(:mod:`swe_srl.sandbox.identity`) whose uid it maps to 0 inside, with every capability dropped and
+no further user namespaces, so nothing inside can mount, unmount, or write what that user cannot.
+The harness, still root, first puts the process in a cgroup the sandbox cannot write (processes and
+memory, :mod:`swe_srl.sandbox.limits`), then drops to the user and ``exec``-s bubblewrap.
+
+``reset()`` kills every process (bubblewrap's pid namespace dies with it, and the tmpfs mounts with
+it), puts back the pristine ``.git`` from the cache, starts a fresh shell and restores the tree with
+git run inside the sandbox, so no state of one episode reaches the next.
 
 ``isolation=False`` (or ``SWE_SRL_UNSAFE_NO_SANDBOX=1``) is an explicit opt-out for machines
 without bubblewrap: the same shell runs unsandboxed in the workspace directory, so commands see
@@ -23,24 +34,53 @@ import signal
 import subprocess
 import tempfile
 import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
-from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
+from swe_srl.sandbox.base import (
+    DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_READ_LIMIT,
+    PATCH_LIMIT_BYTES,
+    TESTBED,
+    IsolationUnavailable,
+    SandboxError,
+)
+from swe_srl.sandbox.identity import HostUser, sandbox_user
 from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, disk_watch, run_guarded
+from swe_srl.sandbox.localfs import (
+    copy_repo,
+    open_inside,
+    read_regular,
+    resolve_in_workspace,
+    restore_git_dir,
+)
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
+
+__all__ = ["LocalSandbox", "bwrap_argv", "open_inside", "resolve_in_workspace", "workspace_root"]
 
 WORKSPACE_DIRNAME = "swe-srl-ws"
 UNSAFE_ENV_VAR = "SWE_SRL_UNSAFE_NO_SANDBOX"
 _SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
 _SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d", "/etc/docker", "/etc/containerd")
 _ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_BWRAP_VERSIONS: dict[str, tuple[int, ...]] = {}
 
 
 def workspace_root() -> Path:
     """Parent of every local sandbox's workspace (what ``swe-srl sandbox gc`` sweeps)."""
     return Path(tempfile.gettempdir()) / WORKSPACE_DIRNAME
+
+
+def bwrap_version(bwrap: str) -> tuple[int, ...]:
+    """bubblewrap's version as numbers, asked once per binary (``()`` when it cannot say)."""
+    if bwrap not in _BWRAP_VERSIONS:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout
+        found = re.search(r"(\d+(?:\.\d+)+)", out)
+        _BWRAP_VERSIONS[bwrap] = tuple(int(x) for x in found.group(1).split(".")) if found else ()
+    return _BWRAP_VERSIONS[bwrap]
 
 
 class _PipeChannel:
@@ -69,9 +109,13 @@ class _PipeChannel:
         ready, _, _ = select.select([fd], [], [], timeout)
         return os.read(fd, 1 << 16) if ready else None
 
-    def close(self) -> None:
+    def kill(self) -> None:
+        """Kill the shell from any thread; ``close`` still reaps it."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
@@ -80,17 +124,30 @@ class _PipeChannel:
 
 
 def bwrap_argv(
-    workspace: Path, gitconfig: Path, env: dict[str, str], tmpfs_bytes: int = ResourceLimits.tmpfs_bytes
+    workspace: Path,
+    gitconfig: Path,
+    env: dict[str, str],
+    tmpfs_bytes: int = ResourceLimits.tmpfs_bytes,
+    *,
+    ro_binds: Sequence[tuple[str | Path, str]] = (),
+    mask: str | Path = "/dev/null",
 ) -> list[str]:
-    """The bubblewrap command line that confines one episode's shell."""
-    argv = [
-        shutil.which("bwrap") or "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--hostname",
-        "testbed",
-    ]
+    """The bubblewrap command line that confines one episode's shell.
+
+    ``ro_binds`` are extra ``(host path, sandbox path)`` pairs bound read-only (prebuilt
+    environments); like every bind source, each must be reachable by the sandbox's host user.
+    ``mask`` is bound over secret files: an empty regular file reads as empty, where a device node
+    (``/dev/null``) cannot be opened at all on the ``nodev`` mounts of an unprivileged sandbox.
+    """
+    bwrap = shutil.which("bwrap") or "bwrap"
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--uid", "0", "--gid", "0", "--cap-drop", "ALL"]
+    if bwrap_version(bwrap) >= (0, 8):
+        argv.append("--disable-userns")  # a nested user namespace would hand root its capabilities back
+    else:
+        warnings.warn(
+            "bubblewrap < 0.8 cannot forbid nested user namespaces inside the sandbox", stacklevel=2
+        )
+    argv += ["--die-with-parent", "--new-session", "--hostname", "testbed"]
     argv += ["--ro-bind", "/usr", "/usr", "--tmpfs", "/usr/local", "--remount-ro", "/usr/local"]
     for path in _ROOT_LINKS:
         if os.path.islink(path):
@@ -98,10 +155,12 @@ def bwrap_argv(
         elif os.path.isdir(path):
             argv += ["--ro-bind", path, path]
     argv += ["--ro-bind", "/etc", "/etc", "--ro-bind", str(gitconfig), "/etc/gitconfig"]
-    argv += [arg for f in _SECRET_FILES if os.path.exists(f) for arg in ("--ro-bind", "/dev/null", f)]
+    argv += [arg for f in _SECRET_FILES if os.path.exists(f) for arg in ("--ro-bind", str(mask), f)]
     for d in _SECRET_DIRS:
         if os.path.isdir(d):
             argv += ["--tmpfs", d, "--remount-ro", d]
+    for source, dest in ro_binds:
+        argv += ["--ro-bind", str(source), dest]
     size = ["--size", str(tmpfs_bytes)]  # an unsized tmpfs would grow into the host's RAM
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"]]
     argv += [*size, "--tmpfs", CONTROL_DIR]
@@ -109,19 +168,6 @@ def bwrap_argv(
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return [*argv, *SHELL_ARGV]
-
-
-def copy_repo(base: Path, dest: Path) -> None:
-    """Copy a prepared repository into a fresh workspace (reflinks where the filesystem has them).
-
-    Nothing is hardlinked, ``.git/objects`` included: the agent runs as root inside the sandbox, so a
-    shared inode could be rewritten in place and would poison the cached base repository for every
-    later episode. Episode creation pays the copy once; ``reset()`` works in place with git.
-    """
-    dest.mkdir(parents=True)
-    entries = [str(p) for p in base.iterdir()]
-    if entries:
-        subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
 
 
 class LocalSandbox:
@@ -138,6 +184,7 @@ class LocalSandbox:
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         env: dict[str, str] | None = None,
         limits: ResourceLimits | None = None,
+        ro_binds: Sequence[tuple[str | Path, str]] = (),
     ):
         if isolation is None:
             isolation = os.environ.get(UNSAFE_ENV_VAR, "") not in ("1", "true", "yes")
@@ -151,24 +198,37 @@ class LocalSandbox:
         self.isolation = isolation
         self.output_limit = output_limit
         self.limits = limits or ResourceLimits()
+        self.ro_binds = tuple(ro_binds)
+        self._user: HostUser | None = sandbox_user() if isolation else None
         self._jail: CgroupJail | None = None
         self._pids_watch: PidsWatch | None = None
         self._closed = False
-        base = prepare_base_repo(task, cache_root)
-        self.base_commit = head_of(base)
+        self._base = prepare_base_repo(task, cache_root)
+        self.base_commit = head_of(self._base)
         self.root = self._make_root(task)
         self.workspace = self.root / "testbed"
-        copy_repo(base, self.workspace)
-        (self.root / "gitconfig").write_text(GITCONFIG)
+        try:
+            copy_repo(self._base, self.workspace, self._user)
+            (self.root / "gitconfig").write_text(GITCONFIG)
+            (self.root / "empty").touch(mode=0o444)
+            self._check_reachable()
+        except BaseException:
+            self.close()
+            raise
         self._env = {**BASE_ENV, **(env or {})}
         self._clean_env = dict(BASE_ENV)  # our own git commands ignore caller-supplied variables
         self._session = self._make_session()
+        self._start_shell()
+
+    def _start_shell(self) -> None:
         try:
             self._session.start()
         except SandboxError as exc:
             log = (self.root / "shell.log").read_text(errors="replace")[-2000:]
             self.close()
-            raise SandboxError(f"local sandbox for {task.instance_id} did not start: {exc}\n{log}") from exc
+            raise SandboxError(
+                f"local sandbox for {self.task.instance_id} did not start: {exc}\n{log}"
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -178,19 +238,43 @@ class LocalSandbox:
         parent = workspace_root()
         parent.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.instance_id)[:80]
-        return Path(tempfile.mkdtemp(prefix=f"{safe}.{os.getpid()}.{int(time.time())}.", dir=parent))
+        root = Path(tempfile.mkdtemp(prefix=f"{safe}.{os.getpid()}.{int(time.time())}.", dir=parent))
+        root.chmod(0o711)  # the sandbox's user reaches its binds through it, and lists nothing
+        return root
+
+    def _check_reachable(self) -> None:
+        if self._user is None:
+            return
+        for source in [self.workspace, *(Path(s) for s, _ in self.ro_binds)]:
+            blocked = self._user.blocked_at(source)
+            if blocked is not None:
+                raise IsolationUnavailable(
+                    f"the sandbox's host user {self._user.name!r} cannot reach {source}: {blocked} is not "
+                    "searchable by it (the local sandbox's workspaces live under TMPDIR; point TMPDIR at "
+                    "a directory other users may traverse, such as /tmp)"
+                )
 
     def _make_session(self) -> ShellSession:
+        guard = disk_watch(self.workspace, self.limits)
         if self.isolation:
-            bwrap = bwrap_argv(self.workspace, self.root / "gitconfig", self._env, self.limits.tmpfs_bytes)
+            bwrap = bwrap_argv(
+                self.workspace,
+                self.root / "gitconfig",
+                self._env,
+                self.limits.tmpfs_bytes,
+                ro_binds=self.ro_binds,
+                mask=self.root / "empty",
+            )
+            if self._user is not None:
+                bwrap = [*self._user.drop_argv(), *bwrap]
             self._jail = CgroupJail(self.root.name, self.limits)  # pids and memory: see limits.py
-            argv = self._jail.wrap(bwrap)
+            argv = self._jail.wrap(bwrap)  # join the cgroup and set rlimits as root, then drop
             self._pids_watch = self._jail.watch()
             return ShellSession(
                 lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
-                guard=disk_watch(self.workspace, self.limits),
+                guard=guard,
             )
         home = self.root / "home"
         home.mkdir(exist_ok=True)
@@ -203,7 +287,7 @@ class LocalSandbox:
             ctl_dir=str(self.root / "ctl"),
             home=str(self.workspace),
             pid_namespace=False,
-            guard=disk_watch(self.workspace, self.limits),
+            guard=guard,
         )
 
     # -- commands ---------------------------------------------------------------------------
@@ -215,11 +299,15 @@ class LocalSandbox:
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""
         self._check_open()
-        return self._session.git_diff(self.base_commit, self._clean_env)
+        return self._session.git_diff(self.base_commit, self._clean_env, PATCH_LIMIT_BYTES)
 
     def reset(self) -> None:
-        """Restore the base commit in place; also kills leftover processes and resets shell state."""
+        """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell."""
         self._check_open()
+        self.kill_all()
+        self._session.discard()  # what the last episode's processes left pending is not this one's
+        restore_git_dir(self._base, self.workspace, self._user)
+        self._session.start()
         self._session.git_reset(self.base_commit, self._clean_env)
 
     def kill_processes(self) -> None:
@@ -227,31 +315,49 @@ class LocalSandbox:
         self._check_open()
         self._session.reset_state()
 
+    def kill_all(self) -> None:
+        """Kill every process of the sandbox and wait until none is left; the next run starts a shell."""
+        self._check_open()
+        self._session.close()  # bwrap's pid namespace, and everything in it, dies with its shell
+        if self._jail is None:
+            return
+        deadline = time.monotonic() + 10
+        while (pids := self._jail.pids()) and time.monotonic() < deadline:
+            for pid in pids:  # a process between fork and the namespace's teardown
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
     # -- files ------------------------------------------------------------------------------
     def host_path(self, path: str) -> Path:
         """Map a sandbox path to the workspace on this machine, refusing anything outside ``/testbed``."""
         return resolve_in_workspace(self.workspace, path)
 
-    def read_file(self, path: str) -> bytes:
+    def read_file(self, path: str, max_bytes: int = DEFAULT_READ_LIMIT) -> bytes:
         self._check_open()
         target = self.host_path(path)
         try:
             fd = open_inside(self.workspace, target, os.O_RDONLY)
         except OSError as exc:
             raise SandboxError(f"cannot read {path}: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read()
+        except SandboxError as exc:
+            raise SandboxError(f"cannot read {path}: {exc}") from exc
+        try:
+            return read_regular(fd, path, max_bytes)
+        finally:
+            os.close(fd)
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self._check_open()
         target = self.host_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = open_inside(self.workspace, target, os.O_WRONLY)
+            fd = open_inside(self.workspace, target, os.O_WRONLY, user=self._user, make_parents=True)
         except OSError as exc:
             raise SandboxError(f"cannot write {path}: {exc.strerror}") from exc
+        except SandboxError as exc:
+            raise SandboxError(f"cannot write {path}: {exc}") from exc
         with os.fdopen(fd, "wb") as handle:
-            handle.truncate(0)  # only now: the file is known to lie inside the workspace
+            handle.truncate(0)  # only now: the file is known to be a regular file inside the workspace
             handle.write(data.encode() if isinstance(data, str) else data)
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -279,69 +385,3 @@ class LocalSandbox:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-
-def open_inside(workspace: Path, target: Path, flags: int) -> int:
-    """Open ``target`` and prove the opened file lies inside ``workspace``; return the descriptor.
-
-    ``resolve_in_workspace`` checks the path, but a process in the sandbox may swap a component for
-    a symlink between that check and the open. The descriptor's real path cannot be swapped, so it
-    is checked after opening; a file this call created outside is removed again. Writers truncate
-    only after this check.
-    """
-    created = False
-    try:
-        fd = os.open(target, flags | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        if not flags & (os.O_WRONLY | os.O_RDWR):
-            raise
-        fd = os.open(target, flags | os.O_NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o644)
-        created = True
-    real = os.path.realpath(f"/proc/self/fd/{fd}")
-    root = os.path.realpath(workspace)
-    if real != root and not real.startswith(root + os.sep):
-        os.close(fd)
-        if created:
-            with contextlib.suppress(OSError):
-                os.unlink(real)
-        raise SandboxError(f"{target} resolved outside the workspace (to {real}) while being opened")
-    return fd
-
-
-def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Path:
-    """Resolve ``path`` (absolute under /testbed, or relative to it) inside ``workspace``.
-
-    Symlinks are followed by hand so that an absolute link to ``/testbed/x`` maps into the
-    workspace, while any link leading outside it is refused.
-    """
-    if not path.startswith("/"):
-        path = f"{TESTBED}/{path}"
-    if path != TESTBED and not path.startswith(TESTBED + "/"):
-        raise SandboxError(f"path {path} is outside {TESTBED}")
-    pending = [p for p in path[len(TESTBED) :].split("/") if p]
-    parts: list[str] = []
-    links = 0
-    while pending:
-        name = pending.pop(0)
-        if name == ".":
-            continue
-        if name == "..":
-            if not parts:
-                raise SandboxError(f"path {path} escapes {TESTBED}")
-            parts.pop()
-            continue
-        candidate = workspace.joinpath(*parts, name)
-        if candidate.is_symlink():
-            links += 1
-            if links > max_links:
-                raise SandboxError(f"path {path}: too many symbolic links")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                if target != TESTBED and not target.startswith(TESTBED + "/"):
-                    raise SandboxError(f"path {path} leads outside {TESTBED} (symlink to {target})")
-                parts = []
-                target = target[len(TESTBED) :]
-            pending = [p for p in target.split("/") if p] + pending
-            continue
-        parts.append(name)
-    return workspace.joinpath(*parts)

@@ -8,6 +8,7 @@ episode's state is gone. The engine-restart test is opt-in (see its docstring).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -109,8 +110,14 @@ def small_disk(monkeypatch):
 
 @pytest.mark.parametrize("backend", ["local"])
 def test_full_disk_in_workspace(backend, tiny_task, small_disk):
-    """ENOSPC in the workspace: the agent sees it in observations, our git operations raise typed."""
-    with make_sandbox("local", tiny_task, cache_root=small_disk / "cache", limits=TEST_LIMITS) as box:
+    """ENOSPC in the workspace: the agent sees it in observations, our git operations raise typed.
+
+    The disk and inode reserves are off here: with a reserve on a 48 MiB disk, the watchdog stops
+    the writer as soon as it eats into the reserve, so whether ENOSPC or the reserve's note comes
+    first would depend on timing (test_fill_disk_with_many_files covers the reserve).
+    """
+    limits = dataclasses.replace(TEST_LIMITS, disk_reserve_bytes=0, inode_reserve=0)
+    with make_sandbox("local", tiny_task, cache_root=small_disk / "cache", limits=limits) as box:
         bash(box, "echo 'def add(a, b):\n    return a + b' > calc/ops.py")
         fill = "for i in $(seq 10); do head -c 16000000 /dev/zero > fill.$i || break; done"
         filled = bash(box, f"{fill}; df -k .")
