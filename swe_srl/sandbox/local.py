@@ -31,8 +31,10 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -53,6 +55,7 @@ from swe_srl.sandbox.localfs import (
     copy_repo,
     open_inside,
     read_regular,
+    remove_tree,
     resolve_in_workspace,
     restore_git_dir,
 )
@@ -70,8 +73,23 @@ _BWRAP_VERSIONS: dict[str, tuple[int, ...]] = {}
 
 
 def workspace_root() -> Path:
-    """Parent of every local sandbox's workspace (what ``swe-srl sandbox gc`` sweeps)."""
-    return Path(tempfile.gettempdir()) / WORKSPACE_DIRNAME
+    """Parent of every local sandbox's workspace (what ``swe-srl sandbox gc`` sweeps); one per user."""
+    uid = os.geteuid()
+    return Path(tempfile.gettempdir()) / (WORKSPACE_DIRNAME if uid == 0 else f"{WORKSPACE_DIRNAME}-{uid}")
+
+
+def _own_workspace_root() -> Path:
+    """:func:`workspace_root`, made if missing and proven ours: another user's directory (or a link)
+    planted there in a shared TMPDIR would let that user swap our workspaces."""
+    parent = workspace_root()
+    with contextlib.suppress(FileExistsError):
+        parent.mkdir(mode=0o755)
+    st = parent.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise SandboxError(
+            f"{parent} is not a directory of this user writable by it alone; remove it (or set TMPDIR)"
+        )
+    return parent
 
 
 def bwrap_version(bwrap: str) -> tuple[int, ...]:
@@ -86,7 +104,9 @@ def bwrap_version(bwrap: str) -> tuple[int, ...]:
 class _PipeChannel:
     """The shell's stdin/stdout pipes of a child process."""
 
-    def __init__(self, argv: list[str], cwd: str, log: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self, argv: list[str], cwd: str, log: Path, env: dict[str, str] | None = None, *, bwrap: bool = False
+    ):
         with open(log, "ab") as stderr:  # bwrap's own complaints, for start-up errors
             self.proc = subprocess.Popen(
                 argv,
@@ -97,6 +117,8 @@ class _PipeChannel:
                 env=env,
                 start_new_session=True,  # its own session: a signal to our group never reaches it
             )
+        self._bwrap = bwrap  # the child is bubblewrap, whose own child is its pid namespace's init
+        self._ns_init: int | None = None
 
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
@@ -111,16 +133,41 @@ class _PipeChannel:
 
     def kill(self) -> None:
         """Kill the shell from any thread; ``close`` still reaps it."""
+        if self._bwrap and self._ns_init is None:
+            self._ns_init = _child_of(self.proc.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
 
     def close(self) -> None:
+        """Kill, reap, and wait until the sandbox's pid namespace is gone: no process of it runs after."""
         self.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+        # bwrap's child is the namespace's init; it dies of --die-with-parent, and its exit kills and
+        # waits for every other process in the namespace first. Until then they still run.
+        deadline = time.monotonic() + 10
+        while self._ns_init and _running(self._ns_init) and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
+def _child_of(pid: int) -> int | None:
+    """The (first) child process of ``pid``, or None."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is alive and not a zombie (a zombie has finished dying)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def bwrap_argv(
@@ -203,6 +250,7 @@ class LocalSandbox:
         self._jail: CgroupJail | None = None
         self._pids_watch: PidsWatch | None = None
         self._closed = False
+        self._sweeper: list[threading.Thread] = []
         self._base = prepare_base_repo(task, cache_root)
         self.base_commit = head_of(self._base)
         self.root = self._make_root(task)
@@ -235,8 +283,7 @@ class LocalSandbox:
 
     @staticmethod
     def _make_root(task: Task) -> Path:
-        parent = workspace_root()
-        parent.mkdir(parents=True, exist_ok=True)
+        parent = _own_workspace_root()
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.instance_id)[:80]
         root = Path(tempfile.mkdtemp(prefix=f"{safe}.{os.getpid()}.{int(time.time())}.", dir=parent))
         root.chmod(0o711)  # the sandbox's user reaches its binds through it, and lists nothing
@@ -271,7 +318,7 @@ class LocalSandbox:
             argv = self._jail.wrap(bwrap)  # join the cgroup and set rlimits as root, then drop
             self._pids_watch = self._jail.watch()
             return ShellSession(
-                lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}),
+                lambda: _PipeChannel(argv, str(self.root), self.root / "shell.log", env={}, bwrap=True),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
                 guard=guard,
@@ -306,7 +353,10 @@ class LocalSandbox:
         self._check_open()
         self.kill_all()
         self._session.discard()  # what the last episode's processes left pending is not this one's
-        restore_git_dir(self._base, self.workspace, self._user)
+        trash = self.root / "trash"
+        trash.mkdir(mode=0o700, exist_ok=True)
+        restore_git_dir(self._base, self.workspace, self._user, trash=trash)
+        self._empty_trash(trash)
         self._session.start()
         self._session.git_reset(self.base_commit, self._clean_env)
 
@@ -314,6 +364,16 @@ class LocalSandbox:
         """End every process in the sandbox (the shell comes back in its initial state)."""
         self._check_open()
         self._session.reset_state()
+
+    def _empty_trash(self, trash: Path) -> None:
+        """Delete the last episode's ``.git`` off the reset's critical path (it is outside every bind)."""
+        self._sweeper = [t for t in self._sweeper if t.is_alive()]
+        for old in trash.iterdir():
+            doomed = trash.with_name(f"doomed.{old.name}")  # never swept twice by overlapping threads
+            old.rename(doomed)
+            thread = threading.Thread(target=remove_tree, args=(doomed,), name="swe-srl-trash", daemon=True)
+            thread.start()
+            self._sweeper.append(thread)
 
     def kill_all(self) -> None:
         """Kill every process of the sandbox and wait until none is left; the next run starts a shell."""
@@ -374,7 +434,9 @@ class LocalSandbox:
             session.detach()
         if self._jail is not None:
             self._jail.release()
-        shutil.rmtree(self.root, ignore_errors=True)
+        for thread in self._sweeper:
+            thread.join(timeout=60)
+        remove_tree(self.root)
 
     def __enter__(self) -> LocalSandbox:
         return self

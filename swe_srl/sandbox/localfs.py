@@ -21,52 +21,78 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from swe_srl.sandbox.base import TESTBED, FileTooLarge, SandboxError
 from swe_srl.sandbox.identity import HostUser
 
-_GIT_SKIP = ("objects", "hooks")  # never copied: objects are linked apart, hooks never travel
+_GIT_SKIP = ("objects", "hooks")  # never copied as they are: objects are linked, hooks never travel
 
 
-def _cp(args: list[str]) -> bool:
-    return subprocess.run(["cp", *args], capture_output=True).returncode == 0
+def _copy_tree(src: Path, dest: Path, user: HostUser | None, *, link: bool = False, skip=()) -> None:
+    """Copy ``src`` to the new directory ``dest``, owned by ``user``; ``link``: hardlink the files.
+
+    Linked files keep their owner (root's, in the cache: the sandbox can read them, never write).
+    Python rather than ``cp``: a restored ``.git`` is a few dozen entries, and on a busy machine
+    spawning ``cp`` costs more than copying them.
+    """
+    owner = (user.uid, user.gid) if user is not None else None
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        if rel == Path("."):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            filenames = [f for f in filenames if f not in skip]
+        target = dest / rel
+        target.mkdir(mode=0o755)
+        if owner:
+            os.chown(target, *owner)
+        for name in filenames:
+            source, copy = os.path.join(dirpath, name), target / name
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), copy)
+            elif link:
+                os.link(source, copy)
+                continue
+            else:
+                shutil.copy2(source, copy)
+            if owner:
+                os.chown(copy, *owner, follow_symlinks=False)
 
 
-def _copy_entries(src: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
-    """Copy the entries of ``src`` into the existing ``dest`` (reflinks where the filesystem has them)."""
-    entries = [str(p) for p in src.iterdir() if p.name not in skip]
-    if entries:
-        subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
-
-
-def _copy_objects(src: Path, dest: Path, link: bool) -> None:
-    """The object store: hardlinks when ``link`` (shared inodes the sandbox cannot write), else copies."""
-    if link and _cp(["-a", "--link", str(src), str(dest)]):
-        return
-    shutil.rmtree(dest, ignore_errors=True)  # a link across filesystems failed half-way
-    subprocess.run(["cp", "-a", "--reflink=auto", str(src), str(dest)], check=True)
-
-
-def restore_git_dir(base: Path, workspace: Path, user: HostUser | None) -> None:
+def restore_git_dir(base: Path, workspace: Path, user: HostUser | None, trash: Path | None = None) -> None:
     """Replace ``workspace/.git`` by the pristine ``.git`` of ``base`` (no hooks, objects linked).
 
     Only call it while no process of the sandbox runs: the old ``.git`` may be anything (a symlink, a
-    gitfile, a tree the agent rewrote), and it is removed as it lies, without following links.
+    gitfile, a tree the agent rewrote), and it is moved into ``trash`` (a directory on the same
+    filesystem, for the caller to delete at leisure) or removed as it lies, never followed.
     """
     git_dir = workspace / ".git"
     if git_dir.is_symlink() or (git_dir.exists() and not git_dir.is_dir()):
         git_dir.unlink()
+    elif git_dir.exists() and trash is not None:
+        os.rename(git_dir, trash / f"git.{time.monotonic_ns()}")
     elif git_dir.exists():
-        _make_removable(git_dir)
-        shutil.rmtree(git_dir)
-    git_dir.mkdir()
-    _copy_entries(base / ".git", git_dir, skip=_GIT_SKIP)
+        remove_tree(git_dir)
+    _copy_tree(base / ".git", git_dir, user, skip=_GIT_SKIP)
     (git_dir / "hooks").mkdir()
-    # Sharing inodes with the cache is safe only when the sandbox cannot own them.
-    _copy_objects(base / ".git" / "objects", git_dir / "objects", link=user is not None)
     if user is not None:
-        user.chown_tree(git_dir, skip=git_dir / "objects")
+        os.chown(git_dir / "hooks", user.uid, user.gid)
+    # Sharing inodes with the cache is safe only when the sandbox cannot own them: a sandbox run by
+    # the caller itself (no separate account) gets copies.
+    objects, pristine = git_dir / "objects", base / ".git" / "objects"
+    try:
+        _copy_tree(pristine, objects, user, link=user is not None)
+    except OSError:  # the cache on another filesystem: no hardlinks
+        remove_tree(objects)
+        _copy_tree(pristine, objects, user)
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a tree an agent may have made unwritable or unsearchable (nothing in it may run)."""
+    if os.geteuid() != 0:  # root is not stopped by permission bits
+        _make_removable(root)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _make_removable(root: Path) -> None:
@@ -85,7 +111,9 @@ def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
     in place, poisoning the cached base repository for every later episode.
     """
     dest.mkdir(parents=True)
-    _copy_entries(base, dest, skip=(".git",))
+    entries = [str(p) for p in base.iterdir() if p.name != ".git"]
+    if entries:  # one `cp` for a whole tree beats Python on large repositories (and makes reflinks)
+        subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
     if user is not None:
         user.chown_tree(dest)
     restore_git_dir(base, dest, user)
@@ -188,7 +216,8 @@ def open_inside(
     base = flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         with contextlib.suppress(FileNotFoundError):  # name the problem before open() meets it (ENXIO)
-            if not stat.S_ISREG(os.stat(target.name, dir_fd=parent, follow_symlinks=False).st_mode):
+            mode = os.stat(target.name, dir_fd=parent, follow_symlinks=False).st_mode
+            if not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):  # a link fails below with ELOOP
                 raise SandboxError(f"{target} is not a regular file")
         try:
             fd = os.open(target.name, base, dir_fd=parent)

@@ -278,13 +278,18 @@ class ShellSession:
         excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
         script = _GIT_PRELUDE + (
             f"ex=({excludes})\n"
-            "while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
-            '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
             f"idx=$(mktemp -p {shlex.quote(self._ctl_dir)} index.XXXXXX) || exit 1\n"
             'trap \'rm -f -- "$idx" "$idx.lock"\' EXIT\n'
             'cp -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
             'export GIT_INDEX_FILE="$idx"\n'
-            'err=$("${g[@]}" add -A -- . "${ex[@]}" 2>&1) || { printf \'%s\\n\' "$err"; exit 1; }\n'
+            'add() { err=$("${g[@]}" add -A -- . "${ex[@]}" 2>&1); }\n'
+            # An empty nested repository makes `git add` fail: only then list them (a second scan of
+            # the untracked files). One with commits would be a gitlink, which --ignore-submodules hides.
+            "if ! add; then\n"
+            "  while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
+            '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
+            "  add || { printf '%s\\n' \"$err\"; exit 1; }\n"
+            "fi\n"
             '"${g[@]}" diff --cached --no-ext-diff --no-textconv --ignore-submodules=all '
             f"{shlex.quote(base)} -- | head -c {limit + 1}\n"
             's=("${PIPESTATUS[@]}"); (( s[0] == 0 || s[0] == 141 )) || exit "${s[0]}"\n'

@@ -58,7 +58,10 @@ def test_rewritten_loose_object_changes_next_start(sandbox):
     forged = zlib.compress(f"blob {len(FIXED)}\0{FIXED}".encode())
     path = f".git/objects/{blob[:2]}/{blob[2:]}"
     sandbox.write_file("/testbed/forged.bin", forged)
-    bash(sandbox, f"chmod u+w {path} 2>/dev/null; rm -f {path}; mv forged.bin {path}; {FIX}")
+    # Packed objects are read first: explode the pack into loose objects, then forge the one.
+    unpack = "mkdir -p /tmp/p; mv .git/objects/pack/pack-* /tmp/p/ 2>/dev/null; "
+    unpack += "for f in /tmp/p/*.pack; do [ -f $f ] && git unpack-objects -q < $f; done"
+    bash(sandbox, f"{unpack}; mkdir -p {path.rsplit('/', 1)[0]}; rm -f {path}; mv forged.bin {path}; {FIX}")
     assert bash(sandbox, f"git cat-file -p {blob}").observation == FIXED.strip()  # the forgery took
     sandbox.reset()
     _assert_pristine(sandbox)
