@@ -96,9 +96,21 @@ _GIT_PRELUDE = r"""
 export GIT_DIR="$PWD/.git" GIT_WORK_TREE="$PWD"
 g=(git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false
    -c core.splitIndex=false -c 'safe.directory=*' -c diff.ignoreSubmodules=all -c core.pager=cat)
-while IFS= read -r -d '' key; do
-  d=${key%.*}; g+=(-c "$d.clean=" -c "$d.smudge=" -c "$d.process=" -c "$d.required=false")
-done < <("${g[@]}" config -z --name-only --get-regexp '^filter\.' 2>/dev/null)
+# Asking git for the filter drivers costs a process: skip it when the repository's only config file
+# names none (case-insensitively, as git reads section names; includes, linked worktrees and NUL
+# bytes, which would hide text from this check, are always asked about).
+shopt -s nocasematch
+ask=1
+if [[ -d $GIT_DIR && -f $GIT_DIR/config && ! -e $GIT_DIR/commondir && ! -e $GIT_DIR/config.worktree ]]; then
+  mapfile -d '' cfg < "$GIT_DIR/config"
+  (( ${#cfg[@]} > 1 )) || [[ ${cfg[0]} == *filter* || ${cfg[0]} == *include* ]] || ask=0
+fi
+shopt -u nocasematch
+if (( ask )); then
+  while IFS= read -r -d '' key; do
+    d=${key%.*}; g+=(-c "$d.clean=" -c "$d.smudge=" -c "$d.process=" -c "$d.required=false")
+  done < <("${g[@]}" config -z --name-only --get-regexp '^filter\.' 2>/dev/null)
+fi
 """
 
 _PREAMBLE = r"""
@@ -278,17 +290,17 @@ class ShellSession:
         excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
         script = _GIT_PRELUDE + (
             f"ex=({excludes})\n"
-            f"idx=$(mktemp -p {shlex.quote(self._ctl_dir)} index.XXXXXX) || exit 1\n"
-            'trap \'rm -f -- "$idx" "$idx.lock"\' EXIT\n'
+            f"idx={shlex.quote(self._ctl_dir)}/index.$$\n"
+            'trap \'rm -f -- "$idx" "$idx.lock" "$idx.err"\' EXIT\n'
             'cp -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
             'export GIT_INDEX_FILE="$idx"\n'
-            'add() { err=$("${g[@]}" add -A -- . "${ex[@]}" 2>&1); }\n'
+            'add() { "${g[@]}" add -A -- . "${ex[@]}" 2>"$idx.err"; }\n'
             # An empty nested repository makes `git add` fail: only then list them (a second scan of
             # the untracked files). One with commits would be a gitlink, which --ignore-submodules hides.
             "if ! add; then\n"
             "  while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
             '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
-            "  add || { printf '%s\\n' \"$err\"; exit 1; }\n"
+            '  add || { cat -- "$idx.err"; exit 1; }\n'
             "fi\n"
             '"${g[@]}" diff --cached --no-ext-diff --no-textconv --ignore-submodules=all '
             f"{shlex.quote(base)} -- | head -c {limit + 1}\n"

@@ -140,8 +140,10 @@ def test_diff_executes_nothing_from_workspace(sandbox):
         f"printf '#!/bin/sh\\n{marker}\\n' > /tmp/fsmonitor.sh; cp /tmp/fsmonitor.sh /tmp/extdiff.sh; "
         "cp /tmp/fsmonitor.sh /tmp/textconv.sh; cp /tmp/fsmonitor.sh /tmp/pager.sh; chmod +x /tmp/*.sh; "
         "mkdir -p .git/hooks; cp /tmp/fsmonitor.sh .git/hooks/post-index-change; "
-        "git config core.fsmonitor /tmp/fsmonitor.sh; git config filter.x.clean /tmp/clean.sh; "
-        "git config filter.x.required true; git config diff.external /tmp/extdiff.sh; "
+        "git config core.fsmonitor /tmp/fsmonitor.sh; "
+        # Section names are case-insensitive, and an included file defines the filter.
+        "printf '[Filter \"x\"]\\n\\tclean = /tmp/clean.sh\\n\\trequired = true\\n' > /tmp/inc.cfg; "
+        "git config include.path /tmp/inc.cfg; git config diff.external /tmp/extdiff.sh; "
         "git config diff.t.textconv /tmp/textconv.sh; git config core.pager /tmp/pager.sh; "
         "printf '* filter=x diff=t\\n' > .gitattributes; echo changed >> README.md"
     )
