@@ -17,6 +17,8 @@ import tracemalloc
 
 import pytest
 from attacks import TEST_LIMITS, assert_usable, bash
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_containment import _disk_of
 
 from swe_srl.actions import ActionParseError, parse_completion, parse_strict
@@ -89,9 +91,9 @@ def test_huge_diff_read_into_host_memory(sandbox):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    assert peak < (80 << 20), peak >> 20
     assert is_truncated_patch(patch)
     assert len(patch) < (12 << 20)
-    assert peak < (80 << 20), peak >> 20
     bash(sandbox, "rm -f big.a big.b")
     assert not is_truncated_patch(sandbox.diff())
 
@@ -195,5 +197,60 @@ def test_oversized_action_is_an_observation(backend, tiny_task, cache_root):
         observation, _, terminated, _, info = env.step(huge)
         assert info["parse_error"] and not terminated
         assert "too long" in observation and time.monotonic() - started < 5
+    finally:
+        env.close()
+
+
+_ODD = st.sampled_from(
+    ["\ud800", "\udcff", "\ud83d", "\x00", "\x1b[2J", "\r", "'", '"', "$(", "`", "\\", "\n"]
+)
+_TEXT = st.lists(st.one_of(st.characters(), _ODD), max_size=30).map("".join)
+
+
+@st.composite
+def _replies(draw) -> str:
+    """Model replies that reach every tool, with arbitrary text (lone surrogates, NUL...) in each field."""
+    value = draw(_TEXT)
+    call = draw(
+        st.sampled_from(
+            [
+                "<function=bash>\n<parameter=command>echo {v}</parameter>\n</function>",
+                "<function=str_replace_editor>\n<parameter=command>create</parameter>\n"
+                "<parameter=path>/testbed/f{v}.txt</parameter>\n<parameter=file_text>{v}</parameter>\n</function>",
+                "<function=str_replace_editor>\n<parameter=command>view</parameter>\n"
+                "<parameter=path>/testbed/{v}</parameter>\n</function>",
+                "<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n"
+                "<parameter=path>/testbed/README.md</parameter>\n<parameter=old_str>tiny</parameter>\n"
+                "<parameter=new_str>{v}</parameter>\n</function>",
+                '{{"name": "bash", "arguments": {{"command": "printf %s {v!r}"}}}}',
+                "```bash\nprintf '%s' {v!r}\n```",
+                "{v}",
+            ]
+        )
+    )
+    return draw(_TEXT) + call.format(v=value)
+
+
+def test_any_reply_is_an_observation(tiny_task, cache_root):
+    """Whatever text the agent sends, step() returns an observation (storable as UTF-8); nothing raises."""
+    env = SweEnv(
+        task=tiny_task,
+        sandbox=lambda t: make_sandbox("local", t, cache_root=cache_root),
+        max_steps=10_000,
+        step_timeout=10,
+    )
+    env.reset()
+
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(_replies())
+    def step(reply: str) -> None:
+        observation, _, terminated, _, info = env.step(reply)
+        observation.encode("utf-8")
+        info["thought"].encode("utf-8")
+        if terminated:
+            env.reset()
+
+    try:
+        step()
     finally:
         env.close()
