@@ -15,8 +15,9 @@ kept), and ``no-new-privileges`` stops setuid binaries from regaining any.
 ``reset()`` replaces the container with a fresh one from the same image (the old one is removed in
 the background): root in the container could change anything in it, site-packages and ``.git``
 included, so nothing short of a new container keeps one episode from preparing the next. If the
-shell dies it is restarted; if the container itself is gone (killed, engine restarted) the sandbox
-raises :class:`SandboxError` instead of silently starting over.
+shell dies it is restarted; if the container itself is gone (killed, engine restarted) every
+operation of the episode raises :class:`SandboxError` instead of silently starting over, until
+``reset()`` starts the next episode in a new container.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 BASE_IMAGE = "swe-srl/base:bookworm"
 LABEL = "swe-srl.sandbox"
 OWNER_LABEL = "swe-srl.owner"  # host:pid of the process that made it, so gc spares live runs
-# What root in the container keeps: acting as root on files (tests run as root in SWE-bench images
-# and may chown, chmod or write files they do not own) and on processes and ids (test suites that
-# signal workers or switch users). Dropped from Docker's default set: NET_RAW, NET_BIND_SERVICE (no
-# network anyway), MKNOD, SYS_CHROOT, SETFCAP, SETPCAP, AUDIT_WRITE.
+# What root in the container keeps. Measured: the harness itself needs KILL only (kill_all and the
+# shell's kills), and the bundled suite's gold patches grade the same with no capability at all; the
+# file and id capabilities stay so that tests, which run as root in SWE-bench images, see root's usual
+# powers there too (chown, chmod or write files they do not own, switch users). Dropped from Docker's
+# default set: NET_RAW, NET_BIND_SERVICE (no network anyway), MKNOD, SYS_CHROOT, SETFCAP, SETPCAP,
+# AUDIT_WRITE.
 CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID")
 SECURITY_OPT = ("no-new-privileges",)  # the engine's default seccomp profile stays as it is
 
