@@ -121,7 +121,10 @@ __swe_mark=%(mark)s
 __swe_ns=%(ns)d
 __swe_dir=%(ctl)s
 builtin cd -- %(home)s
-mkdir -p -- "$__swe_dir" && rm -f -- "$__swe_dir/wake" && mkfifo -- "$__swe_dir/wake"
+# Each external command here delays every sandbox start and reset: run mkdir and rm only if needed.
+[[ -d $__swe_dir ]] || mkdir -p -- "$__swe_dir"
+[[ -e $__swe_dir/wake || -L $__swe_dir/wake ]] && rm -f -- "$__swe_dir/wake"
+mkfifo -- "$__swe_dir/wake"
 exec 9<>"$__swe_dir/wake"
 __swe_save() { __swe_save_to "$__swe_dir/state"; }
 __swe_save_to() {
@@ -316,7 +319,7 @@ class ShellSession:
         it can (the local backend does), so the index and configuration git reads are pristine.
         """
         script = _GIT_PRELUDE + (
-            'rm -f -- "$GIT_DIR/index.lock"\n'
+            '[[ -e $GIT_DIR/index.lock ]] && rm -f -- "$GIT_DIR/index.lock"\n'
             f'restore() {{ "${{g[@]}}" reset -q --hard {shlex.quote(base)} && '
             '"${g[@]}" clean -q -ffdx; }\n'
             # Directories the agent made unwritable stop git (root inside holds no capability).
