@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT))
 from sandbox_cases import make_tiny_task  # noqa: E402
 
 from swe_srl.sandbox import make_sandbox  # noqa: E402
-from swe_srl.sandbox.docker_backend import _INIT, BASE_IMAGE, _ExecChannel  # noqa: E402
+from swe_srl.sandbox.bwrap import PipeChannel, bwrap_argv  # noqa: E402
+from swe_srl.sandbox.docker_backend import _INIT, BASE_IMAGE  # noqa: E402
+from swe_srl.sandbox.docker_io import ExecChannel  # noqa: E402
 from swe_srl.sandbox.limits import CgroupJail, ResourceLimits  # noqa: E402
-from swe_srl.sandbox.local import _PipeChannel, bwrap_argv  # noqa: E402
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession  # noqa: E402
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball  # noqa: E402
 
@@ -114,7 +115,7 @@ class OldLocal:
         self.jail = CgroupJail(f"bench-old.{os.getpid()}.0.x", ResourceLimits())
         wrapped = self.jail.wrap(argv)
         self.session = ShellSession(
-            lambda: _PipeChannel(wrapped, str(scratch), scratch / "shell.log", env={}, bwrap=True),
+            lambda: PipeChannel(wrapped, str(scratch), scratch / "shell.log", env={}, bwrap=True),
             ctl_dir=CONTROL_DIR,
         )
         self.session.start()
@@ -145,7 +146,7 @@ class OldDocker:
         self.container.put_archive("/", tar)
         self.container.start()
         self.session = ShellSession(
-            lambda: _ExecChannel(client, self.container, BASE_ENV), ctl_dir=CONTROL_DIR
+            lambda: ExecChannel(client, self.container, BASE_ENV), ctl_dir=CONTROL_DIR
         )
         self.session.start()
 

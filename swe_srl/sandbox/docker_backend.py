@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import shlex
 import socket
 import threading
@@ -41,7 +40,7 @@ from swe_srl.sandbox.base import (
     FileTooLarge,
     SandboxError,
 )
-from swe_srl.sandbox.docker_files import read_archive, write_archive
+from swe_srl.sandbox.docker_io import KILL_ALL, ExecChannel, read_archive, write_archive
 from swe_srl.sandbox.limits import (
     PidsWatch,
     ResourceLimits,
@@ -49,7 +48,7 @@ from swe_srl.sandbox.limits import (
     docker_pids_events,
     run_guarded,
 )
-from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
 BASE_IMAGE = "swe-srl/base:bookworm"
@@ -72,79 +71,8 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-# Kill every process but init and this script until only zombies (dead, waiting to be reaped) are
-# left; builtins only, so the script forks nothing that it would then have to wait for.
-_KILL_ALL = r"""
-for (( i = 0; i < 500; i++ )); do
-  builtin kill -KILL -1 2>/dev/null
-  left=0
-  for f in /proc/[0-9]*/stat; do
-    builtin read -r line < "$f" 2>/dev/null || continue
-    state=${line##*) }
-    [[ ${line%% *} == 1 || ${line%% *} == $$ || ${state:0:1} == Z ]] || { left=1; break; }
-  done
-  (( left )) || exit 0
-done
-exit 1
-"""
-
 # pid 1 reaps orphans and survives the in-sandbox `kill -KILL -1` that ends a timed-out command.
 _INIT = ["bash", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"]
-
-
-class _ExecChannel:
-    """stdin/stdout of one ``docker exec``, demultiplexed from the engine's framed stream."""
-
-    def __init__(self, client: Any, container: Any, env: dict[str, str]):
-        argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *SHELL_ARGV]
-        exec_id = client.api.exec_create(container.id, argv, stdin=True, stdout=True, stderr=True)["Id"]
-        self._container = container
-        self._client = client
-        self._socket = client.api.exec_start(exec_id, socket=True)
-        self._raw: socket.socket = getattr(self._socket, "_sock", self._socket)
-        self._frames = bytearray()
-
-    def send(self, data: bytes) -> None:
-        self._raw.sendall(data)
-
-    def recv(self, timeout: float) -> bytes | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            payload = self._pop_frames()
-            if payload:
-                return payload
-            ready, _, _ = select.select([self._raw], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                return None
-            chunk = self._raw.recv(1 << 16)
-            if not chunk:
-                return self._pop_frames() or b""
-            self._frames += chunk
-
-    def _pop_frames(self) -> bytes:
-        out = bytearray()
-        while len(self._frames) >= 8:
-            size = int.from_bytes(self._frames[4:8], "big")
-            if len(self._frames) < 8 + size:
-                break
-            if self._frames[0] == 1:  # stdout; the shell's own stderr is discarded
-                out += self._frames[8 : 8 + size]
-            del self._frames[: 8 + size]
-        return bytes(out)
-
-    def detach(self) -> None:
-        with contextlib.suppress(OSError):
-            self._raw.close()
-
-    def kill(self) -> None:
-        """End every process of the container but its init, the shell included (from any thread)."""
-        with contextlib.suppress(Exception):
-            self._container.exec_run(["bash", "-c", "kill -KILL -1"], detach=False)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._raw.close()
-        self.kill()  # a hung shell would outlive its socket
 
 
 def _remove_quietly(container: Any) -> None:
@@ -286,7 +214,7 @@ class DockerSandbox:
                 raise SandboxError(f"could not copy the repository of {task.instance_id} into the container")
         return head_of(repo)
 
-    def _open_channel(self) -> _ExecChannel:
+    def _open_channel(self) -> ExecChannel:
         try:
             self.container.reload()
         except Exception as exc:  # the engine's NotFound, or no engine at all (requests' ConnectionError)
@@ -300,7 +228,7 @@ class DockerSandbox:
                 "it was stopped or killed from outside (or the engine restarted); start a new sandbox"
             )
         try:
-            return _ExecChannel(self.client, self.container, self._env)
+            return ExecChannel(self.client, self.container, self._env)
         except Exception as exc:  # it died between the check and the exec
             raise SandboxError(f"cannot attach to container {self.container.short_id}: {exc}") from exc
 
@@ -333,7 +261,7 @@ class DockerSandbox:
         self._check_open()
         self._session.discard()
         try:
-            code, _ = self.container.exec_run(["bash", "-c", _KILL_ALL])
+            code, _ = self.container.exec_run(["bash", "-c", KILL_ALL])
         except Exception as exc:
             raise SandboxError(f"cannot kill the processes of {self.task.instance_id}: {exc}") from exc
         if code != 0:

@@ -13,10 +13,9 @@ trips, :meth:`ShellSession.interrupt` kills the whole shell (a busy shell cannot
 background writer has no command to stop) and the note ends the next result, which a fresh shell
 produces.
 
-The harness's own git commands (:meth:`ShellSession.git_diff`, :meth:`ShellSession.git_reset`) run
-inside the sandbox too, because the repository's configuration is the agent's to change; they run
-with hooks, fsmonitor, filters, external diff and textconv switched off and no system or global
-configuration, so nothing the agent planted in ``.git`` executes when the harness reads the diff.
+The harness's own git commands (:meth:`ShellSession.git_diff`, :meth:`ShellSession.git_reset`, scripts
+of :mod:`swe_srl.sandbox.gitops`) run inside the sandbox too, because the repository's configuration
+is the agent's to change.
 
 State persists like an interactive shell for the working directory and exported variables: the
 subshell's ``EXIT`` trap writes ``cd`` + ``export -p`` to a state file that the shell loads after
@@ -43,6 +42,7 @@ from swe_srl.sandbox.base import (
     SandboxError,
     truncate_patch,
 )
+from swe_srl.sandbox.gitops import GIT_SAFE_ENV, diff_script, reset_script
 from swe_srl.sandbox.reserve import WATCHDOG
 
 # The environment every command starts from, identical in both backends (no host variables).
@@ -64,8 +64,6 @@ BASE_ENV: dict[str, str] = {
     "PYTHONUNBUFFERED": "1",
     "COLUMNS": "80",
 }
-# Byte-compiled files never belong in a model patch (a binary diff would not even apply).
-DIFF_EXCLUDES = (":(exclude)*.pyc",)
 # Same content as the base image's /etc/gitconfig, bound over the host's in the local sandbox.
 GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\temail = swe-srl@localhost\n\tname = swe-srl\n"
 # The shell's own files (state, fifo); not under /tmp, which agents like to wipe.
@@ -78,41 +76,6 @@ GRACE_SECONDS = (
 SHELL_ARGV = ["bash", "--noprofile", "--norc", "-s"]
 LONG_COMMAND_CHARS = 16_384  # longer commands travel as a counted block, not as one quoted word
 _UNLIMITED = 1 << 40  # our own short scripts' output is never truncated
-# Environment of the harness's own git: no system or global configuration (the repository's own is
-# neutralised option by option in _GIT_PRELUDE), no replace refs, no prompts, no pager.
-GIT_SAFE_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_ATTR_NOSYSTEM": "1",
-    "GIT_NO_REPLACE_OBJECTS": "1",
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_OPTIONAL_LOCKS": "0",
-    "GIT_PAGER": "cat",
-}
-# `g` is git with everything that can execute a program from the repository's configuration off:
-# hooks, fsmonitor, and every filter driver the configuration names (an empty command is no filter).
-# External diff drivers and textconv are off by flag where they apply (--no-ext-diff --no-textconv).
-_GIT_PRELUDE = r"""
-export GIT_DIR="$PWD/.git" GIT_WORK_TREE="$PWD"
-g=(git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false
-   -c core.splitIndex=false -c 'safe.directory=*' -c diff.ignoreSubmodules=all -c core.pager=cat)
-# Asking git for the filter drivers costs a process: skip it when the repository's only config file
-# names none (case-insensitively, as git reads section names; includes, linked worktrees and NUL
-# bytes, which would hide text from this check, are always asked about).
-shopt -s nocasematch
-ask=1
-if [[ -d $GIT_DIR && -f $GIT_DIR/config && ! -e $GIT_DIR/commondir && ! -e $GIT_DIR/config.worktree ]]; then
-  mapfile -d '' cfg < "$GIT_DIR/config"
-  (( ${#cfg[@]} > 1 )) || [[ ${cfg[0]} == *filter* || ${cfg[0]} == *include* ]] || ask=0
-fi
-shopt -u nocasematch
-if (( ask )); then
-  while IFS= read -r -d '' key; do
-    d=${key%.*}; g+=(-c "$d.clean=" -c "$d.smudge=" -c "$d.process=" -c "$d.required=false")
-  done < <("${g[@]}" config -z --name-only --get-regexp '^filter\.' 2>/dev/null)
-fi
-"""
-
 _PREAMBLE = r"""
 builtin set +o history
 builtin set -m
@@ -284,48 +247,14 @@ class ShellSession:
         return result.output
 
     def git_diff(self, base: str, env: dict[str, str], limit: int = PATCH_LIMIT_BYTES) -> str:
-        """``git diff`` against ``base`` with untracked files, through a temporary index.
-
-        Nested repositories (an agent's ``git init sub``) are left out: git would refuse an empty
-        one and record another as a bare gitlink. More than ``limit`` bytes of diff are cut inside
-        the sandbox and marked (:func:`~swe_srl.sandbox.base.is_truncated_patch`).
-        """
-        excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
-        script = _GIT_PRELUDE + (
-            f"ex=({excludes})\n"
-            f"idx={shlex.quote(self._ctl_dir)}/index.$$\n"
-            'trap \'rm -f -- "$idx" "$idx.lock" "$idx.err"\' EXIT\n'
-            'cp -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
-            'export GIT_INDEX_FILE="$idx"\n'
-            'add() { "${g[@]}" add -A -- . "${ex[@]}" 2>"$idx.err"; }\n'
-            # An empty nested repository makes `git add` fail: only then list them (a second scan of
-            # the untracked files). One with commits would be a gitlink, which --ignore-submodules hides.
-            "if ! add; then\n"
-            "  while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
-            '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
-            '  add || { cat -- "$idx.err"; exit 1; }\n'
-            "fi\n"
-            '"${g[@]}" diff --cached --no-ext-diff --no-textconv --ignore-submodules=all '
-            f"{shlex.quote(base)} -- | head -c {limit + 1}\n"
-            's=("${PIPESTATUS[@]}"); (( s[0] == 0 || s[0] == 141 )) || exit "${s[0]}"\n'
-        )
+        """The workspace's diff against ``base`` (see :func:`swe_srl.sandbox.gitops.diff_script`)."""
+        script = diff_script(base, self._ctl_dir, limit)
         output = self.run_clean(script, {**env, **GIT_SAFE_ENV}, "git diff", limit=limit + 1)
         return truncate_patch(output, limit)
 
     def git_reset(self, base: str, env: dict[str, str]) -> None:
-        """Restore the base commit's tree in place: tracked files reset, everything else removed.
-
-        Nested repositories go too (``clean -ff``). The caller restores ``.git`` itself first when
-        it can (the local backend does), so the index and configuration git reads are pristine.
-        """
-        script = _GIT_PRELUDE + (
-            '[[ -e $GIT_DIR/index.lock ]] && rm -f -- "$GIT_DIR/index.lock"\n'
-            f'restore() {{ "${{g[@]}}" reset -q --hard {shlex.quote(base)} && '
-            '"${g[@]}" clean -q -ffdx; }\n'
-            # Directories the agent made unwritable stop git (root inside holds no capability).
-            "restore 2>/dev/null || { chmod -R u+rwX -- . 2>/dev/null; restore; }\n"
-        )
-        self.run_clean(script, {**env, **GIT_SAFE_ENV}, "git reset")
+        """Restore the base commit's tree in place (see :func:`swe_srl.sandbox.gitops.reset_script`)."""
+        self.run_clean(reset_script(base), {**env, **GIT_SAFE_ENV}, "git reset")
 
     def interrupt(self, note: str) -> None:
         """Kill the shell and every process of the sandbox, from any thread; ``note`` ends the next result.
