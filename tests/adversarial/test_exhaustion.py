@@ -16,7 +16,7 @@ import time
 import tracemalloc
 
 import pytest
-from attacks import TEST_LIMITS, assert_usable, bash
+from attacks import TEST_LIMITS, assert_usable, bash, editor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_containment import _disk_of
@@ -254,3 +254,20 @@ def test_any_reply_is_an_observation(tiny_task, cache_root):
         step()
     finally:
         env.close()
+
+
+def test_editor_history_fills_tmp(sandbox):
+    """Every edit kept a full copy of the file for undo_edit, without end: /tmp would fill up."""
+    bash(sandbox, "yes 0123456789abcdef0123456789abcdef | head -n 30000 > big.txt; echo marker-0 >> big.txt")
+    path = "/testbed/big.txt"
+    for i in range(40):
+        edited = editor(
+            sandbox, command="str_replace", path=path, old_str=f"marker-{i}", new_str=f"marker-{i + 1}"
+        )
+        assert edited.exit_code == 0, edited.observation[-300:]
+    kept = int(bash(sandbox, "du -sk /tmp/.swe_srl | cut -f1").observation)
+    assert kept < 34 * 1000, kept  # the last 32 versions (about 1 MB each), not 40
+    for i in range(40, 8, -1):  # the last 32 edits can be taken back, one by one
+        undone = editor(sandbox, command="undo_edit", path=path)
+        assert undone.exit_code == 0 and bash(sandbox, "tail -n 1 big.txt").observation == f"marker-{i - 1}"
+    assert "No edit history" in editor(sandbox, command="undo_edit", path=path).observation
