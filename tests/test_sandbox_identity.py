@@ -102,7 +102,7 @@ _UNPRIVILEGED = textwrap.dedent(
     with make_sandbox("local", make_tiny_task(root / "src"), cache_root=root / "cache") as box:
         print(os.geteuid(), box.run("id -u; grep CapEff /proc/self/status; echo x > f").output.split())
         box.run("(setsid sh -c 'while :; do echo x >> /testbed/ticks; done' &); sleep 0.3")
-        box.kill_all()  # no cgroup here: the pid namespace's end is what proves every process died
+        box.kill_processes()  # no cgroup here: the pid namespace's end is what proves every process died
         size = len(box.read_file("ticks"))
         time.sleep(0.5)
         stopped = size > 0 and size == len(box.read_file("ticks"))

@@ -91,18 +91,13 @@ class Sandbox(Protocol):
         """
         ...
 
-    def kill_all(self) -> None:
+    def kill_processes(self) -> None:
         """Kill every process in the sandbox (commands, background jobs, the shell) and wait for it.
 
         The workspace is untouched; the next ``run()`` starts a fresh shell at ``/testbed``. After it
         returns no process of the sandbox can write anything any more (the grader relies on this
         before it reads results).
         """
-        ...
-
-    def kill_processes(self) -> None:
-        """End every process running in the sandbox; files stay as they are (the grader reads
-        results only once nothing started by the tests can still write)."""
         ...
 
     def close(self) -> None:

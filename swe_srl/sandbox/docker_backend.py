@@ -40,7 +40,7 @@ from swe_srl.sandbox.base import (
     FileTooLarge,
     SandboxError,
 )
-from swe_srl.sandbox.docker_io import KILL_ALL, ExecChannel, read_archive, write_archive
+from swe_srl.sandbox.docker_io import KILL_EVERY_PROCESS, ExecChannel, read_archive, write_archive
 from swe_srl.sandbox.limits import (
     PidsWatch,
     ResourceLimits,
@@ -54,7 +54,7 @@ from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 BASE_IMAGE = "swe-srl/base:bookworm"
 LABEL = "swe-srl.sandbox"
 OWNER_LABEL = "swe-srl.owner"  # host:pid of the process that made it, so gc spares live runs
-# What root in the container keeps. Measured: neither the harness (shell, editor, git, kill_all) nor
+# What root in the container keeps. Measured: neither the harness (shell, editor, git, kill_processes) nor
 # the bundled suite's grading needs any capability; these stay so that repositories' test suites, which
 # run as root in SWE-bench images, keep root's usual powers (chown, chmod or write files they do not
 # own, switch users and signal what they started as another user). Dropped from Docker's default set:
@@ -256,21 +256,16 @@ class DockerSandbox:
         self._start_container()
         self._session.start()
 
-    def kill_all(self) -> None:
+    def kill_processes(self) -> None:
         """Kill every process but the container's init, and wait until none is left."""
         self._check_open()
         self._session.discard()
         try:
-            code, _ = self.container.exec_run(["bash", "-c", KILL_ALL])
+            code, _ = self.container.exec_run(["bash", "-c", KILL_EVERY_PROCESS])
         except Exception as exc:
             raise SandboxError(f"cannot kill the processes of {self.task.instance_id}: {exc}") from exc
         if code != 0:
             raise SandboxError(f"processes of {self.task.instance_id} survived 500 rounds of SIGKILL")
-
-    def kill_processes(self) -> None:
-        """End every process in the container but its init (the shell comes back in its initial state)."""
-        self._check_open()
-        self._session.reset_state()
 
     # -- files ------------------------------------------------------------------------------
     def _resolve(self, path: str, *, make_parent: bool = False) -> tuple[str, str, str, int]:

@@ -25,7 +25,7 @@ _TAR_SLACK = 64 << 10  # headers and padding around one member
 
 # Kill every process but init and this script until only zombies (dead, waiting to be reaped) are
 # left; builtins only, so the script forks nothing that it would then have to wait for.
-KILL_ALL = r"""
+KILL_EVERY_PROCESS = r"""
 for (( i = 0; i < 500; i++ )); do
   builtin kill -KILL -1 2>/dev/null
   left=0

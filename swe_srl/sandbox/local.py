@@ -218,7 +218,7 @@ class LocalSandbox:
     def reset(self) -> None:
         """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell."""
         self._check_open()
-        self.kill_all()
+        self.kill_processes()
         self._session.discard()  # what the last episode's processes left pending is not this one's
         trash = self.root / "trash"
         trash.mkdir(mode=0o700, exist_ok=True)
@@ -226,11 +226,6 @@ class LocalSandbox:
         self._empty_trash(trash)
         self._session.start()
         self._session.git_reset(self.base_commit, self._clean_env)
-
-    def kill_processes(self) -> None:
-        """End every process in the sandbox (the shell comes back in its initial state)."""
-        self._check_open()
-        self._session.reset_state()
 
     def _empty_trash(self, trash: Path) -> None:
         """Delete the last episode's ``.git`` off the reset's critical path (it is outside every bind)."""
@@ -242,7 +237,7 @@ class LocalSandbox:
             thread.start()
             self._sweeper.append(thread)
 
-    def kill_all(self) -> None:
+    def kill_processes(self) -> None:
         """Kill every process of the sandbox and wait until none is left; the next run starts a shell."""
         self._check_open()
         self._session.close()  # bwrap's pid namespace, and everything in it, dies with its shell

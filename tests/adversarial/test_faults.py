@@ -43,7 +43,7 @@ def _every_operation_raises_typed(sandbox) -> None:
         "editor": lambda: editor(sandbox, command="view", path="/testbed/README.md", timeout=5),
         "submit": lambda: execute(sandbox, Action("submit", {}), timeout=5),
         "diff": sandbox.diff,
-        "kill_all": sandbox.kill_all,
+        "kill_processes": sandbox.kill_processes,
         "read_file": lambda: sandbox.read_file("README.md"),
         "write_file": lambda: sandbox.write_file("x.txt", "x"),
     }
