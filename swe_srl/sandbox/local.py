@@ -85,7 +85,11 @@ def _own_workspace_root() -> Path:
 
 
 class LocalSandbox:
-    """A :class:`~swe_srl.sandbox.base.Sandbox` on this machine, confined by bubblewrap."""
+    """A :class:`~swe_srl.sandbox.base.Sandbox` on this machine, confined by bubblewrap.
+
+    ``ro_binds`` adds ``(host path, sandbox path)`` pairs bound read-only (a prebuilt environment);
+    like the workspace, each must be reachable by the sandbox's host user.
+    """
 
     kind = "local"
 
