@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent setup for a fresh Debian/Ubuntu machine (run as root): system packages, a running
-# Docker engine, the base image, a virtual environment with swe-srl and its extras.
+# Idempotent setup for a fresh Debian/Ubuntu machine (run as root): system packages, the account the
+# local sandbox runs as, a running Docker engine, the base image, a virtual environment with swe-srl
+# and its extras.
 # Usage: scripts/setup.sh [--no-docker]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ want_docker=1
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 need_pkgs=()
-for pkg in bubblewrap git python3-pytest patch tmux gcc python3-dev; do
+for pkg in bubblewrap git python3-pytest patch tmux gcc python3-dev util-linux passwd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if [ "$want_docker" = 1 ]; then
@@ -22,6 +23,20 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# Root in a local sandbox is this unprivileged account on the host (swe_srl/sandbox/identity.py);
+# swe-srl also creates it on first use, but a machine set up once should not need root for that.
+sandbox_user=${SWE_SRL_SANDBOX_USER:-swe-srl-sandbox}
+if ! getent passwd "$sandbox_user" >/dev/null; then
+  log "creating the sandbox account $sandbox_user"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    "$sandbox_user"
+fi
+if [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)" = 0 ] \
+  || [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 0 ]; then
+  echo "setup: unprivileged user namespaces are disabled; the local sandbox needs them" \
+    "(sysctl user.max_user_namespaces / kernel.unprivileged_userns_clone); use --sandbox docker otherwise" >&2
 fi
 
 if [ "$want_docker" = 1 ]; then
@@ -56,9 +71,9 @@ for f in pyproject.toml setup.py swe_srl/_seqmatch.c; do
   [ -f "$f" ] && [ "$f" -nt "$stamp" ] && stale=1
 done
 if [ "$stale" = 1 ]; then
-  log "installing swe-srl with extras train, eval, dev, ray"
+  log "installing swe-srl with extras train, serve, eval, dev, ray"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[train,eval,dev,ray]' >.venv/install.log 2>&1 \
+  .venv/bin/pip install -q -e '.[train,serve,eval,dev,ray]' >.venv/install.log 2>&1 \
     || { cat .venv/install.log; echo "setup: pip install failed (log above)" >&2; exit 1; }
   touch "$stamp"
 fi

@@ -73,6 +73,7 @@ FORMAT_HINT = (
 _FUNCTION_OPEN = re.compile(r"<function=([^>\n]*)>")
 _PARAM_OPEN = re.compile(r"<parameter=([^>\n]*)>")
 _PARAM_CLOSE = "</parameter>"
+_SPACE = re.compile(r"\s*")
 _FUNCTION_CLOSE = "</function>"
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -147,8 +148,7 @@ def _parse_xml_at(text: str, match: re.Match[str], *, strict: bool) -> _XmlCall:
     args: dict[str, str] = {}
     pos = match.end()
     while True:
-        skipped = len(text[pos:]) - len(text[pos:].lstrip())
-        pos += skipped
+        pos = _SPACE.match(text, pos).end()  # a slice per parameter would make parsing quadratic
         if text.startswith(_FUNCTION_CLOSE, pos):
             pos += len(_FUNCTION_CLOSE)
             break

@@ -125,11 +125,20 @@ def _default_factory(kind: str) -> SandboxFactory:
 def _to_action(action: str | dict | Action) -> tuple[Action, str]:
     """(the action, the monologue) from a model reply, a ``{"tool", "args"}`` dict or an Action.
 
-    Raises ``ActionParseError`` with a message for the model when there is no valid action.
+    Raises ``ActionParseError`` with a message for the model when there is no valid action, the
+    reply is longer than :data:`MAX_TEXT_LENGTH` (never parsed: the action space's own bound), or it
+    is not text.
     """
+    size = _text_size(action)
+    if size > MAX_TEXT_LENGTH:
+        raise ActionParseError(
+            f"Your reply is too long ({size} characters; the limit is {MAX_TEXT_LENGTH}). Nothing was "
+            "run: reply with one shorter action (write large files in several steps)."
+        )
     if isinstance(action, str):
         parsed = parse_completion(action)
-        result, thought = parsed.action, parsed.thought
+        # Monologue text goes into logs; a lone surrogate there would break every UTF-8 writer.
+        result, thought = parsed.action, parsed.thought.encode("utf-8", "replace").decode("utf-8")
     elif isinstance(action, Action):
         result, thought = action, ""
     elif isinstance(action, dict):
@@ -140,6 +149,22 @@ def _to_action(action: str | dict | Action) -> tuple[Action, str]:
         raise ActionParseError(f"An action must be text, a dict or an Action, not {type(action).__name__}.")
     validate_action(result)
     return result, thought
+
+
+def _text_size(action: object) -> int:
+    """Characters of a reply, or of an action's arguments (what the parser and the tools would read)."""
+    if isinstance(action, str):
+        return len(action)
+    args = (
+        action.args
+        if isinstance(action, Action)
+        else action.get("args")
+        if isinstance(action, dict)
+        else None
+    )
+    if not isinstance(args, dict):
+        return 0
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in args.values())
 
 
 class _Episode:

@@ -110,8 +110,9 @@ def _record_step(reply: str, observation: str, info: dict[str, Any]) -> Step:
         action=action if isinstance(action, Action) else Action(tool="", args={}),
         observation=observation,
         duration=info.get("duration"),
-        raw_action=reply,
+        raw_action=str(reply),
         exit_code=exit_code if ran else None,  # -1 in info means no command ran
+        metadata=dict(getattr(reply, "metadata", None) or {}),
     )
 
 

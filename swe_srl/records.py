@@ -75,6 +75,8 @@ class Step:
     raw_action: str = ""  # the action exactly as the source wrote it, kept for lossless round trips
     reward: float | None = None  # per-step reward (e.g. SRL similarity) when known
     exit_code: int | None = None  # the command's exit status when known (None: not recorded, or nothing ran)
+    # what produced the reply: token counts, timing, context trimming (``swe_srl.policy.chat``)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,6 +93,7 @@ class Step:
             raw_action=data.get("raw_action", ""),
             reward=data.get("reward"),
             exit_code=data.get("exit_code"),
+            metadata=dict(data.get("metadata") or {}),
         )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "test_commands_with_quotes_heredocs_and_stdin",
     "test_host_environment_is_not_visible",
     "test_huge_output_is_truncated_with_marker",
+    "test_kill_processes_stops_every_process",
     "test_no_network_to_host_server",
     "test_paths_outside_testbed_are_refused",
     "test_read_write_diff_and_reset",
@@ -223,3 +224,14 @@ def test_commands_with_quotes_heredocs_and_stdin(sandbox):
         sandbox.run("echo '__SWE_SRL_DONE_0000__ 0 0'; echo next").output
         == "__SWE_SRL_DONE_0000__ 0 0\nnext\n"
     )
+
+
+def test_kill_processes_stops_every_process(sandbox):
+    """After kill_processes() nothing in the sandbox writes any more (the grader reads results after it)."""
+    sandbox.run("export KEPT=1; (setsid sh -c 'while :; do echo x >> /testbed/ticks; done' &) ; sleep 0.3")
+    sandbox.kill_processes()
+    size = len(sandbox.read_file("ticks"))
+    time.sleep(0.5)
+    assert len(sandbox.read_file("ticks")) == size > 0
+    assert sandbox.run("echo [$KEPT]; pwd").output == "[]\n/testbed\n"  # a fresh shell
+    assert sandbox.read_file("ticks")[:2] == b"x\n"  # the workspace is untouched

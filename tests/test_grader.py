@@ -141,3 +141,21 @@ def test_grader_keeps_the_test_log_and_names_it_in_the_result(task, tmp_path):
     log = (tmp_path / result.log).read_text()
     assert ">>>>> Start Test Output" in log and "short test summary info" in log
     assert "PASSED tests/test_issue_1.py::test_sign_separated_by_space" in log
+
+
+def test_oversized_patch_is_patch_failed_and_never_applied(task):
+    from swe_srl.sandbox.base import PATCH_LIMIT_BYTES, truncate_patch
+
+    started = []
+
+    def factory(t):
+        started.append(t)
+        raise AssertionError("an oversized patch must not reach a sandbox")
+
+    grader = SandboxGrader("local", sandbox_factory=factory)
+    huge = task.patch + "+" + "x" * PATCH_LIMIT_BYTES + "\n"
+    cut = truncate_patch(huge)
+    for patch, words in ((cut, "was cut"), (huge, "larger than 10 MiB")):
+        result = grader.grade(task, patch)
+        assert result.status == "patch_failed" and words in result.reason, result.reason
+    assert started == []

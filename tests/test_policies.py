@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from swe_srl.actions import parse_completion
 from swe_srl.cli import app
 from swe_srl.eval.patches import base_file
-from swe_srl.policy import PolicySpecError, make_policy
-from swe_srl.policy.openai import PolicyError, reply_text
+from swe_srl.policy import ModelServerError, PolicyError, PolicyOptions, PolicySpecError, make_policy
+from swe_srl.policy.client import reply_text
 from swe_srl.policy.scripted import patch_to_actions
 from swe_srl.tasks import load_tasks
 
@@ -117,6 +117,9 @@ def test_openai_policy_over_http(endpoint, task, tmp_path, monkeypatch):
     (request,) = _ChatEndpointDouble.requests
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["model"] == "tiny-model"
+    neutral = {"temperature": 0.0, "top_p": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+    assert {k: request["body"].get(k) for k in neutral} == neutral
+    assert request["body"]["max_tokens"] == 2048 and "top_k" not in request["body"]
     assert request["body"]["messages"][0]["role"] == "system"
     assert task.problem_statement.strip()[:60] in request["body"]["messages"][1]["content"]
     report = json.loads((out / "report.json").read_text())
@@ -127,8 +130,9 @@ def test_openai_reply_text_and_errors():
     assert reply_text({"choices": [{"message": {"content": "<think>x</think>"}}]}) == "<think>x</think>"
     with pytest.raises(PolicyError):
         reply_text({"error": "overloaded"})
-    with pytest.raises(PolicyError, match="failed"):
-        make_policy("openai:m@http://127.0.0.1:9/v1").act("issue", [])
+    unreachable = make_policy("openai:m@http://127.0.0.1:9/v1", options=PolicyOptions(retries=0))
+    with pytest.raises(ModelServerError, match="refused"):
+        unreachable.act("issue", [])
 
 
 @pytest.mark.slow

@@ -40,12 +40,17 @@ def test_docker_is_the_protocol_with_limits_and_labels(sandbox):
     assert attrs["Config"]["Labels"]["swe-srl.instance"] == "tiny__calc-1"
 
 
-def test_reset_keeps_the_container(sandbox):
-    container_id = sandbox.container.id
-    sandbox.run("echo dirty > README.md; touch new.py")
+def test_reset_starts_a_fresh_container(sandbox):
+    """Root in the container can change anything in it, so a new episode gets a new container."""
+    old = sandbox.container
+    sandbox.run("echo dirty > README.md; touch new.py /usr/lib/planted /root/planted")
     sandbox.reset()
-    assert sandbox.container.id == container_id
-    assert sandbox.run("git status --porcelain").output == ""
+    assert sandbox.container.id != old.id
+    state = sandbox.run("git status --porcelain; ls /usr/lib/planted /root/planted 2>/dev/null | wc -l")
+    assert state.output == "0\n"
+    assert sandbox.container.attrs["Config"]["Labels"][LABEL] == "1"
+    sandbox.close()  # waits for the old container's removal
+    assert not sandbox.client.containers.list(all=True, filters={"id": old.id})
 
 
 def test_close_removes_the_container(sandbox):

@@ -83,10 +83,19 @@ def test_trivial_step_is_fast(sandbox):
 
 
 def test_agent_cannot_poison_cached_git_objects(tiny_task, cache_root):
-    """Rewriting every object file in one episode leaves the next episode's repository intact."""
+    """Rewriting every object file in one episode leaves the next episode's repository intact.
+
+    The object files are the cache's own inodes, read-only to the sandbox's user: writing them in
+    place is refused, and replacing them only changes this workspace's copy.
+    """
     with make_sandbox("local", tiny_task, cache_root=cache_root) as first:
-        vandal = first.run(
+        in_place = first.run(
             'find /testbed/.git/objects -type f | while read f; do chmod u+w "$f"; echo junk > "$f"; done; '
+            "git -C /testbed fsck >/dev/null 2>&1; echo fsck=$?"
+        )
+        assert "fsck=0" in in_place.output and "Permission denied" in in_place.output
+        vandal = first.run(
+            'find /testbed/.git/objects -type f | while read f; do rm -f "$f"; echo junk > "$f"; done; '
             "git -C /testbed fsck >/dev/null 2>&1; echo fsck=$?"
         )
         assert "fsck=0" not in vandal.output

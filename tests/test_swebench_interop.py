@@ -7,6 +7,7 @@ A handful of instances keeps this test near a minute; ``benchmarks/bench_eval.py
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_our_grader_agrees_with_swebench(exported, kind):
     patches = {t.instance_id: make(t) for t in tasks}
     predictions = write_predictions_file(tmp / f"{kind}.jsonl", patches, kind)
     official = run_official_evaluation(
-        dataset, predictions, tmp / f"run-{kind}", run_id=kind, workers=len(tasks)
+        dataset, predictions, tmp / f"run-{kind}", run_id=f"{kind}-{os.getpid()}", workers=len(tasks)
     )
     grader = SandboxGrader("docker", test_timeout=120)
     ours = {t.instance_id: grader.grade(t, patches[t.instance_id]).resolved for t in tasks}

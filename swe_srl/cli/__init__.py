@@ -30,6 +30,7 @@ _AREAS = (
     "train_cmds",
     "ui_cmds",
     "show_cmds",
+    "serve_cmds",
 )
 
 for _area in _AREAS:

@@ -39,7 +39,7 @@ from swe_srl.eval.logs import grade_statuses
 from swe_srl.eval.testrun import RUN_OUTPUT_LIMIT, TestRun, run_tests
 from swe_srl.eval.testspec import DEFAULT_TIMEOUT, TestRunSpec
 from swe_srl.records import EvalResult, Task
-from swe_srl.sandbox.base import Sandbox
+from swe_srl.sandbox.base import PATCH_LIMIT_BYTES, Sandbox, is_truncated_patch
 
 DEFAULT_TEST_TIMEOUT = DEFAULT_TIMEOUT
 # swebench's harness (``run_evaluation.GIT_APPLY_CMDS``) tries these in order, so a patch counts as
@@ -60,6 +60,16 @@ _CLEAN_TREE = (
 _REFUSED = 99
 
 SandboxFactory = Callable[[Task], Sandbox]
+
+
+def oversized_patch_reason(patch: str) -> str:
+    """Why ``patch`` is too large to grade ("" when it is not): a cut diff must never be applied."""
+    limit = f"{PATCH_LIMIT_BYTES >> 20} MiB"
+    if is_truncated_patch(patch):
+        return f"the workspace's diff was larger than the sandbox's {limit} limit and was cut; not graded"
+    if len(patch.encode("utf-8", errors="surrogatepass")) > PATCH_LIMIT_BYTES:
+        return f"the patch is larger than {limit}; not graded"
+    return ""
 
 
 def binary_patch_reason(patch: str) -> str:
@@ -208,7 +218,7 @@ class SandboxGrader:
         patch = patch or ""
         if not patch.strip():
             return _result(task, patch, start, "unresolved", "empty patch")
-        why = binary_patch_reason(patch)
+        why = oversized_patch_reason(patch) or binary_patch_reason(patch)
         if why:
             return _result(task, patch, start, "patch_failed", why, audit=list(audit_patch(patch)))
         try:

@@ -1,6 +1,7 @@
 """Policies: what produces the agent's next reply (scripted, local weights, remote endpoints)."""
 
 from swe_srl.policy.base import Policy
+from swe_srl.policy.errors import ModelServerError, PolicyError
 from swe_srl.policy.registry import (
     PolicyOptions,
     PolicySource,
@@ -10,7 +11,9 @@ from swe_srl.policy.registry import (
 )
 
 __all__ = [
+    "ModelServerError",
     "Policy",
+    "PolicyError",
     "PolicyOptions",
     "PolicySource",
     "PolicySpecError",

@@ -1,23 +1,20 @@
-"""``vllm:PATH``: batched generation with vLLM on a GPU, optionally through a LoRA adapter.
+"""``vllm:PATH``: a model (or LoRA adapter) folder served by ``vllm serve`` for the whole run.
 
-``PATH`` is a local model folder, or a LoRA adapter folder (``adapter_config.json``; the base model
-is read from its ``base_model_name_or_path``), as SFT/SRL runs with ``--lora`` save them. vLLM is
-imported only when the policy is built; on a machine without vLLM or without a CUDA GPU the error
-says so instead of failing deep inside an import.
-
-``act`` answers one agent turn; ``act_batch`` answers many at once (one ``LLM.chat`` call), which is
-how evaluation over many tasks should drive it.
+``PATH`` is a model folder, or an adapter folder (``adapter_config.json``, as SFT/SRL runs with
+``--lora`` save them) served as a LoRA module on top of its ``base_model_name_or_path``, with
+``--max-lora-rank`` rounded up to a rank vLLM accepts. The run's policy source starts one server
+(``swe_srl.serve``) and every episode sends its requests there, so vLLM's continuous batching
+batches the episodes; nothing here imports vLLM (it runs in the server process).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from swe_srl.context import ContextConfig, build_messages
-from swe_srl.records import Step, SweSrlError
+from swe_srl.records import SweSrlError
+from swe_srl.serve.commands import read_adapter
 
 
 class VllmUnavailableError(SweSrlError, RuntimeError):
@@ -35,100 +32,22 @@ class ModelLocation:
 
 def resolve_path(path: str) -> ModelLocation:
     """A model folder, or an adapter folder whose config names its base model."""
-    folder = Path(path)
-    if not folder.is_dir():
+    if not Path(path).is_dir():
         raise SweSrlError(f"vllm:{path}: no such model or adapter directory")
-    adapter_config = folder / "adapter_config.json"
-    if not adapter_config.is_file():
-        return ModelLocation(base=str(folder))
-    config = json.loads(adapter_config.read_text(encoding="utf-8"))
-    base = config.get("base_model_name_or_path") or ""
-    if not base:
-        raise SweSrlError(
-            f"{adapter_config}: field 'base_model_name_or_path' is empty; cannot find the base model"
-        )
-    return ModelLocation(base=base, adapter=str(folder), adapter_rank=int(config.get("r", 16)))
+    adapter = read_adapter(path)
+    if adapter is None:
+        return ModelLocation(base=str(path))
+    return ModelLocation(base=adapter.base, adapter=adapter.path, adapter_rank=adapter.rank)
 
 
-def require_vllm():
-    """Import vLLM or raise a clear error naming what is missing."""
-    try:
-        import vllm
-    except ImportError as exc:
+def require_vllm() -> None:
+    """Raise a clear error unless vLLM is installed and a CUDA GPU is visible."""
+    if importlib.util.find_spec("vllm") is None:
         raise VllmUnavailableError(
-            "the vllm policy needs vLLM and a CUDA GPU: install the 'gpu' extra (vllm<=0.31) "
-            "on a GPU machine, "
+            "the vllm policy needs vLLM and a CUDA GPU: install the 'gpu' extra on a GPU machine, "
             "or use hf:PATH on CPU"
-        ) from exc
+        )
     import torch
 
     if not torch.cuda.is_available():
         raise VllmUnavailableError("the vllm policy needs a CUDA GPU and none is visible; use hf:PATH on CPU")
-    return vllm
-
-
-@dataclass
-class VllmPolicy:
-    """A policy backed by ``vllm.LLM``; the engine is built on first use and reused."""
-
-    path: str
-    max_tokens: int = 2048
-    temperature: float = 0.0
-    window: int | None = 2
-    tensor_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
-    max_model_len: int | None = None
-    name: str = ""
-    _engine: Any = field(default=None, init=False, repr=False)
-    _lora: Any = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.location = resolve_path(self.path)
-        self.name = self.name or f"vllm:{self.path}"
-
-    def _ensure_engine(self):
-        if self._engine is not None:
-            return self._engine
-        vllm = require_vllm()
-        from vllm.lora.request import LoRARequest
-
-        location = self.location
-        kwargs: dict[str, Any] = dict(
-            model=location.base,
-            tensor_parallel_size=self.tensor_parallel_size,
-            gpu_memory_utilization=self.gpu_memory_utilization,
-            enable_lora=location.adapter is not None,
-        )
-        if self.max_model_len:
-            kwargs["max_model_len"] = self.max_model_len
-        if location.adapter is not None:
-            kwargs["max_lora_rank"] = location.adapter_rank
-            self._lora = LoRARequest("swe-srl-adapter", 1, location.adapter)
-        self._engine = vllm.LLM(**kwargs)
-        return self._engine
-
-    def complete_batch(self, conversations: list[list[dict[str, str]]]) -> list[str]:
-        """One reply per conversation, generated in a single batched call."""
-        engine = self._ensure_engine()
-        from vllm import SamplingParams
-
-        params = SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens)
-        outputs = engine.chat(conversations, params, use_tqdm=False, lora_request=self._lora)
-        return [output.outputs[0].text for output in outputs]
-
-    def act_batch(self, requests: list[tuple[str, list[Step]]]) -> list[str]:
-        """Replies for many (problem statement, history) pairs at once."""
-        context = ContextConfig(window=self.window)
-        conversations = [build_messages(problem, history, context) for problem, history in requests]
-        return self.complete_batch(conversations)
-
-    def act(self, problem_statement: str, history: list[Step]) -> str:
-        return self.act_batch([(problem_statement, history)])[0]
-
-
-def make_vllm_policy(path: str, options: Any = None) -> VllmPolicy:
-    """The policy for ``vllm:PATH`` (``options``: the registry's PolicyOptions); checks vLLM is usable."""
-    require_vllm()
-    if options is None:
-        return VllmPolicy(path)
-    return VllmPolicy(path, max_tokens=options.max_tokens, temperature=options.temperature)

@@ -14,11 +14,15 @@ from typing import Any
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import (
     DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_READ_LIMIT,
+    PATCH_LIMIT_BYTES,
     TESTBED,
     TRUNCATION_MARKER,
+    FileTooLarge,
     IsolationUnavailable,
     Sandbox,
     SandboxError,
+    is_truncated_patch,
 )
 from swe_srl.sandbox.workspace import WorkspaceError, base_commit_of, prepare_base_repo
 
@@ -26,15 +30,19 @@ SANDBOX_KINDS = ("local", "docker")
 
 __all__ = [
     "DEFAULT_OUTPUT_LIMIT",
+    "DEFAULT_READ_LIMIT",
+    "PATCH_LIMIT_BYTES",
     "SANDBOX_KINDS",
     "TESTBED",
     "TRUNCATION_MARKER",
     "ExecResult",
+    "FileTooLarge",
     "IsolationUnavailable",
     "Sandbox",
     "SandboxError",
     "WorkspaceError",
     "base_commit_of",
+    "is_truncated_patch",
     "make_sandbox",
     "open_sandbox",
     "prepare_base_repo",

@@ -7,26 +7,40 @@ at ``/testbed``), otherwise ``swe-srl/base:bookworm`` with the prepared base rep
 find leftovers. Commands go through the shell of :mod:`swe_srl.sandbox.shell`, attached once to
 an ``exec`` of bash over the engine's socket, so a step costs a write and a read, not an exec.
 
-``reset()`` restores the repository in place with git; the container is never re-created. If
-the shell dies it is restarted; if the container itself is gone (killed, engine restarted) the
-sandbox raises :class:`SandboxError` instead of silently starting over.
+Root in the container is the engine's business (rootless and userns-remap engines map it to an
+unprivileged host user); the sandbox adds what it can ask of any engine: the default seccomp
+profile stays on, every capability the tools do not need is dropped (:data:`CAPABILITIES` are
+kept), and ``no-new-privileges`` stops setuid binaries from regaining any.
+
+``reset()`` replaces the container with a fresh one from the same image (the old one is removed in
+the background): root in the container could change anything in it, site-packages and ``.git``
+included, so nothing short of a new container keeps one episode from preparing the next. If the
+shell dies it is restarted; if the container itself is gone (killed, engine restarted) every
+operation of the episode raises :class:`SandboxError` instead of silently starting over, until
+``reset()`` starts the next episode in a new container.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import select
 import shlex
 import socket
-import tarfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from swe_srl.records import ExecResult, Task
-from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, SandboxError
+from swe_srl.sandbox.base import (
+    DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_READ_LIMIT,
+    PATCH_LIMIT_BYTES,
+    TESTBED,
+    FileTooLarge,
+    SandboxError,
+)
+from swe_srl.sandbox.docker_io import KILL_EVERY_PROCESS, ExecChannel, read_archive, write_archive
 from swe_srl.sandbox.limits import (
     PidsWatch,
     ResourceLimits,
@@ -34,12 +48,19 @@ from swe_srl.sandbox.limits import (
     docker_pids_events,
     run_guarded,
 )
-from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo, repo_tarball
 
 BASE_IMAGE = "swe-srl/base:bookworm"
 LABEL = "swe-srl.sandbox"
 OWNER_LABEL = "swe-srl.owner"  # host:pid of the process that made it, so gc spares live runs
+# What root in the container keeps. Measured: neither the harness (shell, editor, git, kill_processes) nor
+# the bundled suite's grading needs any capability; these stay so that repositories' test suites, which
+# run as root in SWE-bench images, keep root's usual powers (chown, chmod or write files they do not
+# own, switch users and signal what they started as another user). Dropped from Docker's default set:
+# NET_RAW, NET_BIND_SERVICE (no network anyway), MKNOD, SYS_CHROOT, SETFCAP, SETPCAP, AUDIT_WRITE.
+CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID")
+SECURITY_OPT = ("no-new-privileges",)  # the engine's default seccomp profile stays as it is
 
 
 # Engine address -> its data root, which does not change while the engine runs.
@@ -54,57 +75,10 @@ def owner_id() -> str:
 _INIT = ["bash", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"]
 
 
-class _ExecChannel:
-    """stdin/stdout of one ``docker exec``, demultiplexed from the engine's framed stream."""
-
-    def __init__(self, client: Any, container: Any, env: dict[str, str]):
-        argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *SHELL_ARGV]
-        exec_id = client.api.exec_create(container.id, argv, stdin=True, stdout=True, stderr=True)["Id"]
-        self._container = container
-        self._client = client
-        self._socket = client.api.exec_start(exec_id, socket=True)
-        self._raw: socket.socket = getattr(self._socket, "_sock", self._socket)
-        self._frames = bytearray()
-
-    def send(self, data: bytes) -> None:
-        self._raw.sendall(data)
-
-    def recv(self, timeout: float) -> bytes | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            payload = self._pop_frames()
-            if payload:
-                return payload
-            ready, _, _ = select.select([self._raw], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                return None
-            chunk = self._raw.recv(1 << 16)
-            if not chunk:
-                return self._pop_frames() or b""
-            self._frames += chunk
-
-    def _pop_frames(self) -> bytes:
-        out = bytearray()
-        while len(self._frames) >= 8:
-            size = int.from_bytes(self._frames[4:8], "big")
-            if len(self._frames) < 8 + size:
-                break
-            if self._frames[0] == 1:  # stdout; the shell's own stderr is discarded
-                out += self._frames[8 : 8 + size]
-            del self._frames[: 8 + size]
-        return bytes(out)
-
-    def detach(self) -> None:
-        with contextlib.suppress(OSError):
-            self._raw.close()
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-            # A hung shell would outlive its socket: end every process but pid 1.
-            self._container.exec_run(["bash", "-c", "kill -KILL -1"], detach=False)
-        except Exception:
-            pass
+def _remove_quietly(container: Any) -> None:
+    # Failing here means it is already gone; `swe-srl sandbox gc` sweeps anything left.
+    with contextlib.suppress(Exception):
+        container.remove(force=True)
 
 
 def _docker_client() -> Any:
@@ -151,29 +125,24 @@ class DockerSandbox:
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
         self._env = {**self._clean_env, **(env or {})}
-        labels = {
-            LABEL: "1",
-            "swe-srl.created": str(int(time.time())),
-            "swe-srl.instance": task.instance_id,
-            OWNER_LABEL: owner_id(),
+        self._options = {
+            "command": _INIT,
+            "detach": True,
+            "network_mode": "none",
+            "mem_limit": mem_limit,
+            "pids_limit": pids_limit,
+            "ulimits": self._ulimits(),
+            "nano_cpus": int(cpus * 1e9),
+            "hostname": "testbed",
+            "working_dir": "/",
+            "cap_drop": ["ALL"],
+            "cap_add": list(CAPABILITIES),
+            "security_opt": list(SECURITY_OPT),
         }
+        self._cache_root = cache_root
+        self._removals: list[threading.Thread] = []
         try:
-            self.container = self.client.containers.create(
-                self.image,
-                command=_INIT,
-                detach=True,
-                network_mode="none",
-                mem_limit=mem_limit,
-                pids_limit=pids_limit,
-                ulimits=self._ulimits(),
-                nano_cpus=int(cpus * 1e9),
-                labels=labels,
-                hostname="testbed",
-                working_dir="/",
-            )
-            self.base_commit = self._install_repo(task, cache_root)
-            self.container.start()
-            self._pids_watch = PidsWatch(docker_pids_events(self.container.id))  # engine on this machine
+            self._start_container()
             guard = disk_watch(self._data_root(), self.limits)
             self._session = ShellSession(
                 self._open_channel, ctl_dir=CONTROL_DIR, pid_namespace=True, guard=guard
@@ -182,6 +151,19 @@ class DockerSandbox:
         except BaseException:
             self.close()
             raise
+
+    def _start_container(self) -> None:
+        """Create, fill and start a fresh container for the task; it becomes ``self.container``."""
+        labels = {
+            LABEL: "1",
+            "swe-srl.created": str(int(time.time())),
+            "swe-srl.instance": self.task.instance_id,
+            OWNER_LABEL: owner_id(),
+        }
+        self.container = self.client.containers.create(self.image, labels=labels, **self._options)
+        self.base_commit = self._install_repo(self.task, self._cache_root)
+        self.container.start()
+        self._pids_watch = PidsWatch(docker_pids_events(self.container.id))  # engine on this machine
 
     def _data_root(self) -> Path | None:
         """Where the engine keeps containers' writable layers, when it runs on this machine."""
@@ -232,7 +214,7 @@ class DockerSandbox:
                 raise SandboxError(f"could not copy the repository of {task.instance_id} into the container")
         return head_of(repo)
 
-    def _open_channel(self) -> _ExecChannel:
+    def _open_channel(self) -> ExecChannel:
         try:
             self.container.reload()
         except Exception as exc:  # the engine's NotFound, or no engine at all (requests' ConnectionError)
@@ -246,7 +228,7 @@ class DockerSandbox:
                 "it was stopped or killed from outside (or the engine restarted); start a new sandbox"
             )
         try:
-            return _ExecChannel(self.client, self.container, self._env)
+            return ExecChannel(self.client, self.container, self._env)
         except Exception as exc:  # it died between the check and the exec
             raise SandboxError(f"cannot attach to container {self.container.short_id}: {exc}") from exc
 
@@ -261,20 +243,36 @@ class DockerSandbox:
 
     def diff(self) -> str:
         self._check_open()
-        return self._session.git_diff(self.base_commit or "HEAD", self._clean_env)
+        return self._session.git_diff(self.base_commit or "HEAD", self._clean_env, PATCH_LIMIT_BYTES)
 
     def reset(self) -> None:
+        """A new episode in a new container: nothing the last one changed, anywhere, survives."""
         self._check_open()
-        self._session.git_reset(self.base_commit or "HEAD", self._clean_env)
+        old = self.container
+        self._session.discard()
+        removal = threading.Thread(target=_remove_quietly, args=(old,), name="swe-srl-rm", daemon=True)
+        removal.start()
+        self._removals = [t for t in self._removals if t.is_alive()] + [removal]
+        self._start_container()
+        self._session.start()
 
     def kill_processes(self) -> None:
-        """End every process in the container but its init (the shell comes back in its initial state)."""
+        """Kill every process but the container's init, and wait until none is left."""
         self._check_open()
-        self._session.reset_state()
+        self._session.discard()
+        try:
+            code, _ = self.container.exec_run(["bash", "-c", KILL_EVERY_PROCESS])
+        except Exception as exc:
+            raise SandboxError(f"cannot kill the processes of {self.task.instance_id}: {exc}") from exc
+        if code != 0:
+            raise SandboxError(f"processes of {self.task.instance_id} survived 500 rounds of SIGKILL")
 
     # -- files ------------------------------------------------------------------------------
-    def _resolve(self, path: str, *, make_parent: bool = False) -> tuple[str, str]:
-        """Resolve ``path`` inside the container (symlinks followed); return it and its mode."""
+    def _resolve(self, path: str, *, make_parent: bool = False) -> tuple[str, str, str, int]:
+        """Resolve ``path`` inside the container (symlinks followed): (path, mode, file type, size).
+
+        A missing file reads as mode 644, type ``missing``, size 0.
+        """
         if not path.startswith("/"):
             path = f"{TESTBED}/{path}"
         if path != TESTBED and not path.startswith(TESTBED + "/"):
@@ -283,41 +281,33 @@ class DockerSandbox:
         script = (
             f'p=$(realpath -m -- {shlex.quote(path)}) && case "$p" in {TESTBED}|{TESTBED}/*) ;; '
             f'*) echo "outside: $p"; exit 3;; esac && {mkdir}'
-            'printf "%s\\n%s" "$p" "$(stat -c %a -- "$p" 2>/dev/null || echo 644)"'
+            'printf "%s\\n%s" "$p" "$(stat -c "%a|%F|%s" -- "$p" 2>/dev/null || echo "644|missing|0")"'
         )
         try:
-            resolved, _, mode = self._raw(script, f"resolving {path}").partition("\n")
-        except SandboxError as exc:
+            resolved, _, facts = self._raw(script, f"resolving {path}").partition("\n")
+            mode, kind, size = facts.split("|")
+        except (SandboxError, ValueError) as exc:
             raise SandboxError(f"path {path} leads outside {TESTBED} or cannot be resolved") from exc
-        return resolved, mode
+        return resolved, mode, kind, int(size)
 
-    def read_file(self, path: str) -> bytes:
+    def read_file(self, path: str, max_bytes: int = DEFAULT_READ_LIMIT) -> bytes:
         self._check_open()
-        resolved, _ = self._resolve(path)
-        import docker
-
-        try:
-            stream, _ = self.container.get_archive(resolved)
-        except docker.errors.NotFound as exc:
-            raise SandboxError(f"cannot read {path}: no such file") from exc
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            member = tar.next()
-            handle = tar.extractfile(member) if member is not None and member.isfile() else None
-            if handle is None:
-                raise SandboxError(f"cannot read {path}: not a regular file")
-            return handle.read()
+        resolved, _, kind, size = self._resolve(path)
+        if kind == "missing":
+            raise SandboxError(f"cannot read {path}: no such file")
+        if not kind.startswith("regular"):
+            raise SandboxError(f"cannot read {path}: not a regular file ({kind})")
+        if size > max_bytes:
+            raise FileTooLarge(path, size, max_bytes)
+        return read_archive(self.container, resolved, path, max_bytes)
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self._check_open()
-        resolved, mode = self._resolve(path, make_parent=True)
+        resolved, mode, kind, _ = self._resolve(path, make_parent=True)
+        if kind != "missing" and not kind.startswith("regular"):
+            raise SandboxError(f"cannot write {path}: not a regular file ({kind})")
         payload = data.encode() if isinstance(data, str) else data
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo(resolved.rsplit("/", 1)[1])
-            info.size, info.mtime, info.mode = len(payload), int(time.time()), int(mode or "644", 8)
-            tar.addfile(info, io.BytesIO(payload))
-        if not self.container.put_archive(resolved.rsplit("/", 1)[0] or "/", buffer.getvalue()):
-            raise SandboxError(f"cannot write {path}")
+        write_archive(self.container, resolved, payload, mode, path)
 
     # -- lifetime ---------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -332,9 +322,9 @@ class DockerSandbox:
         if session is not None:
             session.detach()
         if self.container is not None:
-            # Failing here means it is already gone; `swe-srl sandbox gc` sweeps anything left.
-            with contextlib.suppress(Exception):
-                self.container.remove(force=True)
+            _remove_quietly(self.container)
+        for removal in getattr(self, "_removals", []):
+            removal.join(timeout=60)  # the previous episodes' containers, removed in the background
         if getattr(self, "_own_client", False):
             with contextlib.suppress(Exception):
                 self.client.close()

@@ -3,19 +3,18 @@
 An agent's commands are untrusted and a training run lasts days, so a fork bomb, a memory hog or
 a command filling the disk must hit a wall inside the sandbox, never the host.
 
-- **Processes and memory** need a cgroup: ``RLIMIT_NPROC`` is never enforced for uid 0 (the
-  sandbox runs as root inside a user namespace mapped to the caller), so ``ulimit -u`` alone is no
-  bound when swe-srl runs as root. :class:`CgroupJail` makes one cgroup per sandbox (cgroup v1
-  ``pids`` and ``memory`` hierarchies, or a delegated cgroup v2 subtree) and the shell joins it
-  before ``exec``-ing bubblewrap, so every process the agent starts is born inside it.
+- **Processes and memory** need a cgroup: ``RLIMIT_NPROC`` counts every process of a host user, and
+  all sandboxes share one (:mod:`swe_srl.sandbox.identity`), so it cannot bound one sandbox.
+  :class:`CgroupJail` makes one cgroup per sandbox (cgroup v1 ``pids`` and ``memory`` hierarchies,
+  or a delegated cgroup v2 subtree); the launcher joins it as root, before dropping to the sandbox's
+  user and ``exec``-ing bubblewrap, so every process the agent starts is born inside a cgroup whose
+  files it cannot write (and no cgroup filesystem is mounted inside, nor can be).
 - **File size** (``RLIMIT_FSIZE``) and **open files** (``RLIMIT_NOFILE``) are plain rlimits set
-  with ``prlimit``; they hold for root too (bubblewrap drops ``CAP_SYS_RESOURCE``, so they cannot be
-  raised from inside). Without a memory cgroup, ``RLIMIT_AS`` stands in for the memory limit.
+  with ``prlimit``; nothing inside holds ``CAP_SYS_RESOURCE``, so they cannot be raised. Without a
+  memory cgroup, ``RLIMIT_AS`` stands in for the memory limit.
 - **tmpfs** mounts (``/tmp``, ``$HOME``) get a size, or they would grow into the host's RAM.
-- **Disk**: no quota exists for a directory on an arbitrary filesystem, and ``RLIMIT_FSIZE`` bounds
-  one file, not a loop writing many. :class:`DiskWatch` keeps a reserve of free space instead: while
-  a command runs, the shell session polls the filesystem holding the workspace (Docker: the
-  engine's data root) and stops the command once it has pushed free space below the reserve.
+- **Disk and inodes**: reserves of free space and free inodes on the workspace's filesystem, kept for
+  as long as the sandbox lives (:mod:`swe_srl.sandbox.reserve`).
 
 Where no cgroup can be made (no permission, no controller), :attr:`CgroupJail.enforced` says which
 limits are missing so callers can warn; the sandbox still starts.
@@ -34,6 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from swe_srl.records import ExecResult
+from swe_srl.sandbox.reserve import DISK_RESERVE_NOTE, INODE_RESERVE_NOTE, DiskWatch, disk_watch
+
+__all__ = [
+    "DISK_RESERVE_NOTE",
+    "INODE_RESERVE_NOTE",
+    "CgroupJail",
+    "DiskWatch",
+    "PidsWatch",
+    "ResourceLimits",
+    "disk_watch",
+    "run_guarded",
+]
 
 CGROUP_DIRNAME = "swe-srl"  # parent of every sandbox's cgroup, in each hierarchy
 
@@ -47,14 +58,16 @@ class ResourceLimits:
     file_size_bytes: int = 2 << 30  # largest file one process may write (RLIMIT_FSIZE)
     open_files: int = 4096  # RLIMIT_NOFILE
     tmpfs_bytes: int = 1 << 30  # each of /tmp and $HOME inside the sandbox
-    disk_reserve_bytes: int = 2 << 30  # free disk a command may not eat into (0: no watch)
+    disk_reserve_bytes: int = 2 << 30  # free disk the sandbox may not eat into (0: no watch)
+    inode_reserve: int = 100_000  # free inodes the sandbox may not eat into (0: no watch)
 
     def __post_init__(self) -> None:
         for name in ("pids", "memory_bytes", "file_size_bytes", "open_files", "tmpfs_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ResourceLimits.{name} must be positive, got {getattr(self, name)}")
-        if self.disk_reserve_bytes < 0:
-            raise ValueError(f"ResourceLimits.disk_reserve_bytes must be >= 0, got {self.disk_reserve_bytes}")
+        for name in ("disk_reserve_bytes", "inode_reserve"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"ResourceLimits.{name} must be >= 0, got {getattr(self, name)}")
 
 
 def _cgroup_mounts() -> dict[str, Path]:
@@ -131,11 +144,11 @@ class CgroupJail:
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` started inside the cgroup(s) and under the rlimits (join first, then ``exec``)."""
-        rlimits = [
-            f"--fsize={self.limits.file_size_bytes}",
-            f"--nofile={self.limits.open_files}",
-            f"--nproc={self.limits.pids}",  # a real bound wherever swe-srl does not run as root
-        ]
+        rlimits = [f"--fsize={self.limits.file_size_bytes}", f"--nofile={self.limits.open_files}"]
+        if "pids" not in self.enforced:
+            # RLIMIT_NPROC counts every process of the user, so with a pids cgroup it would only make
+            # sandboxes sharing the sandbox account starve each other; without one it is the only bound.
+            rlimits.append(f"--nproc={self.limits.pids}")
         if "memory" not in self.enforced:
             rlimits.append(f"--as={self.limits.memory_bytes}")
         prlimit = shutil.which("prlimit")
@@ -211,56 +224,6 @@ class PidsWatch:
         count = self._count()
         tripped, self._seen = count > self._seen, count
         return tripped
-
-
-DISK_RESERVE_NOTE = (
-    "\n<the command was filling the disk: free space fell below the {reserve} MiB the sandbox keeps in "
-    "reserve; every process in the sandbox was killed and the shell restarted at /testbed. Delete "
-    "files to free space.>\n"
-)
-
-
-class DiskWatch:
-    """Stops a command that eats into a reserve of free space on the filesystem of ``path``.
-
-    A command is stopped only when free space is under the reserve *and* it dropped by more than
-    ``slack`` since the command started: a disk another program filled does not stop commands that
-    write nothing, and ``rm`` (which frees space) always runs. Polled every
-    :data:`~swe_srl.sandbox.shell.GUARD_POLL_SECONDS`, so a fast writer overshoots the reserve
-    by at most what it writes in that time.
-    """
-
-    def __init__(self, path: Path, reserve_bytes: int, slack_bytes: int = 16 << 20):
-        self.path = Path(path)
-        self.reserve = reserve_bytes
-        self.slack = slack_bytes
-        self._start = self.free()
-
-    def free(self) -> int | None:
-        """Bytes an unprivileged writer could still use there (root's reserved blocks not counted)."""
-        try:
-            stat = os.statvfs(self.path)
-        except OSError:
-            return None  # the path went away (a sandbox being removed): nothing to watch
-        return stat.f_bavail * stat.f_frsize
-
-    def arm(self) -> None:
-        self._start = self.free()
-
-    def check(self) -> str:
-        free = self.free()
-        if free is None or self._start is None:
-            return ""
-        if free < self.reserve and self._start - free > self.slack:
-            return DISK_RESERVE_NOTE.format(reserve=self.reserve >> 20)
-        return ""
-
-
-def disk_watch(path: Path | None, limits: ResourceLimits) -> DiskWatch | None:
-    """The watch for a sandbox writing to the filesystem of ``path`` (``None``: unwatched)."""
-    if path is None or limits.disk_reserve_bytes == 0 or not Path(path).exists():
-        return None
-    return DiskWatch(Path(path), limits.disk_reserve_bytes)
 
 
 def run_guarded(

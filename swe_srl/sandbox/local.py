@@ -1,10 +1,20 @@
 """The local sandbox: a per-episode copy of the base repository, commands under bubblewrap.
 
-One ``bwrap`` per episode runs the persistent shell of :mod:`swe_srl.sandbox.shell` with no
-network and no other namespaces shared (``--unshare-all``), ``/usr``, ``/etc`` (secrets hidden)
-and the ``/bin``-style links read-only, the workspace read-write at ``/testbed``, private tmpfs
-``/tmp`` and ``HOME=/root``, a fresh ``/proc`` and minimal ``/dev``, and a scrubbed environment.
-``/usr/local`` is hidden so the tools inside are the distribution's, as in the base image.
+One ``bwrap`` per episode (:mod:`swe_srl.sandbox.bwrap`) runs the persistent shell of
+:mod:`swe_srl.sandbox.shell` with no network and no other namespaces shared, the host's ``/usr`` and
+``/etc`` read-only (secrets hidden, ``/usr/local`` too, so the tools inside are the distribution's, as
+in the base image), the workspace read-write at ``/testbed``, private sized tmpfs ``/tmp``,
+``HOME=/root`` and control directory, and a scrubbed environment.
+
+Root inside is not root outside: bubblewrap runs as an unprivileged host user
+(:mod:`swe_srl.sandbox.identity`) whose uid it maps to 0 inside, with every capability dropped and
+no further user namespaces, so nothing inside can mount, unmount, or write what that user cannot.
+The harness, still root, first puts the process in a cgroup the sandbox cannot write (processes and
+memory, :mod:`swe_srl.sandbox.limits`), then drops to the user and ``exec``-s bubblewrap.
+
+``reset()`` kills every process (bubblewrap's pid namespace dies with it, and the tmpfs mounts with
+it), puts back the pristine ``.git`` from the cache, starts a fresh shell and restores the tree with
+git run inside the sandbox, so no state of one episode reaches the next.
 
 ``isolation=False`` (or ``SWE_SRL_UNSAFE_NO_SANDBOX=1``) is an explicit opt-out for machines
 without bubblewrap: the same shell runs unsandboxed in the workspace directory, so commands see
@@ -17,115 +27,69 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import shutil
 import signal
-import subprocess
+import stat
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from swe_srl.records import ExecResult, Task
-from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, IsolationUnavailable, SandboxError
+from swe_srl.sandbox.base import (
+    DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_READ_LIMIT,
+    PATCH_LIMIT_BYTES,
+    IsolationUnavailable,
+    SandboxError,
+)
+from swe_srl.sandbox.bwrap import PipeChannel, bwrap_argv
+from swe_srl.sandbox.identity import HostUser, sandbox_user
 from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, disk_watch, run_guarded
+from swe_srl.sandbox.localfs import (
+    copy_repo,
+    open_inside,
+    read_regular,
+    remove_tree,
+    resolve_in_workspace,
+    restore_git_dir,
+)
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
 from swe_srl.sandbox.workspace import head_of, prepare_base_repo
 
+__all__ = ["LocalSandbox", "bwrap_argv", "open_inside", "resolve_in_workspace", "workspace_root"]
+
 WORKSPACE_DIRNAME = "swe-srl-ws"
 UNSAFE_ENV_VAR = "SWE_SRL_UNSAFE_NO_SANDBOX"
-_SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
-_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d", "/etc/docker", "/etc/containerd")
-_ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 def workspace_root() -> Path:
-    """Parent of every local sandbox's workspace (what ``swe-srl sandbox gc`` sweeps)."""
-    return Path(tempfile.gettempdir()) / WORKSPACE_DIRNAME
+    """Parent of every local sandbox's workspace (what ``swe-srl sandbox gc`` sweeps); one per user."""
+    uid = os.geteuid()
+    return Path(tempfile.gettempdir()) / (WORKSPACE_DIRNAME if uid == 0 else f"{WORKSPACE_DIRNAME}-{uid}")
 
 
-class _PipeChannel:
-    """The shell's stdin/stdout pipes of a child process."""
-
-    def __init__(self, argv: list[str], cwd: str, log: Path, env: dict[str, str] | None = None):
-        with open(log, "ab") as stderr:  # bwrap's own complaints, for start-up errors
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                cwd=cwd,
-                env=env,
-                start_new_session=True,  # its own session: a signal to our group never reaches it
-            )
-
-    def send(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def recv(self, timeout: float) -> bytes | None:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        ready, _, _ = select.select([fd], [], [], timeout)
-        return os.read(fd, 1 << 16) if ready else None
-
-    def close(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-
-def bwrap_argv(
-    workspace: Path, gitconfig: Path, env: dict[str, str], tmpfs_bytes: int = ResourceLimits.tmpfs_bytes
-) -> list[str]:
-    """The bubblewrap command line that confines one episode's shell."""
-    argv = [
-        shutil.which("bwrap") or "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--hostname",
-        "testbed",
-    ]
-    argv += ["--ro-bind", "/usr", "/usr", "--tmpfs", "/usr/local", "--remount-ro", "/usr/local"]
-    for path in _ROOT_LINKS:
-        if os.path.islink(path):
-            argv += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            argv += ["--ro-bind", path, path]
-    argv += ["--ro-bind", "/etc", "/etc", "--ro-bind", str(gitconfig), "/etc/gitconfig"]
-    argv += [arg for f in _SECRET_FILES if os.path.exists(f) for arg in ("--ro-bind", "/dev/null", f)]
-    for d in _SECRET_DIRS:
-        if os.path.isdir(d):
-            argv += ["--tmpfs", d, "--remount-ro", d]
-    size = ["--size", str(tmpfs_bytes)]  # an unsized tmpfs would grow into the host's RAM
-    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"]]
-    argv += [*size, "--tmpfs", CONTROL_DIR]
-    argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--remount-ro", "/", "--clearenv"]
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
-    return [*argv, *SHELL_ARGV]
-
-
-def copy_repo(base: Path, dest: Path) -> None:
-    """Copy a prepared repository into a fresh workspace (reflinks where the filesystem has them).
-
-    Nothing is hardlinked, ``.git/objects`` included: the agent runs as root inside the sandbox, so a
-    shared inode could be rewritten in place and would poison the cached base repository for every
-    later episode. Episode creation pays the copy once; ``reset()`` works in place with git.
-    """
-    dest.mkdir(parents=True)
-    entries = [str(p) for p in base.iterdir()]
-    if entries:
-        subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
+def _own_workspace_root() -> Path:
+    """:func:`workspace_root`, made if missing and proven ours: another user's directory (or a link)
+    planted there in a shared TMPDIR would let that user swap our workspaces."""
+    parent = workspace_root()
+    with contextlib.suppress(FileExistsError):
+        parent.mkdir(mode=0o755)
+    st = parent.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise SandboxError(
+            f"{parent} is not a directory of this user writable by it alone; remove it (or set TMPDIR)"
+        )
+    return parent
 
 
 class LocalSandbox:
-    """A :class:`~swe_srl.sandbox.base.Sandbox` on this machine, confined by bubblewrap."""
+    """A :class:`~swe_srl.sandbox.base.Sandbox` on this machine, confined by bubblewrap.
+
+    ``ro_binds`` adds ``(host path, sandbox path)`` pairs bound read-only (a prebuilt environment);
+    like the workspace, each must be reachable by the sandbox's host user.
+    """
 
     kind = "local"
 
@@ -138,6 +102,7 @@ class LocalSandbox:
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         env: dict[str, str] | None = None,
         limits: ResourceLimits | None = None,
+        ro_binds: Sequence[tuple[str | Path, str]] = (),
     ):
         if isolation is None:
             isolation = os.environ.get(UNSAFE_ENV_VAR, "") not in ("1", "true", "yes")
@@ -151,46 +116,83 @@ class LocalSandbox:
         self.isolation = isolation
         self.output_limit = output_limit
         self.limits = limits or ResourceLimits()
+        self.ro_binds = tuple(ro_binds)
+        self._user: HostUser | None = sandbox_user() if isolation else None
         self._jail: CgroupJail | None = None
         self._pids_watch: PidsWatch | None = None
         self._closed = False
-        base = prepare_base_repo(task, cache_root)
-        self.base_commit = head_of(base)
+        self._sweeper: list[threading.Thread] = []
+        self._base = prepare_base_repo(task, cache_root)
+        self.base_commit = head_of(self._base)
         self.root = self._make_root(task)
         self.workspace = self.root / "testbed"
-        copy_repo(base, self.workspace)
-        (self.root / "gitconfig").write_text(GITCONFIG)
+        try:
+            copy_repo(self._base, self.workspace, self._user)
+            (self.root / "gitconfig").write_text(GITCONFIG)
+            (self.root / "empty").touch(mode=0o444)
+            self._check_reachable()
+        except BaseException:
+            self.close()
+            raise
         self._env = {**BASE_ENV, **(env or {})}
         self._clean_env = dict(BASE_ENV)  # our own git commands ignore caller-supplied variables
         self._session = self._make_session()
+        self._start_shell()
+
+    def _start_shell(self) -> None:
         try:
             self._session.start()
         except SandboxError as exc:
             log = (self.root / "shell.log").read_text(errors="replace")[-2000:]
             self.close()
-            raise SandboxError(f"local sandbox for {task.instance_id} did not start: {exc}\n{log}") from exc
+            raise SandboxError(
+                f"local sandbox for {self.task.instance_id} did not start: {exc}\n{log}"
+            ) from exc
         except BaseException:
             self.close()
             raise
 
     @staticmethod
     def _make_root(task: Task) -> Path:
-        parent = workspace_root()
-        parent.mkdir(parents=True, exist_ok=True)
+        parent = _own_workspace_root()
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task.instance_id)[:80]
-        return Path(tempfile.mkdtemp(prefix=f"{safe}.{os.getpid()}.{int(time.time())}.", dir=parent))
+        root = Path(tempfile.mkdtemp(prefix=f"{safe}.{os.getpid()}.{int(time.time())}.", dir=parent))
+        root.chmod(0o711)  # the sandbox's user reaches its binds through it, and lists nothing
+        return root
+
+    def _check_reachable(self) -> None:
+        if self._user is None:
+            return
+        for source in [self.workspace, *(Path(s) for s, _ in self.ro_binds)]:
+            blocked = self._user.blocked_at(source)
+            if blocked is not None:
+                raise IsolationUnavailable(
+                    f"the sandbox's host user {self._user.name!r} cannot reach {source}: {blocked} is not "
+                    "searchable by it (the local sandbox's workspaces live under TMPDIR; point TMPDIR at "
+                    "a directory other users may traverse, such as /tmp)"
+                )
 
     def _make_session(self) -> ShellSession:
+        guard = disk_watch(self.workspace, self.limits)
         if self.isolation:
-            bwrap = bwrap_argv(self.workspace, self.root / "gitconfig", self._env, self.limits.tmpfs_bytes)
+            bwrap = bwrap_argv(
+                self.workspace,
+                self.root / "gitconfig",
+                self._env,
+                self.limits.tmpfs_bytes,
+                ro_binds=self.ro_binds,
+                mask=self.root / "empty",
+            )
+            if self._user is not None:
+                bwrap = [*self._user.drop_argv(), *bwrap]
             self._jail = CgroupJail(self.root.name, self.limits)  # pids and memory: see limits.py
-            argv = self._jail.wrap(bwrap)
+            argv = self._jail.wrap(bwrap)  # join the cgroup and set rlimits as root, then drop
             self._pids_watch = self._jail.watch()
             return ShellSession(
-                lambda: self._open_channel(argv, str(self.root), env={}),
+                lambda: self._open_channel(argv, str(self.root), env={}, bwrap=True),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
-                guard=disk_watch(self.workspace, self.limits),
+                guard=guard,
             )
         home = self.root / "home"
         home.mkdir(exist_ok=True)
@@ -203,14 +205,16 @@ class LocalSandbox:
             ctl_dir=str(self.root / "ctl"),
             home=str(self.workspace),
             pid_namespace=False,
-            guard=disk_watch(self.workspace, self.limits),
+            guard=guard,
         )
 
-    def _open_channel(self, argv: list[str], cwd: str, env: dict[str, str] | None = None) -> _PipeChannel:
+    def _open_channel(
+        self, argv: list[str], cwd: str, env: dict[str, str] | None = None, *, bwrap: bool = False
+    ) -> PipeChannel:
         # close() may come from another thread (a run engine reaping a task past its budget) while
         # a command waits; the shell it killed must not be started again.
         self._check_open()
-        return _PipeChannel(argv, cwd, self.root / "shell.log", env=env)
+        return PipeChannel(argv, cwd, self.root / "shell.log", env=env, bwrap=bwrap)
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
@@ -221,43 +225,73 @@ class LocalSandbox:
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""
         self._check_open()
-        return self._session.git_diff(self.base_commit, self._clean_env)
+        return self._session.git_diff(self.base_commit, self._clean_env, PATCH_LIMIT_BYTES)
 
     def reset(self) -> None:
-        """Restore the base commit in place; also kills leftover processes and resets shell state."""
+        """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell."""
         self._check_open()
+        self.kill_processes()
+        self._session.discard()  # what the last episode's processes left pending is not this one's
+        trash = self.root / "trash"
+        trash.mkdir(mode=0o700, exist_ok=True)
+        restore_git_dir(self._base, self.workspace, self._user, trash=trash)
+        self._empty_trash(trash)
+        self._session.start()
         self._session.git_reset(self.base_commit, self._clean_env)
 
+    def _empty_trash(self, trash: Path) -> None:
+        """Delete the last episode's ``.git`` off the reset's critical path (it is outside every bind)."""
+        self._sweeper = [t for t in self._sweeper if t.is_alive()]
+        for old in trash.iterdir():
+            doomed = trash.with_name(f"doomed.{old.name}")  # never swept twice by overlapping threads
+            old.rename(doomed)
+            thread = threading.Thread(target=remove_tree, args=(doomed,), name="swe-srl-trash", daemon=True)
+            thread.start()
+            self._sweeper.append(thread)
+
     def kill_processes(self) -> None:
-        """End every process in the sandbox (the shell comes back in its initial state)."""
+        """Kill every process of the sandbox and wait until none is left; the next run starts a shell."""
         self._check_open()
-        self._session.reset_state()
+        self._session.close()  # bwrap's pid namespace, and everything in it, dies with its shell
+        if self._jail is None:
+            return
+        deadline = time.monotonic() + 10
+        while (pids := self._jail.pids()) and time.monotonic() < deadline:
+            for pid in pids:  # a process between fork and the namespace's teardown
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
 
     # -- files ------------------------------------------------------------------------------
     def host_path(self, path: str) -> Path:
         """Map a sandbox path to the workspace on this machine, refusing anything outside ``/testbed``."""
         return resolve_in_workspace(self.workspace, path)
 
-    def read_file(self, path: str) -> bytes:
+    def read_file(self, path: str, max_bytes: int = DEFAULT_READ_LIMIT) -> bytes:
         self._check_open()
         target = self.host_path(path)
         try:
             fd = open_inside(self.workspace, target, os.O_RDONLY)
         except OSError as exc:
             raise SandboxError(f"cannot read {path}: {exc.strerror}") from exc
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read()
+        except SandboxError as exc:
+            raise SandboxError(f"cannot read {path}: {exc}") from exc
+        try:
+            return read_regular(fd, path, max_bytes)
+        finally:
+            os.close(fd)
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self._check_open()
         target = self.host_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = open_inside(self.workspace, target, os.O_WRONLY)
+            fd = open_inside(self.workspace, target, os.O_WRONLY, user=self._user, make_parents=True)
         except OSError as exc:
             raise SandboxError(f"cannot write {path}: {exc.strerror}") from exc
+        except SandboxError as exc:
+            raise SandboxError(f"cannot write {path}: {exc}") from exc
         with os.fdopen(fd, "wb") as handle:
-            handle.truncate(0)  # only now: the file is known to lie inside the workspace
+            handle.truncate(0)  # only now: the file is known to be a regular file inside the workspace
             handle.write(data.encode() if isinstance(data, str) else data)
 
     # -- lifetime ---------------------------------------------------------------------------
@@ -274,7 +308,9 @@ class LocalSandbox:
             session.detach()
         if self._jail is not None:
             self._jail.release()
-        shutil.rmtree(self.root, ignore_errors=True)
+        for thread in self._sweeper:
+            thread.join(timeout=60)
+        remove_tree(self.root)
 
     def __enter__(self) -> LocalSandbox:
         return self
@@ -285,69 +321,3 @@ class LocalSandbox:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-
-def open_inside(workspace: Path, target: Path, flags: int) -> int:
-    """Open ``target`` and prove the opened file lies inside ``workspace``; return the descriptor.
-
-    ``resolve_in_workspace`` checks the path, but a process in the sandbox may swap a component for
-    a symlink between that check and the open. The descriptor's real path cannot be swapped, so it
-    is checked after opening; a file this call created outside is removed again. Writers truncate
-    only after this check.
-    """
-    created = False
-    try:
-        fd = os.open(target, flags | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        if not flags & (os.O_WRONLY | os.O_RDWR):
-            raise
-        fd = os.open(target, flags | os.O_NOFOLLOW | os.O_CREAT | os.O_EXCL, 0o644)
-        created = True
-    real = os.path.realpath(f"/proc/self/fd/{fd}")
-    root = os.path.realpath(workspace)
-    if real != root and not real.startswith(root + os.sep):
-        os.close(fd)
-        if created:
-            with contextlib.suppress(OSError):
-                os.unlink(real)
-        raise SandboxError(f"{target} resolved outside the workspace (to {real}) while being opened")
-    return fd
-
-
-def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Path:
-    """Resolve ``path`` (absolute under /testbed, or relative to it) inside ``workspace``.
-
-    Symlinks are followed by hand so that an absolute link to ``/testbed/x`` maps into the
-    workspace, while any link leading outside it is refused.
-    """
-    if not path.startswith("/"):
-        path = f"{TESTBED}/{path}"
-    if path != TESTBED and not path.startswith(TESTBED + "/"):
-        raise SandboxError(f"path {path} is outside {TESTBED}")
-    pending = [p for p in path[len(TESTBED) :].split("/") if p]
-    parts: list[str] = []
-    links = 0
-    while pending:
-        name = pending.pop(0)
-        if name == ".":
-            continue
-        if name == "..":
-            if not parts:
-                raise SandboxError(f"path {path} escapes {TESTBED}")
-            parts.pop()
-            continue
-        candidate = workspace.joinpath(*parts, name)
-        if candidate.is_symlink():
-            links += 1
-            if links > max_links:
-                raise SandboxError(f"path {path}: too many symbolic links")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                if target != TESTBED and not target.startswith(TESTBED + "/"):
-                    raise SandboxError(f"path {path} leads outside {TESTBED} (symlink to {target})")
-                parts = []
-                target = target[len(TESTBED) :]
-            pending = [p for p in target.split("/") if p] + pending
-            continue
-        parts.append(name)
-    return workspace.joinpath(*parts)

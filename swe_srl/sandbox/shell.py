@@ -7,9 +7,15 @@ for the job with ``read -t`` on a fifo and kills the group when the timeout pass
 sentinel line holding the exit code and whether the command timed out. Forks instead of ``exec``s
 keep a trivial step near 2 ms, and a command that hangs or kills itself never takes the shell down.
 
-While a command runs, the host side polls an optional :class:`Guard` (the free-disk reserve of
-``limits.DiskWatch``); a guard that trips stops the command by killing the whole shell, since the
-busy shell cannot take a request, and a fresh one starts for the next step.
+An optional :class:`Guard` (the disk and inode reserves of :mod:`swe_srl.sandbox.reserve`) is armed
+as each command starts and polled by a watchdog thread for as long as the session lives; when it
+trips, :meth:`ShellSession.interrupt` kills the whole shell (a busy shell cannot take a request, and a
+background writer has no command to stop) and the note ends the next result, which a fresh shell
+produces.
+
+The harness's own git commands (:meth:`ShellSession.git_diff`, :meth:`ShellSession.git_reset`, scripts
+of :mod:`swe_srl.sandbox.gitops`) run inside the sandbox too, because the repository's configuration
+is the agent's to change.
 
 State persists like an interactive shell for the working directory and exported variables: the
 subshell's ``EXIT`` trap writes ``cd`` + ``export -p`` to a state file that the shell loads after
@@ -19,14 +25,25 @@ give byte-identical observations locally and in Docker.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shlex
+import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from swe_srl.records import ExecResult
-from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, TRUNCATION_MARKER, SandboxError
+from swe_srl.sandbox.base import (
+    DEFAULT_OUTPUT_LIMIT,
+    PATCH_LIMIT_BYTES,
+    TESTBED,
+    TRUNCATION_MARKER,
+    SandboxError,
+    truncate_patch,
+)
+from swe_srl.sandbox.gitops import GIT_SAFE_ENV, diff_script, reset_script
+from swe_srl.sandbox.reserve import WATCHDOG
 
 # The environment every command starts from, identical in both backends (no host variables).
 BASE_ENV: dict[str, str] = {
@@ -47,8 +64,6 @@ BASE_ENV: dict[str, str] = {
     "PYTHONUNBUFFERED": "1",
     "COLUMNS": "80",
 }
-# Byte-compiled files never belong in a model patch (a binary diff would not even apply).
-DIFF_EXCLUDES = (":(exclude)*.pyc",)
 # Same content as the base image's /etc/gitconfig, bound over the host's in the local sandbox.
 GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\temail = swe-srl@localhost\n\tname = swe-srl\n"
 # The shell's own files (state, fifo); not under /tmp, which agents like to wipe.
@@ -60,9 +75,7 @@ GRACE_SECONDS = (
 )
 SHELL_ARGV = ["bash", "--noprofile", "--norc", "-s"]
 LONG_COMMAND_CHARS = 16_384  # longer commands travel as a counted block, not as one quoted word
-GUARD_POLL_SECONDS = 0.1  # how often a running command's guard (free disk space) is checked
-_UNLIMITED = 1 << 40  # our own scripts' output (a diff) is never truncated
-
+_UNLIMITED = 1 << 40  # our own short scripts' output is never truncated
 _PREAMBLE = r"""
 builtin set +o history
 builtin set -m
@@ -71,7 +84,10 @@ __swe_mark=%(mark)s
 __swe_ns=%(ns)d
 __swe_dir=%(ctl)s
 builtin cd -- %(home)s
-mkdir -p -- "$__swe_dir" && rm -f -- "$__swe_dir/wake" && mkfifo -- "$__swe_dir/wake"
+# Each external command here delays every sandbox start and reset: run mkdir and rm only if needed.
+[[ -d $__swe_dir ]] || mkdir -p -- "$__swe_dir"
+[[ -e $__swe_dir/wake || -L $__swe_dir/wake ]] && rm -f -- "$__swe_dir/wake"
+mkfifo -- "$__swe_dir/wake"
 exec 9<>"$__swe_dir/wake"
 __swe_save() { __swe_save_to "$__swe_dir/state"; }
 __swe_save_to() {
@@ -125,7 +141,7 @@ __swe_save_to "$__swe_dir/base"
 
 
 class Guard(Protocol):
-    """A watch polled while a command runs (``limits.DiskWatch``); a note stops the command."""
+    """A watch armed as each command starts (``reserve.DiskWatch``), polled by the watchdog thread."""
 
     def arm(self) -> None:
         """Called as a command starts."""
@@ -141,6 +157,10 @@ class Channel(Protocol):
 
     def send(self, data: bytes) -> None: ...
 
+    def kill(self) -> None:
+        """Kill the shell and everything it started, safely from another thread (``close`` reaps)."""
+        ...
+
     def recv(self, timeout: float) -> bytes | None:
         """Bytes available within ``timeout``; ``None`` when none came; ``b""`` at end of stream."""
         ...
@@ -155,7 +175,6 @@ class _Collected:
     status: bytes = b""
     finished: bool = False
     eof: bool = False
-    stopped: str = ""  # a guard's note: the command was stopped by the host
 
 
 def render_output(head: bytes, dropped_bytes: int, limit: int) -> tuple[str, bool]:
@@ -188,7 +207,10 @@ class ShellSession:
         self._channel: Channel | None = None
         self._carry = b""  # output that arrived after the previous sentinel (background processes)
         self._starting = False
+        self._lock = threading.Lock()
+        self._notes: list[str] = []  # why the host killed the shell, for the agent's next observation
         self.restarts = 0
+        self._watch = WATCHDOG.add(guard, self.interrupt) if guard is not None else None
 
     def start(self) -> None:
         self._channel = self._opener()
@@ -209,7 +231,9 @@ class ShellSession:
         if result.exit_code != 0:
             raise SandboxError(f"sandbox shell failed to start: {result.output[-2000:]}")
 
-    def run_clean(self, script: str, env: dict[str, str], what: str, timeout: float = 300.0) -> str:
+    def run_clean(
+        self, script: str, env: dict[str, str], what: str, timeout: float = 300.0, limit: int = _UNLIMITED
+    ) -> str:
         """Run a script of ours in the repository with ``env`` only, whatever the agent exported.
 
         Git runs inside the sandbox on purpose: the repository's config and attributes are the
@@ -217,42 +241,59 @@ class ShellSession:
         """
         assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
         cmd = f"builtin cd -- {shlex.quote(self._home)} && env -i {assignments} bash -c {shlex.quote(script)}"
-        result = self.run(cmd, timeout, save=False, limit=_UNLIMITED)
+        result = self.run(cmd, timeout, save=False, limit=limit)
         if result.exit_code != 0:
             raise SandboxError(f"{what} failed (exit {result.exit_code}): {result.output[-2000:]}")
         return result.output
 
-    def git_diff(self, base: str, env: dict[str, str]) -> str:
-        """``git diff`` against ``base`` with untracked files, through a temporary index."""
-        excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
-        script = (
-            'idx=$(mktemp) && cp .git/index "$idx" && export GIT_INDEX_FILE="$idx" && '
-            f"git add -A -- . {excludes} && git diff --cached {shlex.quote(base)}; "
-            'rc=$?; rm -f "$idx"; exit $rc'
-        )
-        return self.run_clean(script, env, "git diff")
+    def git_diff(self, base: str, env: dict[str, str], limit: int = PATCH_LIMIT_BYTES) -> str:
+        """The workspace's diff against ``base`` (see :func:`swe_srl.sandbox.gitops.diff_script`)."""
+        script = diff_script(base, self._ctl_dir, limit)
+        output = self.run_clean(script, {**env, **GIT_SAFE_ENV}, "git diff", limit=limit + 1)
+        return truncate_patch(output, limit)
 
     def git_reset(self, base: str, env: dict[str, str]) -> None:
-        """Kill leftover processes, restore the initial shell state and the base commit in place."""
-        self.reset_state()
-        # Every process in an isolated sandbox is dead now, so a lock is a crashed or killed git's
-        # leftover (an agent's `git add` cut at its timeout; `git apply --3way` aborting on a bad patch).
-        script = f"rm -f .git/index.lock && git reset -q --hard {shlex.quote(base)} && git clean -q -fdx"
-        self.run_clean(script, env, "git reset")
+        """Restore the base commit's tree in place (see :func:`swe_srl.sandbox.gitops.reset_script`)."""
+        self.run_clean(reset_script(base), {**env, **GIT_SAFE_ENV}, "git reset")
+
+    def interrupt(self, note: str) -> None:
+        """Kill the shell and every process of the sandbox, from any thread; ``note`` ends the next result.
+
+        The watchdog of :mod:`swe_srl.sandbox.reserve` calls it when the sandbox eats into a reserve.
+        """
+        with self._lock:
+            self._notes.append(note)
+            channel = self._channel
+        if channel is not None:
+            channel.kill()
+
+    def _take_notes(self) -> str:
+        with self._lock:
+            notes, self._notes = self._notes, []
+        return "".join(dict.fromkeys(notes))
 
     def run(self, cmd: str, timeout: float = 60.0, *, save: bool = True, limit: int = DEFAULT_OUTPUT_LIMIT):
-        """Run one command; a dead or hung shell is replaced and the command reported as killed."""
-        if self._channel is None:
-            self.start()
+        """Run one command; a dead or hung shell is replaced and the command reported as killed.
+
+        An agent's command (``save``) also carries the notes of anything the host stopped since the
+        last one (:meth:`interrupt`); the harness's own scripts leave them for the agent to read.
+        """
         if "\0" in cmd:
             raise SandboxError("a command cannot contain NUL bytes")
+        if self._channel is None:
+            self.start()
+        elif self._notes and not self._starting:
+            self._restart()  # the shell was killed between two steps: start the command in a fresh one
         started = time.monotonic()
         timeout = max(float(timeout), 0.001)
         if len(cmd) > LONG_COMMAND_CHARS:
             request = f"__swe_run_long {timeout:.3f} {int(save)} {len(cmd.encode())}\n{cmd}"
         else:
             request = f"__swe_run {timeout:.3f} {int(save)} {shlex.quote(cmd)}\n"
-        return self._exchange(request, timeout, started, limit)
+        result = self._exchange(request, timeout, started, limit)
+        if save and not self._starting and self._notes:
+            result = dataclasses.replace(result, output=result.output + self._take_notes())
+        return result
 
     def reset_state(self) -> None:
         """Kill every process in the sandbox and restore the initial cwd and environment."""
@@ -269,10 +310,9 @@ class ShellSession:
         except OSError:
             self._restart()
             self._channel.send(request.encode())
-        guard = None if self._starting else self._guard
-        if guard is not None:
-            guard.arm()
-        got = self._collect(started + timeout + GRACE_SECONDS, limit, guard)
+        if self._guard is not None and not self._starting:
+            self._guard.arm()
+        got = self._collect(started + timeout + GRACE_SECONDS, limit)
         if not got.finished and self._starting:
             detail = bytes(got.head).decode(errors="replace")[-2000:]
             raise SandboxError(
@@ -280,9 +320,6 @@ class ShellSession:
             )
         duration = time.monotonic() - started
         output, truncated = render_output(bytes(got.head), got.dropped_bytes, limit)
-        if got.stopped:  # a running command cannot be reached through the busy shell: kill all
-            self._restart()
-            return ExecResult(output + got.stopped, SHELL_DIED_EXIT_CODE, False, duration, truncated)
         if got.finished:
             code_text, _, timed_text = got.status.decode(errors="replace").partition(" ")
             timed_out = timed_text.strip() == "1"
@@ -294,11 +331,9 @@ class ShellSession:
         code = TIMED_OUT_EXIT_CODE if hung else SHELL_DIED_EXIT_CODE
         return ExecResult(output, code, hung, duration, truncated)
 
-    def _collect(self, deadline: float, limit: int, guard: Guard | None = None) -> _Collected:
+    def _collect(self, deadline: float, limit: int) -> _Collected:
         assert self._channel is not None
         got = _Collected(head=bytearray())
-        wait = GUARD_POLL_SECONDS if guard is not None else 1.0
-        next_check = time.monotonic() + GUARD_POLL_SECONDS
         max_bytes = 4 * limit + 4  # enough bytes for `limit` characters of any UTF-8 text
         needle = b"\n" + self._mark + b" "
         pending = bytearray(self._carry)
@@ -318,13 +353,7 @@ class ShellSession:
             if remaining <= 0:
                 self._keep(got, pending, max_bytes)
                 return got
-            chunk = self._channel.recv(min(remaining, wait))
-            if guard is not None and time.monotonic() >= next_check:
-                next_check = time.monotonic() + GUARD_POLL_SECONDS
-                got.stopped = guard.check()
-                if got.stopped:
-                    self._keep(got, pending + (chunk or b""), max_bytes)
-                    return got
+            chunk = self._channel.recv(min(remaining, 1.0))
             if chunk == b"":
                 self._keep(got, pending, max_bytes)
                 got.eof = True
@@ -348,8 +377,20 @@ class ShellSession:
             channel, self._channel = self._channel, None
             channel.close()
 
+    def discard(self) -> None:
+        """Forget the shell and anything pending without cleaning up inside (its sandbox is replaced)."""
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            getattr(channel, "detach", channel.close)()
+        with self._lock:
+            self._notes = []
+        self._carry = b""
+
     def detach(self) -> None:
         """Drop the channel without cleaning up inside (the caller is destroying the sandbox)."""
+        if self._watch is not None:
+            WATCHDOG.remove(self._watch)
+            self._watch = None
         if self._channel is not None:
             channel, self._channel = self._channel, None
             getattr(channel, "detach", channel.close)()

@@ -27,7 +27,7 @@ from pathlib import Path
 from swe_srl.records import Task
 from swe_srl.sandbox.base import SandboxError
 
-PREPARATION_VERSION = 1  # bump when the preparation recipe changes: old cache entries are then ignored
+PREPARATION_VERSION = 2  # bump when the preparation recipe changes: old cache entries are then ignored
 BRANCH = "main"
 _IDENTITY = {"name": "swe-srl", "email": "swe-srl@localhost", "date": "2000-01-01T00:00:00+0000"}
 # Host configuration must not leak into the commit (autocrlf, hooks, templates, signing...).
@@ -187,6 +187,10 @@ def _build(task: Task, dest: Path) -> None:
     _apply_setup_patch(task, dest)
     # Ignored files from the source tree are not in the commit; drop them so the tree equals HEAD.
     git(["clean", "-q", "-fdx"], dest)
+    # One pack instead of thousands of loose objects: every workspace links the object store anew
+    # on each reset (swe_srl.sandbox.localfs), and a link per object would cost a reset dearly.
+    git(["repack", "-a", "-d", "-q"], dest)
+    git(["prune-packed"], dest)
     _check_base_commit(task, dest)
 
 

@@ -19,6 +19,7 @@ TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _JSON_FENCE = re.compile(r"```(?:json)?[ \t]*\n(\s*[\[{].*?)```", re.DOTALL)
 _TOOL_CALL_TAG = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 _JSON_START = re.compile(r'\{\s*"(?:name|function|type)"\s*:')
+_MAX_JSON_FAILURES = 32  # bare JSON objects tried that fail to decode, before giving up on the reply
 
 
 class ActionParseError(SweSrlError):
@@ -138,7 +139,7 @@ def _tool_call_objects(payload: object) -> list[dict]:
 def _decode_json_calls(chunk: str) -> list[dict]:
     try:
         return _tool_call_objects(json.loads(chunk))
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested brackets are no tool call either
         return []
 
 
@@ -148,11 +149,16 @@ def json_tool_calls(text: str) -> list[tuple[int, Action]]:
     found = [(m.start(), obj) for m in matches for obj in _decode_json_calls(m.group(1))]
     if not matches:
         decoder = json.JSONDecoder()
-        pos = 0
+        pos, failures = 0, 0
         while (match := _JSON_START.search(text, pos)) is not None:
             try:
                 payload, end = decoder.raw_decode(text, match.start())
-            except ValueError:
+            except (ValueError, RecursionError):
+                # A failed decode may scan to the end of the text: past a few, this is no tool call,
+                # and trying every candidate would cost the square of the reply's length.
+                failures += 1
+                if failures >= _MAX_JSON_FAILURES:
+                    break
                 pos = match.end()
                 continue
             found.extend((match.start(), obj) for obj in _tool_call_objects(payload))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # annotations only: importing typing at run time costs each c
 TESTBED = "/testbed"
 STATE_DIR = os.environ.get("SWE_SRL_EDITOR_STATE", "/tmp/.swe_srl/editor_history")
 MAX_RESPONSE_LEN = 16000
+HISTORY_DEPTH = 32  # edits of one file that undo_edit can take back
 SNIPPET_LINES = 4
 TRUNCATED_MESSAGE = (
     "<response clipped><NOTE>To save on context only part of this file has been shown to you. You should "
@@ -88,6 +89,8 @@ def push_history(path: str, text: str) -> None:
     number = int(entries[-1]) + 1 if entries else 1
     with open(os.path.join(directory, "%08d" % number), "wb") as handle:
         handle.write(text.encode("utf-8", errors="surrogateescape"))
+    for old in entries[: max(0, len(entries) + 1 - HISTORY_DEPTH)]:  # a full copy per edit: keep the last few
+        os.remove(os.path.join(directory, old))
 
 
 def pop_history(path: str) -> "Optional[str]":

@@ -13,7 +13,8 @@ when the sandbox itself fails (``SandboxError``), which the episode loop handles
   sandbox's ``/tmp`` on first use (its name carries its content hash, so a changed script is
   installed afresh) and reads the call's arguments as base64 JSON from a here-document: nothing is
   quoted into a shell line and no argument is limited by the command-line length. Its undo history
-  lives in the sandbox's ``/tmp`` too, so it lasts as long as the sandbox's shell.
+  (the last few versions of each edited file) lives in the sandbox's ``/tmp`` too, so it lasts one
+  episode: ``reset()`` starts the next with an empty ``/tmp``.
 - ``submit`` ends the episode with the sandbox's diff against the base commit as the patch.
 """
 
@@ -98,6 +99,7 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
     start = time.monotonic()
     try:
         validate_action(action)
+        _check_encodable(action)
     except FormatError as err:
         return ToolResult(str(err), FORMAT_ERROR_EXIT, duration=time.monotonic() - start)
     if action.tool == "bash":
@@ -116,6 +118,22 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
         duration=time.monotonic() - start,
         patch=result.patch,
     )
+
+
+def _check_encodable(action: Action) -> None:
+    """Text that is not valid Unicode (a lone surrogate) can reach neither a shell nor a file."""
+    for name, value in action.args.items():
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise FormatError(
+                    f"The {name!r} argument holds a character that is not valid Unicode text "
+                    f"({err.object[err.start]!r} at position {err.start}, a lone surrogate); nothing was "
+                    "run. Remove it and try again."
+                ) from None
 
 
 def _run_bash(sandbox: Sandbox, command: str, timeout: float) -> ToolResult:
@@ -147,5 +165,5 @@ def _run_editor(sandbox: Sandbox, action: Action, timeout: float) -> ToolResult:
 
 
 def clear_editor_history(sandbox: Sandbox) -> None:
-    """Forget every file's undo history (call after ``sandbox.reset()``: the history lives in ``/tmp``)."""
+    """Forget every file's undo history within an episode (``reset()`` already starts without one)."""
     sandbox.run(f"rm -rf {HISTORY_DIR}", timeout=30)

@@ -110,6 +110,7 @@ _STEP_FIELDS = {
     "duration": (_NUMBER, True),
     "reward": (_NUMBER, True),
     "exit_code": ((int,), True),
+    "metadata": ((dict,), True),
 }
 
 

@@ -1,13 +1,16 @@
 """Faults of the sandbox itself, not of the agent's command: every one must surface as a typed
 ``SandboxError`` (never a raw Docker or OS exception), and ``close()`` must still work.
 
-The Docker backend does not re-create a vanished container: a killed or removed container raises
-``SandboxError`` ("start a new sandbox"), because silently starting over would hide that the
-episode's state is gone. The engine-restart test is opt-in (see its docstring).
+The Docker backend does not re-create a vanished container behind the agent's back: once the
+container is killed or removed, every operation of the episode raises ``SandboxError`` ("start a
+new sandbox"), because silently starting over would hide that the episode's state is gone. Only
+``reset()``, which starts a new episode in a new container anyway, works again. The engine-restart
+test is opt-in (see its docstring).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -33,13 +36,14 @@ ENGINE_RESTART_ENABLED = os.environ.get(ENGINE_RESTART_VAR) == "1" or os.environ
 
 
 def _every_operation_raises_typed(sandbox) -> None:
-    """After the container is gone, each sandbox operation raises SandboxError, nothing else."""
+    """After the container is gone, each operation of the episode raises SandboxError, nothing else;
+    ``reset()`` starts the next episode in a new container."""
     operations = {
         "bash": lambda: [bash(sandbox, "echo hi", timeout=5) for _ in range(3)],
         "editor": lambda: editor(sandbox, command="view", path="/testbed/README.md", timeout=5),
         "submit": lambda: execute(sandbox, Action("submit", {}), timeout=5),
         "diff": sandbox.diff,
-        "reset": sandbox.reset,
+        "kill_processes": sandbox.kill_processes,
         "read_file": lambda: sandbox.read_file("README.md"),
         "write_file": lambda: sandbox.write_file("x.txt", "x"),
     }
@@ -47,6 +51,8 @@ def _every_operation_raises_typed(sandbox) -> None:
         with pytest.raises(SandboxError):
             operation()
             pytest.fail(f"{name} did not raise")
+    sandbox.reset()
+    assert_usable(sandbox)
     sandbox.close()
     sandbox.close()
 
@@ -109,8 +115,14 @@ def small_disk(monkeypatch):
 
 @pytest.mark.parametrize("backend", ["local"])
 def test_full_disk_in_workspace(backend, tiny_task, small_disk):
-    """ENOSPC in the workspace: the agent sees it in observations, our git operations raise typed."""
-    with make_sandbox("local", tiny_task, cache_root=small_disk / "cache", limits=TEST_LIMITS) as box:
+    """ENOSPC in the workspace: the agent sees it in observations, our git operations raise typed.
+
+    The disk and inode reserves are off here: with a reserve on a 48 MiB disk, the watchdog stops
+    the writer as soon as it eats into the reserve, so whether ENOSPC or the reserve's note comes
+    first would depend on timing (test_fill_disk_with_many_files covers the reserve).
+    """
+    limits = dataclasses.replace(TEST_LIMITS, disk_reserve_bytes=0, inode_reserve=0)
+    with make_sandbox("local", tiny_task, cache_root=small_disk / "cache", limits=limits) as box:
         bash(box, "echo 'def add(a, b):\n    return a + b' > calc/ops.py")
         fill = "for i in $(seq 10); do head -c 16000000 /dev/zero > fill.$i || break; done"
         filled = bash(box, f"{fill}; df -k .")

@@ -26,7 +26,10 @@ def test_limits_must_be_positive():
 def test_limits_must_be_positive_but_the_disk_reserve_may_be_off(tmp_path):
     with pytest.raises(ValueError, match="disk_reserve_bytes"):
         ResourceLimits(disk_reserve_bytes=-1)
-    assert disk_watch(tmp_path, ResourceLimits(disk_reserve_bytes=0)) is None
+    with pytest.raises(ValueError, match="inode_reserve"):
+        ResourceLimits(inode_reserve=-1)
+    assert disk_watch(tmp_path, ResourceLimits(disk_reserve_bytes=0, inode_reserve=0)) is None
+    assert disk_watch(tmp_path, ResourceLimits(disk_reserve_bytes=0)) is not None  # inodes are watched
     assert disk_watch(tmp_path / "gone", ResourceLimits()) is None
 
 

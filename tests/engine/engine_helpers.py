@@ -20,6 +20,7 @@ CLI = str(Path(sys.executable).with_name("swe-srl"))
 def private_tmpdir() -> Iterator[Path]:
     """``$TMPDIR`` pointed at a fresh folder (short: Ray puts sockets under it) for the duration."""
     path = Path(tempfile.mkdtemp(prefix="sweeng-", dir="/tmp"))
+    path.chmod(0o755)  # as /tmp is: the local sandbox's unprivileged user reaches its workspace through it
     old_env, old_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = str(path), None
     try:
