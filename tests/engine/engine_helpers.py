@@ -122,7 +122,9 @@ class StandInModelServer:
 
     ``mode="hang"``: accepts every request and never answers (a model server that hung);
     ``mode="sleep"``: answers every request with a bash call that runs for ten minutes;
-    ``mode="fail"``: answers every request with HTTP 500 (a model server that broke).
+    ``mode="fail"``: answers the first request (a preflight's probe), then HTTP 500 (a server that broke);
+    ``mode="submit"``: answers with a submit call, reporting 20 completion tokens.
+    Its model list (``GET /v1/models``, what a policy's preflight asks) always answers.
     The policy spec that talks to it is :attr:`spec`.
     """
 
@@ -130,25 +132,36 @@ class StandInModelServer:
         import http.server
         import threading
 
-        self.mode, self.released = mode, threading.Event()
+        self.mode, self.released, self.posts = mode, threading.Event(), 0
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if server.mode == "hang":
-                    server.released.wait(600)
-                    return
-                if server.mode == "fail":
-                    self.send_error(500, "the stand-in model server broke")
-                    return
-                reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
-                body = json.dumps({"choices": [{"message": {"content": reply}}]}).encode()
+            def _json(self, data: dict) -> None:
+                body = json.dumps(data).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._json({"object": "list", "data": [{"id": "stand-in", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server.mode == "hang":
+                    server.released.wait(600)
+                    return
+                server.posts += 1
+                if server.mode == "fail" and server.posts > 1:
+                    self.send_error(500, "the stand-in model server broke")
+                    return
+                if server.mode == "submit":
+                    reply = "<think>done</think>\n<function=submit>\n</function>"
+                else:
+                    reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
+                usage = {"prompt_tokens": 100, "completion_tokens": 20}
+                self._json({"choices": [{"message": {"content": reply}}], "usage": usage})
 
             def log_message(self, *args) -> None:
                 return None

@@ -24,6 +24,10 @@ def _swe_srl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
         (["--policy", "gld"], "error: --policy gld: unknown policy spec 'gld'"),
         (["--policy", "replay"], "error: --policy replay: policy spec 'replay': replay needs an argument"),
         (["--instances", "swe-srl__durata-1,nope"], "error: --instances: no task nope in sample"),
+        (
+            ["--policy", "openai:m@http://127.0.0.1:1/v1"],
+            "error: --policy openai:m@http://127.0.0.1:1/v1: model server",
+        ),
         (["--setting", "orcale"], "error: --setting orcale: expected one of e2e, oracle"),
         (["--tasks", "no-such-suite"], "error: --tasks no-such-suite:"),
         (["--ray-address", "10.0.0.1:6379"], "error: --ray-address is only used with --executor ray"),

@@ -68,3 +68,12 @@ def test_every_eval_run_folder_has_telemetry_and_report_shows_it(tmp_path):
     assert "local, 1 node(s)" in shown.stdout and "1/1" in shown.stdout  # resolved over the judged tasks
     write_telemetry(out, {"tasks": 0})  # a rerun's invocation goes on top of the history
     assert read_telemetry(out)["history"][0]["tasks"] == 2
+
+
+def test_tokens_per_second_of_a_served_policy(tmp_path):
+    from engine_helpers import StandInModelServer
+
+    with StandInModelServer("submit") as server:  # one reply per episode, 20 completion tokens
+        run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run"))
+    telemetry = read_telemetry(tmp_path / "run")
+    assert telemetry["completion_tokens"] == 20 and telemetry["tokens_per_second"] > 0
