@@ -120,11 +120,15 @@ def hold_sandbox(run_id: str) -> None:
 class StandInModelServer:
     """A stand-in for an OpenAI-compatible model server (no model can run here on demand), in a thread.
 
-    ``mode="hang"``: accepts every request and never answers (a model server that hung);
-    ``mode="sleep"``: answers every request with a bash call that runs for ten minutes;
-    ``mode="fail"``: answers the first request (a preflight's probe), then HTTP 500 (a server that broke);
-    ``mode="submit"``: answers with a submit call, reporting 20 completion tokens.
-    Its model list (``GET /v1/models``, what a policy's preflight asks) always answers.
+    The first request (a policy's preflight probe) and the model list (``GET /v1/models``) are always
+    answered; after that, by ``mode``:
+
+    - ``"hang"``: accepts every request and never answers (a model server that hung);
+    - ``"sleep"``: answers with a bash call that runs for ten minutes;
+    - ``"fail"``: answers HTTP 500 (a model server that broke);
+    - ``"submit"``: answers with a submit call.
+
+    Every answer reports 20 completion tokens.
     The policy spec that talks to it is :attr:`spec`.
     """
 
@@ -132,7 +136,7 @@ class StandInModelServer:
         import http.server
         import threading
 
-        self.mode, self.released, self.posts = mode, threading.Event(), 0
+        self.mode, self.released, self.posts, self.lock = mode, threading.Event(), 0, threading.Lock()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -149,14 +153,15 @@ class StandInModelServer:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if server.mode == "hang":
+                with server.lock:
+                    server.posts += 1
+                if server.mode == "hang" and server.posts > 1:
                     server.released.wait(600)
                     return
-                server.posts += 1
                 if server.mode == "fail" and server.posts > 1:
                     self.send_error(500, "the stand-in model server broke")
                     return
-                if server.mode == "submit":
+                if server.mode == "submit" or server.posts == 1:
                     reply = "<think>done</think>\n<function=submit>\n</function>"
                 else:
                     reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
