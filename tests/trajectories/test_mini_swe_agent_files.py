@@ -72,3 +72,10 @@ def test_executed_actions_are_the_steps_when_the_text_has_no_known_block(tmp_pat
     assert [s.action.args["command"] for s in traj.steps] == [c for _, c, _ in turns[:3]]
     assert [s.observation for s in traj.steps] == [o.strip() for _, _, o in turns[:3]]
     assert [s.thought for s in traj.steps] == [t for t, _, _ in turns[:3]]
+
+
+def test_mini_runner_instance_id_is_the_trajectory_instance_id(tmp_path):
+    path = tmp_path / f"{SWE_SMITH_ID}.traj.json"
+    _xml_config_file(path, SWE_SMITH_ID)
+    traj = next(import_paths([path]))
+    assert traj.instance_id == SWE_SMITH_ID

@@ -1,7 +1,8 @@
 """mini-swe-agent trajectories (``*.traj.json``): bash-only agents.
 
 Older files are a bare list of chat messages; newer ones are ``{"info": ..., "messages": [...],
-"trajectory_format": "mini-swe-agent-1"}``. Version 2 (``mini-swe-agent-1.1``) calls a ``bash``
+"trajectory_format": "mini-swe-agent-1"}``, with the task's ``instance_id`` beside them when its
+SWE-bench runner wrote the file. Version 2 (``mini-swe-agent-1.1``) calls a ``bash``
 tool natively: assistant messages carry ``tool_calls`` (``{"command": ...}``) answered by
 ``role: tool`` messages with the same ``tool_call_id``; the text-based format is still written by
 its text-parsing models. Each assistant turn holds exactly one fenced block
@@ -107,7 +108,8 @@ def _call_steps(message: dict, text: str, where: Where, index: int) -> list[tupl
 def import_mini(data: Any, where: Where) -> Trajectory:
     """A mini-swe-agent trajectory as a trajectory."""
     messages = messages_of(data, where)
-    info = data.get("info") if isinstance(data, dict) and isinstance(data.get("info"), dict) else {}
+    row = data if isinstance(data, dict) else {}  # the runner saves the task's id at the top level
+    info = row.get("info") if isinstance(row.get("info"), dict) else {}
     steps: list[Step] = []
     skipped: list[dict[str, Any]] = []
     pending: Step | None = None
@@ -152,7 +154,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
         metadata["skipped_turns"] = skipped
     model = (info.get("config") or {}).get("model") or {} if isinstance(info.get("config"), dict) else {}
     return Trajectory(
-        instance_id=str(info.get("instance_id") or where.default_id),
+        instance_id=str(row.get("instance_id") or info.get("instance_id") or where.default_id),
         source_format=FORMAT,
         model=str(model.get("model_name", "")) if isinstance(model, dict) else "",
         problem_statement=_problem(task or ""),
