@@ -79,3 +79,10 @@ def test_mini_runner_instance_id_is_the_trajectory_instance_id(tmp_path):
     _xml_config_file(path, SWE_SMITH_ID)
     traj = next(import_paths([path]))
     assert traj.instance_id == SWE_SMITH_ID
+
+
+def test_a_mini_file_named_after_a_dotted_id_keeps_the_whole_id(tmp_path):
+    """Without an id inside the file, the file name is the id: all of it, not up to the first dot."""
+    path = tmp_path / f"{SWE_SMITH_ID}.traj.json"
+    path.write_text(FIXTURE.read_text())  # the 1.x format: a bare list of messages, no id
+    assert next(import_paths([path])).instance_id == SWE_SMITH_ID

@@ -11,6 +11,7 @@ from swe_srl.records import RecordError
 
 _PR_DESCRIPTION = re.compile(r"<pr_description>\n(.*?)\n</pr_description>", re.DOTALL)
 _ISSUE_BLOCK = re.compile(r"ISSUE:\n(.*?)\n+INSTRUCTIONS:", re.DOTALL)
+_FILE_SUFFIXES = (".traj.json", ".traj", ".jsonl", ".json", ".parquet")  # longest first
 _ISSUE_DESCRIPTION = re.compile(r"<issue_description>\n(.*?)\n</issue_description>", re.DOTALL)  # OpenHands
 
 
@@ -27,7 +28,9 @@ class Where:
     @property
     def default_id(self) -> str:
         """An id for records that carry none: the file's stem plus the record's position."""
-        stem = Path(self.source).name.split(".")[0] or "trajectory"
+        name = Path(self.source).name
+        suffix = next((end for end in _FILE_SUFFIXES if name.endswith(end)), "")
+        stem = name.removesuffix(suffix) or "trajectory"  # ids may hold dots (SWE-smith's do)
         return f"{stem}-{self.record.replace(' ', '')}" if self.record else stem
 
 
