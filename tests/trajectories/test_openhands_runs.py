@@ -1,0 +1,24 @@
+"""OpenHands runs imported from the real fixtures: what the expert did, on which issue, in which folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from swe_srl.trajectories.importers import import_paths
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "openhands"
+RESOLVER = FIXTURES / "resolver_output_old_events.jsonl"
+MULTI_SWE_BENCH = FIXTURES / "multi_swe_bench_output.jsonl"
+
+
+def test_old_ipython_event_target_holds_only_the_code():
+    """An older flat ``run_ipython`` event also records the harness's own fields (``is_confirmed``,
+    ``kernel_init_code``): the model wrote only the code, so the action holds only the code."""
+    raw = json.loads(RESOLVER.read_text())
+    event = next(e for e in raw["history"] if e.get("action") == "run_ipython")
+    traj = next(import_paths([RESOLVER]))
+    step = next(s for s in traj.steps if s.action.tool == "execute_ipython_cell")
+    assert step.action.args == {"code": event["code"]}
+    spec = next(t for t in traj.metadata["extra_tools"] if t["name"] == "execute_ipython_cell")
+    assert [p["name"] for p in spec["params"]] == ["code"]
