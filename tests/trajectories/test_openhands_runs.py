@@ -22,3 +22,13 @@ def test_old_ipython_event_target_holds_only_the_code():
     assert step.action.args == {"code": event["code"]}
     spec = next(t for t in traj.metadata["extra_tools"] if t["name"] == "execute_ipython_cell")
     assert [p["name"] for p in spec["params"]] == ["code"]
+
+
+def test_resolver_row_is_named_and_posed_by_its_issue():
+    """A resolver row carries the GitHub issue it worked on: that is the task, not the agent's prompt."""
+    raw = json.loads(RESOLVER.read_text())
+    issue = raw["issue"]
+    traj = next(import_paths([RESOLVER]))
+    assert traj.instance_id == f"{issue['owner']}__{issue['repo']}-{issue['number']}"
+    assert traj.problem_statement == f"{issue['title']}\n{issue['body']}"
+    assert "execute_bash" not in traj.problem_statement  # the harness's instructions stay out

@@ -3,6 +3,8 @@
 - ``output.jsonl`` (OpenHands' evaluation output): one row per instance with ``instance_id``,
   ``instruction``, ``history`` (events, any generation: ``openhands_events``), ``test_result``
   (``git_patch``), ``metadata`` and often ``instance`` (the task, with its ``problem_statement``).
+  The resolver's rows carry the GitHub ``issue`` instead (``owner``, ``repo``, ``number``,
+  ``title``, ``body``): the task is its title and body, its id ``owner__repo-number`` as in SWE-bench.
 - An exported event stream: a JSON array of events, or ``{"events": [...]}``.
 - SWE-Gym's SFT rows (``OpenHands-SFT-Trajectories``): chat messages written by OpenHands' prompt
   for models without function calling: the assistant ends in ``<function=NAME>`` with one
@@ -94,6 +96,18 @@ def _renamed(step: Step) -> Step:
     return step
 
 
+def _issue(row: dict[str, Any]) -> dict[str, str]:
+    """The GitHub issue a resolver row worked on: its SWE-bench-style id and its text (title, body)."""
+    issue = row.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("body"), str):
+        return {}
+    title = str(issue.get("title") or "")
+    found = {"text": f"{title}\n{issue['body']}" if title else issue["body"]}
+    if all(issue.get(key) not in (None, "") for key in ("owner", "repo", "number")):
+        found["id"] = f"{issue['owner']}__{issue['repo']}-{issue['number']}"
+    return found
+
+
 def import_openhands_output(data: Any, where: Where) -> Trajectory:
     """One ``output.jsonl`` row (or an exported event stream) as a trajectory."""
     history = data.get("history") if isinstance(data, dict) and "history" in data else None
@@ -102,10 +116,13 @@ def import_openhands_output(data: Any, where: Where) -> Trajectory:
     parsed = events_to_steps(flatten(history, where), where)
     row = data if isinstance(data, dict) else {}
     instance = row.get("instance") if isinstance(row.get("instance"), dict) else {}
-    task = str(instance.get("problem_statement") or "") or extract_problem_statement(
+    issue = _issue(row)
+    task = str(instance.get("problem_statement") or issue.get("text") or "") or extract_problem_statement(
         str(row.get("instruction") or parsed.task)
     )
-    instance_id = str(row.get("instance_id") or instance.get("instance_id") or where.default_id)
+    instance_id = str(
+        row.get("instance_id") or instance.get("instance_id") or issue.get("id") or where.default_id
+    )
     result = row.get("test_result") if isinstance(row.get("test_result"), dict) else {}
     metadata: dict[str, Any] = {"trajectory_id": f"{instance_id}@{where.default_id}"}
     if parsed.skipped:
