@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from swe_srl.trajectories.importers import import_paths
+from swe_srl.trajectories.steps import step_instances
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "openhands"
 RESOLVER = FIXTURES / "resolver_output_old_events.jsonl"
@@ -32,3 +33,49 @@ def test_resolver_row_is_named_and_posed_by_its_issue():
     assert traj.instance_id == f"{issue['owner']}__{issue['repo']}-{issue['number']}"
     assert traj.problem_statement == f"{issue['title']}\n{issue['body']}"
     assert "execute_bash" not in traj.problem_statement  # the harness's instructions stay out
+
+
+def test_uploaded_folder_is_the_instances_working_directory():
+    """OpenHands prompts name the repository's folder in <uploaded_files>; the step prompt says the same."""
+    rows = [json.loads(line) for line in MULTI_SWE_BENCH.read_text().splitlines()]
+    folder = rows[0]["instruction"].split("<uploaded_files>\n", 1)[1].split("\n", 1)[0]
+    assert folder == "/workspace/ponylang__ponyc__0.1"
+    for traj in import_paths([MULTI_SWE_BENCH]):
+        assert traj.metadata["workdir"] == folder
+        system = next(step_instances(traj)).prompt[0]["content"]
+        assert f"repository at {folder}." in system and f"<parameter=command>ls {folder}<" in system
+
+
+def test_swe_gym_rows_say_where_the_repository_is(tmp_path):
+    """SWE-Gym's sampled rows (OpenAI tool calls) upload the repository under /workspace."""
+    task = (
+        "<uploaded_files>\n/workspace/dask__dask__2022.6\n</uploaded_files>\nI've uploaded a python code "
+        "repository in the directory dask__dask__2022.6. Consider the following PR description:\n\n"
+        "<pr_description>\nEnum deterministic hashing\n</pr_description>\n"
+    )
+    call = {"id": "call_1", "type": "function", "index": None}
+    call["function"] = {
+        "name": "execute_bash",
+        "arguments": '{"command": "ls /workspace/dask__dask__2022.6"}',
+    }
+    row = {
+        "instance_id": "dask__dask-9212",
+        "run_id": "gpt-4o-2024-08-06_maxiter_30_N_v2.1-no-hint-train-t04-run_1",
+        "resolved": True,
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant.", "tool_calls": None},
+            {"role": "user", "content": task, "tool_calls": None},
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {
+                "role": "tool",
+                "content": "OBSERVATION:\ndask",
+                "tool_call_id": "call_1",
+                "name": "execute_bash",
+            },
+        ],
+    }
+    path = tmp_path / "sampled.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    traj = next(import_paths([path]))
+    assert traj.metadata["workdir"] == "/workspace/dask__dask__2022.6"
+    assert traj.problem_statement == "Enum deterministic hashing"

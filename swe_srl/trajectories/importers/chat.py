@@ -25,6 +25,7 @@ from swe_srl.trajectories.importers.common import (
     extract_problem_statement,
     messages_of,
     strip_observation_prefix,
+    uploaded_folder,
 )
 from swe_srl.trajectories.importers.legacy import canonical_steps
 from swe_srl.trajectories.importers.openhands import finish_openhands
@@ -47,12 +48,15 @@ def _row_fields(data: Any, where: Where, fmt: str, steps: list[Step], extra: dic
     metadata = {key: value for key, value in row.items() if key not in _ROW_KEYS}
     metadata.update(extra)
     metadata["trajectory_id"] = trajectory_id
-    messages = messages_of(data, where)
+    task = _task(messages_of(data, where))
+    workdir = uploaded_folder(task)
+    if workdir:
+        metadata["workdir"] = workdir
     return Trajectory(
         instance_id=instance_id,
         source_format=fmt,
         model=str(row.get("model") or ""),
-        problem_statement=extract_problem_statement(_task(messages)),
+        problem_statement=extract_problem_statement(task),
         steps=steps,
         final_patch=str(row.get("patch") or row.get("model_patch") or ""),
         resolved=bool(resolved) if resolved is not None else None,

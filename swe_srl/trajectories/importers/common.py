@@ -11,6 +11,7 @@ from swe_srl.records import RecordError
 
 _PR_DESCRIPTION = re.compile(r"<pr_description>\n(.*?)\n</pr_description>", re.DOTALL)
 _ISSUE_BLOCK = re.compile(r"ISSUE:\n(.*?)\n+INSTRUCTIONS:", re.DOTALL)
+_UPLOADED = re.compile(r"<uploaded_files>\s*\n\s*(/[^\n]*?)\s*\n\s*</uploaded_files>")  # SWE-smith, OpenHands
 _FILE_SUFFIXES = (".traj.json", ".traj", ".jsonl", ".json", ".parquet")  # longest first
 _ISSUE_DESCRIPTION = re.compile(r"<issue_description>\n(.*?)\n</issue_description>", re.DOTALL)  # OpenHands
 
@@ -71,6 +72,13 @@ def extract_problem_statement(task_message: str) -> str:
         if match:
             return match.group(1)
     return task_message
+
+
+def uploaded_folder(task_message: str) -> str | None:
+    """The repository's folder a task prompt names in ``<uploaded_files>`` (SWE-agent 1.x, SWE-smith,
+    OpenHands), or None: the working directory the expert's commands ran in."""
+    match = _UPLOADED.search(task_message)
+    return match.group(1) if match else None
 
 
 def strip_observation_prefix(text: str) -> str:

@@ -27,7 +27,13 @@ from swe_srl.actions import ActionParseError, coerce_args
 from swe_srl.records import Action, ArgValue, Step, Trajectory
 from swe_srl.tools.legacy import spec_from_openai_tool, spec_to_dict
 from swe_srl.tools.schema import ToolSpec
-from swe_srl.trajectories.importers.common import Where, content_text, extract_problem_statement, messages_of
+from swe_srl.trajectories.importers.common import (
+    Where,
+    content_text,
+    extract_problem_statement,
+    messages_of,
+    uploaded_folder,
+)
 from swe_srl.trajectories.importers.legacy import canonical_steps, extra_tools
 from swe_srl.trajectories.importers.openhands_events import events_to_steps, flatten, is_event
 
@@ -117,8 +123,9 @@ def import_openhands_output(data: Any, where: Where) -> Trajectory:
     row = data if isinstance(data, dict) else {}
     instance = row.get("instance") if isinstance(row.get("instance"), dict) else {}
     issue = _issue(row)
+    prompt = str(row.get("instruction") or parsed.task)
     task = str(instance.get("problem_statement") or issue.get("text") or "") or extract_problem_statement(
-        str(row.get("instruction") or parsed.task)
+        prompt
     )
     instance_id = str(
         row.get("instance_id") or instance.get("instance_id") or issue.get("id") or where.default_id
@@ -130,6 +137,8 @@ def import_openhands_output(data: Any, where: Where) -> Trajectory:
     for key in ("metadata", "metrics", "error"):
         if row.get(key) is not None:
             metadata[key] = row[key]
+    if uploaded_folder(prompt):
+        metadata["workdir"] = uploaded_folder(prompt)
     steps, metadata = finish_openhands(parsed.steps, parsed.declared_tools, metadata)
     run = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
     llm = run.get("llm_config") if isinstance(run.get("llm_config"), dict) else {}
@@ -204,6 +213,8 @@ def import_openhands_sft(data: Any, where: Where) -> Trajectory:
     metadata: dict[str, Any] = {"trajectory_id": f"{instance_id}@{where.default_id}"}
     if skipped:
         metadata["skipped_turns"] = skipped
+    if uploaded_folder(task):
+        metadata["workdir"] = uploaded_folder(task)
     steps, metadata = finish_openhands(steps, list(row.get("tools") or []), metadata)
     resolved = row.get("resolved")
     return Trajectory(
