@@ -10,16 +10,12 @@ from pathlib import Path
 import typer
 
 from swe_srl.cli.errors import EXIT_FAILED, fail
-from swe_srl.cli.options import SandboxKind
+from swe_srl.cli.options import SandboxKind, TrajectoryFormat
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
-_FORMAT_HELP = (
-    "Force one input format (swe-agent, swe-agent-legacy, swe-agent-rows, swe-smith, mini-swe-agent, openai, "
-    "openhands, openhands-sft, adp, moatless, swe-srl); "
-    "detected per record otherwise."
-)
+_FORMAT_HELP = "Force one input format; detected per record otherwise."
 
 
 def _print_skipped(skipped: list[str]) -> None:
@@ -40,7 +36,7 @@ def import_cmd(
         ..., help="Files, directories, JSONL/parquet collections, or hf:OWNER/NAME (a Hugging Face dataset)."
     ),
     out: Path = typer.Option(..., "--out", help="Directory for the normalized <id>.traj.json files."),
-    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    fmt: TrajectoryFormat | None = typer.Option(None, "--format", help=_FORMAT_HELP),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
@@ -104,7 +100,7 @@ def build_cmd(
     dedupe: bool = typer.Option(True, "--dedupe/--no-dedupe", help="Drop repeated prompt + target."),
     val_fraction: float = typer.Option(0.05, "--val-fraction", help="Share of trajectories in validation."),
     seed: int = typer.Option(0, "--seed", help="Seed of the by-trajectory split."),
-    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    fmt: TrajectoryFormat | None = typer.Option(None, "--format", help=_FORMAT_HELP),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
