@@ -91,9 +91,11 @@ def build_cmd(
     out: Path = typer.Option(
         ..., "--out", help="Directory for train/validation .jsonl/.parquet and stats.json."
     ),
-    window: int = typer.Option(2, "--window", help="Latest rounds shown in full (-1: all)."),
+    window: int = typer.Option(2, "--window", min=-1, help="Latest rounds shown in full (-1: all)."),
     list_earlier: bool = typer.Option(False, "--list-earlier", help="List earlier actions, one line each."),
-    obs_budget: int = typer.Option(2000, "--obs-budget", help="Characters per observation (-1: all)."),
+    obs_budget: int = typer.Option(
+        2000, "--obs-budget", min=-1, help="Characters per observation (-1: all)."
+    ),
     resolved_only: bool = typer.Option(False, "--resolved-only", help="Only trajectories marked resolved."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Most instances per trajectory."),
     tools: list[str] | None = typer.Option(None, "--tool", help="Only targets of this tool (repeatable)."),

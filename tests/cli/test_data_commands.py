@@ -31,3 +31,12 @@ def test_unknown_format_is_refused_before_anything_is_written(tmp_path, command)
     assert "swe-agnet" in result.stderr and "swe-agent-legacy" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--window", "--obs-budget"])
+def test_negative_context_sizes_other_than_all_are_refused(tmp_path, option):
+    out = tmp_path / "out"
+    result = swe_srl("steps", "build", str(FIXTURE), "--out", str(out), option, "-5")
+    assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
+    assert option in result.stderr
+    assert not out.exists()
