@@ -196,7 +196,9 @@ def check_cmd(
 
 @trajectories_app.command("replay-check")
 def replay_check_cmd(
-    file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
+    file: Path = typer.Argument(
+        ..., help="Trajectories: a file (any format the importers read), a collection or a directory."
+    ),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
     sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
@@ -211,26 +213,26 @@ def replay_check_cmd(
     from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.tasks import load_tasks
-    from swe_srl.trajectories.io import iter_trajectories
+    from swe_srl.trajectories.importers import import_paths
     from swe_srl.trajectories.replay_check import replay_check, replay_table
 
     console = output_console()
     try:
         by_id = {task.instance_id: task for task in load_tasks(tasks)}
-        trajectories = list(iter_trajectories(file))
+        trajectories = list(import_paths([file]))
     except (RecordError, OSError, ValueError) as err:
         fail(str(err))
         return
+    missing = sorted({t.instance_id for t in trajectories if t.instance_id not in by_id})
+    if missing:  # checked before any replay: a long run must not stop half-way on a bad input
+        fail(f"{file}: no task in {tasks} for {len(missing)} trajectory(s): {', '.join(missing)}")
     reports, failed = [], False
     for traj in trajectories:
-        task = by_id.get(traj.instance_id)
-        if task is None:
-            fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
-        report = replay_check(traj, task, sandbox, grade=grade)
+        report = replay_check(traj, by_id[traj.instance_id], sandbox, grade=grade)
         reports.append(report)
         failed |= report.resolved is False
-        if quiet:
-            console.print(replay_table(report).caption)
+        if quiet:  # one unwrapped line each, so a log or grep keeps it whole
+            console.print(f"{report.instance_id}: {replay_table(report).caption}", soft_wrap=True)
         else:
             console.print(replay_table(report))
     if json_out is not None:
