@@ -9,6 +9,8 @@ import pytest
 
 from swe_srl.records import RecordError
 from swe_srl.trajectories.importers import ImportReport, import_paths
+from swe_srl.trajectories.step_writer import iter_step_instances
+from swe_srl.trajectories.steps import build_step_dataset
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trajectories"
 
@@ -23,3 +25,10 @@ def test_unreadable_parquet_is_counted_and_skipped_with_skip_bad(tmp_path):
     assert len(report.skipped) == 1 and "b.parquet" in report.skipped[0]
     with pytest.raises(RecordError, match=r"b\.parquet"):
         list(import_paths([tmp_path]))
+
+
+def test_unreadable_step_parquet_is_a_record_error(tmp_path):
+    build_step_dataset(import_paths([FIXTURES / "mini_github_issue.traj.json"]), tmp_path / "steps")
+    (tmp_path / "steps" / "train.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(RecordError, match=r"train\.parquet"):
+        list(iter_step_instances(tmp_path / "steps"))
