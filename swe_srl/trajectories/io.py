@@ -154,9 +154,12 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.name.endswith(INPUT_SUFFIXES):
-                    yield child
+            found = [c for c in sorted(path.rglob("*")) if c.is_file() and c.name.endswith(INPUT_SUFFIXES)]
+            if not found:  # a mistyped folder must not become an empty dataset and a success
+                raise RecordError(
+                    f"holds no trajectory files ({', '.join(INPUT_SUFFIXES)})", source=str(path)
+                )
+            yield from found
         elif path.is_file():
             yield path
         else:

@@ -32,3 +32,9 @@ def test_unreadable_step_parquet_is_a_record_error(tmp_path):
     (tmp_path / "steps" / "train.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(RecordError, match=r"train\.parquet"):
         list(iter_step_instances(tmp_path / "steps"))
+
+
+def test_a_folder_without_trajectory_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a trajectory")
+    with pytest.raises(RecordError, match="no trajectory files"):
+        list(import_paths([tmp_path]))
