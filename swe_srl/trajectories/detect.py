@@ -8,7 +8,7 @@ from swe_srl.records import RecordError
 from swe_srl.trajectories.importers.adp import FORMAT as FORMAT_ADP
 from swe_srl.trajectories.importers.adp import is_adp
 from swe_srl.trajectories.importers.chat import FORMAT_OPENAI, FORMAT_SWESMITH, is_thought_action
-from swe_srl.trajectories.importers.common import content_text
+from swe_srl.trajectories.importers.common import chat_column, content_text
 from swe_srl.trajectories.importers.mini import FORMAT as FORMAT_MINI
 from swe_srl.trajectories.importers.mini import is_mini
 from swe_srl.trajectories.importers.moatless import FORMAT as FORMAT_MOATLESS
@@ -24,7 +24,7 @@ from swe_srl.trajectories.importers.sweagent_rows import is_sweagent_rows
 
 
 def _assistant_messages(data: Any) -> list[dict[str, Any]]:
-    messages = data.get("messages") if isinstance(data, dict) else data
+    messages = chat_column(data)
     if isinstance(messages, str):
         import json
 

@@ -26,6 +26,7 @@ from swe_srl.records import Action, Step, Trajectory
 from swe_srl.tools.legacy import specs_from_docs
 from swe_srl.trajectories.importers.common import (
     Where,
+    chat_column,
     content_text,
     extract_problem_statement,
     messages_of,
@@ -52,7 +53,9 @@ def _row_fields(data: Any, where: Where, fmt: str, steps: list[Step], extra: dic
     instance_id = str(row.get("instance_id") or row.get("id") or where.default_id)
     trajectory_id = str(row.get("traj_id") or row.get("trajectory_id") or instance_id)
     resolved = row.get("resolved")
-    metadata = {key: value for key, value in row.items() if key not in _ROW_KEYS}
+    chat = chat_column(row)
+    # every other column is kept, except the one that held the chat
+    metadata = {key: value for key, value in row.items() if key not in _ROW_KEYS and value is not chat}
     metadata.update(extra)
     metadata["trajectory_id"] = trajectory_id
     task = _task(messages_of(data, where))
@@ -82,7 +85,7 @@ def _skipped(index: int, message: dict[str, Any], reason: str) -> dict[str, Any]
 
 def is_thought_action(data: Any) -> bool:
     """Assistant turns that end in a fenced command block, no XML call among them (the ``ticks`` split)."""
-    messages = data.get("messages") if isinstance(data, dict) else data
+    messages = chat_column(data)
     if isinstance(messages, str):
         try:
             messages = json.loads(messages)

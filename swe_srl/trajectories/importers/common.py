@@ -89,11 +89,29 @@ def strip_observation_prefix(text: str) -> str:
     return text
 
 
+_CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+def chat_column(data: Any) -> Any:
+    """Where a record keeps its chat: ``messages``, a bare list, or a ``trajectory`` column of chat
+    messages (``nebius/SWE-rebench-openhands-trajectories``, ``nvidia/SWE-Zero``) — as stored."""
+    if not isinstance(data, dict):
+        return data
+    if "messages" in data:
+        return data["messages"]
+    column = data.get("trajectory")
+    is_chat = isinstance(column, list) and bool(column)
+    if is_chat and all(isinstance(m, dict) and m.get("role") in _CHAT_ROLES for m in column):
+        return column
+    return None
+
+
 def messages_of(data: Any, where: Where) -> list[dict[str, Any]]:
-    """The chat messages of a record: a bare list, ``{"messages": [...]}`` or a JSON string of either."""
+    """The chat messages of a record: a bare list, ``{"messages": [...]}`` (or a ``trajectory``
+    column of chat messages), or a JSON string of either."""
     import json
 
-    messages = data.get("messages") if isinstance(data, dict) else data
+    messages = chat_column(data)
     if isinstance(messages, str):
         try:
             messages = json.loads(messages)
