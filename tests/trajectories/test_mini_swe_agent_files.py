@@ -86,3 +86,17 @@ def test_a_mini_file_named_after_a_dotted_id_keeps_the_whole_id(tmp_path):
     path = tmp_path / f"{SWE_SMITH_ID}.traj.json"
     path.write_text(FIXTURE.read_text())  # the 1.x format: a bare list of messages, no id
     assert next(import_paths([path])).instance_id == SWE_SMITH_ID
+
+
+def test_a_reply_whose_executed_command_is_not_in_its_text_keeps_its_text_as_thought(tmp_path):
+    head, _ = _turns()
+    reply = {
+        "role": "assistant",
+        "content": "Listing the tests first.",
+        "extra": {"actions": [{"command": "ls"}]},
+    }
+    messages = [*head, reply, {"role": "user", "content": "tests"}]
+    path = tmp_path / "run.traj.json"
+    path.write_text(json.dumps({"messages": messages, "trajectory_format": "mini-swe-agent-1.1", "info": {}}))
+    (step,) = next(import_paths([path])).steps
+    assert step.action.args == {"command": "ls"} and step.thought == "Listing the tests first."

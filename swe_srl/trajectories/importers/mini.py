@@ -75,7 +75,8 @@ def _step(text: str, message: dict) -> Step | None:
     if block is not None:
         outside = (text[: block.start()], text[block.end() :])
     else:  # a command written some other way: the thought is the text before it, less its opening
-        outside = (_OPENING.sub("", text[: max(0, text.rfind(command))]),)
+        cut = text.rfind(command)
+        outside = (_OPENING.sub("", text[:cut]),) if cut >= 0 else (text,)
     thought = "\n\n".join(part.strip() for part in outside if part.strip())
     return Step(
         thought=thought,
