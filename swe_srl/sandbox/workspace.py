@@ -132,7 +132,9 @@ def _head(repo: Path) -> str:
 
 
 def _commit_all(repo: Path, message: str) -> None:
-    git(["add", "-A"], repo)
+    # --force: a source tree's own .gitignore must not drop files it ships (an sdist's generated
+    # ``_version.py``, prebuilt data); everything copied is part of the task's base state.
+    git(["add", "-A", "--force"], repo)
     git(["commit", "-q", "--allow-empty", "--no-verify", "--no-gpg-sign", "-m", message], repo)
 
 
@@ -185,7 +187,7 @@ def _build(task: Task, dest: Path) -> None:
     else:
         _build_from_tree(task, src, dest)
     _apply_setup_patch(task, dest)
-    # Ignored files from the source tree are not in the commit; drop them so the tree equals HEAD.
+    # Everything is committed (ignored files included), so this only drops what a build left behind.
     git(["clean", "-q", "-fdx"], dest)
     # One pack instead of thousands of loose objects: every workspace links the object store anew
     # on each reset (swe_srl.sandbox.localfs), and a link per object would cost a reset dearly.
