@@ -44,6 +44,7 @@ _GIT_ENV = {
     "LC_ALL": "C",
     "TZ": "UTC",
 }
+GIT_ENV = _GIT_ENV  # for builders that run git elsewhere (in a container) with the same identity
 _SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _tree_hash_memo: dict[tuple[str, int, int], str] = {}
 
