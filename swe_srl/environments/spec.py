@@ -43,7 +43,7 @@ class EnvSpec:
     python: str = "3.11"  # major.minor the interpreter must have
     packages: tuple[str, ...] = ()  # pinned requirements, ``name==version``
     pre_install: tuple[str, ...] = ()  # shell commands before the packages (in /testbed)
-    install: tuple[str, ...] = ("python -m pip install --no-deps --no-build-isolation -e .",)
+    install: tuple[str, ...] = ("python -m pip install --no-deps -e .",)
     test_cmd: str = "python -m pytest -rA -p no:cacheprovider"
     log_parser: str = "pytest"
     pytest_plugins: tuple[str, ...] = ()  # plugin modules loaded with ``-p`` (autoload may be off)
