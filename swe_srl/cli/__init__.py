@@ -26,6 +26,7 @@ _AREAS = (
     "episode_cmds",
     "tasks_cmds",
     "envs_cmds",
+    "synth_cmds",
     "eval_cmds",
     "data_cmds",
     "train_cmds",

@@ -72,5 +72,8 @@ def read_pip_config(environ: dict[str, str] | None = None) -> PipConfig:
     }
     values = [v for section in merged.sections() for v in merged[section].values()]
     values += list(variables.values())
-    paths = sorted({m for value in values for m in _PATHS.findall(value) if os.path.exists(m)})
+    found = {m.rstrip("/") for value in values for m in _PATHS.findall(value)}
+    # A local "simple" index links to files beside it (``<root>/files``): carry the whole index root.
+    found = {str(Path(m).parent) if Path(m).name == "simple" else m for m in found}
+    paths = sorted(m for m in found if os.path.exists(m))
     return PipConfig(text=buffer.getvalue(), variables=variables, paths=tuple(paths))
