@@ -79,7 +79,7 @@ def tasks_mine(
     log_parser: str = _PARSER,
     sandbox: str = typer.Option("local", "--sandbox", help="Sandbox kind the tests run in."),
 ) -> None:
-    """Real fixes between two consecutive releases: a source file's change as gold, its tests as test patch."""
+    """Real fixes between two consecutive releases: a source change as gold, its tests as test patch."""
     from swe_srl.environments.build import build_environment
     from swe_srl.tasks.synth.mine import mine_fixes
     from swe_srl.tasks.synth.project import prepare_project
