@@ -31,7 +31,7 @@ from pathlib import Path
 from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.rootfs import base_rootfs, rootfs_python
 from swe_srl.environments.spec import EnvSpec
-from swe_srl.records import SweSrlError
+from swe_srl.sandbox.base import SandboxError
 from swe_srl.sandbox.workspace import default_cache_root
 
 VENV = "/opt/swe-srl/venv"
@@ -43,8 +43,12 @@ DEFAULT_BUILD_TIMEOUT = 1800.0
 READY = "environment.json"
 
 
-class EnvironmentBuildError(SweSrlError):
-    """An environment could not be built; the message names it and says why."""
+class EnvironmentBuildError(SandboxError):
+    """An environment could not be built; the message names it and says why.
+
+    A sandbox cannot start without its environment, so this is a sandbox failure: validation and
+    grading report it per task (``sandbox failed: ...``) and go on.
+    """
 
 
 class EnvironmentUnavailable(EnvironmentBuildError):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.environments.build import (
-    EnvironmentBuildError,
     EnvironmentUnavailable,
     build_environment,
     load_built,
@@ -74,7 +73,7 @@ def ensure_environment(
             image = build_env_image(TaskEnvironment(spec, built), force=force)
     except EnvironmentUnavailable as exc:
         return EnvBuildResult(spec.name, key, "unavailable", tasks, time.monotonic() - start, error=str(exc))
-    except (EnvironmentBuildError, SweSrlError, OSError) as exc:
+    except (SweSrlError, OSError) as exc:
         return EnvBuildResult(spec.name, key, "failed", tasks, time.monotonic() - start, error=str(exc))
     return EnvBuildResult(spec.name, key, status, tasks, round(time.monotonic() - start, 2), image)
 

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from swe_srl.environments.mount import TaskEnvironment
-from swe_srl.records import SweSrlError, Task
+from swe_srl.records import Task
+from swe_srl.sandbox.base import SandboxError
 from swe_srl.sandbox.workspace import GIT_ENV, prepare_base_repo
 
 DOCKERFILES = Path(__file__).resolve().parents[2] / "dockerfiles"
@@ -26,7 +27,7 @@ KEY_LABEL = "swe-srl.env-key"
 _TAG_CHARS = re.compile(r"[^a-z0-9_.-]+")
 
 
-class ImageError(SweSrlError):
+class ImageError(SandboxError):
     """An environment or task image could not be built or is missing."""
 
 

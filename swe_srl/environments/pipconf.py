@@ -46,15 +46,15 @@ class PipConfig:
     paths: tuple[str, ...]  # local files and folders the configuration names (bound read-only)
 
 
-def config_files() -> list[Path]:
+def config_files(environ: dict[str, str]) -> list[Path]:
     """pip's configuration files in the order pip reads them (later ones override earlier ones)."""
-    home = Path.home()
-    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
+    home = Path(environ.get("HOME") or Path.home())
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
     files = [Path(d) / "pip" / "pip.conf" for d in xdg_dirs if d]
     files += [Path("/etc/pip.conf"), home / ".pip" / "pip.conf"]
-    files.append(Path(os.environ.get("XDG_CONFIG_HOME", home / ".config")) / "pip" / "pip.conf")
-    if os.environ.get("PIP_CONFIG_FILE") and os.environ["PIP_CONFIG_FILE"] != os.devnull:
-        files.append(Path(os.environ["PIP_CONFIG_FILE"]))
+    files.append(Path(environ.get("XDG_CONFIG_HOME", home / ".config")) / "pip" / "pip.conf")
+    if environ.get("PIP_CONFIG_FILE") and environ["PIP_CONFIG_FILE"] != os.devnull:
+        files.append(Path(environ["PIP_CONFIG_FILE"]))
     return [f for f in files if f.is_file()]
 
 
@@ -62,7 +62,7 @@ def read_pip_config(environ: dict[str, str] | None = None) -> PipConfig:
     """Merge pip's configuration files and pick the variables that configure pip and TLS."""
     environ = dict(os.environ if environ is None else environ)
     merged = configparser.RawConfigParser()
-    merged.read([str(f) for f in config_files()])
+    merged.read([str(f) for f in config_files(environ)])
     buffer = io.StringIO()
     merged.write(buffer)
     variables = {

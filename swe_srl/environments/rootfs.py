@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from swe_srl.records import SweSrlError
+from swe_srl.sandbox.base import SandboxError
 from swe_srl.sandbox.workspace import default_cache_root
 
 BUILD_BASE_SCRIPT = Path(__file__).resolve().parents[2] / "dockerfiles" / "build-base.sh"
@@ -28,7 +28,7 @@ READY = ".swe-srl-rootfs-ready"
 _MOUNT_POINTS = ("testbed", "opt/swe-srl/venv", "run/swe-srl", "proc", "dev", "tmp", "root")
 
 
-class RootfsError(SweSrlError):
+class RootfsError(SandboxError):
     """The base root filesystem cannot be provided on this machine."""
 
 

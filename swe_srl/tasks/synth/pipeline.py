@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from swe_srl.tasks.synth.statement import write_statement
 from swe_srl.tasks.synth.testrun import TestRun, run_tests
 
 DEFAULT_TEST_TIMEOUT = 300.0
+CANDIDATE_MIN_TIMEOUT = 30.0
+CANDIDATE_SLOWDOWN = 3.0
 Progress = Callable[[str], None]
 
 
@@ -165,9 +168,12 @@ def synthesize(
     rows: list[dict[str, Any]] = []
     seen_failures: dict[frozenset[str], int] = {}
     with make_sandbox(sandbox_kind, _source_task(spec, suite_dir)) as sandbox:
+        start = time.monotonic()
         baseline = run_tests(sandbox, spec, config.test_paths, timeout).passed
         if not baseline:
             raise RuntimeError(f"{spec.name}: no test passes before any bug is injected")
+        # A bug that makes the suite hang (a loop that never ends) is dropped after a few baseline runs' time.
+        timeout = min(timeout, max(CANDIDATE_MIN_TIMEOUT, CANDIDATE_SLOWDOWN * (time.monotonic() - start)))
         progress(f"{spec.name}: {len(baseline)} tests pass at baseline")
         for tried, candidate in enumerate(candidates(tree, config, seed)):
             if len(rows) >= config.synth or tried >= config.max_candidates:
