@@ -14,7 +14,13 @@ from swe_srl.environments.spec import EnvSpec, read_environments, spec_from_dict
 from swe_srl.records import RecordError
 from swe_srl.tasks import load_tasks
 
-RAW = {"name": "calc-1.0", "repo": "tiny/calc", "version": "1.0", "repo_dir": "calc-lib", "packages": ["pytest==8.3.3"]}
+RAW = {
+    "name": "calc-1.0",
+    "repo": "tiny/calc",
+    "version": "1.0",
+    "repo_dir": "calc-lib",
+    "packages": ["pytest==8.3.3"],
+}
 
 
 def _suite(tmp_path: Path, spec: dict, environment: str = "calc-1.0") -> Path:
@@ -39,7 +45,9 @@ def test_unknown_environment_names_file_row_and_field(tmp_path):
     suite = _suite(tmp_path, RAW, environment="nope-2.0")
     with pytest.raises(RecordError) as err:
         load_tasks(suite)
-    assert "tasks.jsonl" in str(err.value) and "'environment'" in str(err.value) and "nope-2.0" in str(err.value)
+    assert (
+        "tasks.jsonl" in str(err.value) and "'environment'" in str(err.value) and "nope-2.0" in str(err.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,9 +80,13 @@ def test_build_key_follows_build_inputs_only(tmp_path):
 
 
 def test_build_script_pins_pip_and_runs_steps_in_order():
-    spec = EnvSpec(name="e", repo="o/r", version="1", repo_dir="/x", packages=("a==1",), pre_install=("echo pre",))
+    spec = EnvSpec(
+        name="e", repo="o/r", version="1", repo_dir="/x", packages=("a==1",), pre_install=("echo pre",)
+    )
     script = build_script(spec, "24.0")
-    order = [script.index(s) for s in ("venv --without-pip", "pip==24.0", "echo pre", " a==1", "-e .", "freeze")]
+    order = [
+        script.index(s) for s in ("venv --without-pip", "pip==24.0", "echo pre", " a==1", "-e .", "freeze")
+    ]
     assert order == sorted(order)
     assert "--system-site-packages" not in script
 

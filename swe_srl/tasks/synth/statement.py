@@ -17,7 +17,7 @@ MAX_TESTS_LISTED = 5
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def test_source(repo_dir: Path, test_id: str) -> str:
+def function_source(repo_dir: Path, test_id: str) -> str:
     """The source of the test function ``test_id`` names (pytest node id), or "" when not found."""
     path_part, _, rest = test_id.partition("::")
     path = repo_dir / path_part
@@ -86,7 +86,7 @@ def write_statement(
         f"{'s' if len(failing) == 1 else ''}; the behaviour they check is broken.",
         "",
     ]
-    repro = test_source(repo_dir, first) if "::" in first else ""
+    repro = function_source(repo_dir, first) if "::" in first else ""
     if repro:
         lines += ["Reproduction (from the test suite):", "", "```python", repro, "```", ""]
     failure = pytest_failure(log, first) if parser == "pytest" else unittest_failure(log, first)
