@@ -44,6 +44,15 @@ def resolve_reference(value: str, base_dir: Path | None) -> str:
     return f"{path}#{name}"
 
 
+def spec_at(reference: str) -> EnvSpec:
+    """The spec a resolved reference (``/abs/environments.jsonl#name``) names."""
+    file_part, _, name = reference.rpartition("#")
+    specs = _specs(Path(file_part))
+    if name not in specs:
+        raise EnvironmentNotFound(f"environment {name!r} is not in {file_part}")
+    return specs[name]
+
+
 def spec_for(task: Task) -> EnvSpec | None:
     """The environment spec ``task`` names, or None when it names none."""
     value = getattr(task, "environment", "")

@@ -1,0 +1,101 @@
+"""One environment, both backends: same interpreter, same distributions, same verdicts, on a real project.
+
+The environment is the `pypi` suite's `inflection-0.5.1` (a real PyPI sdist; pytest pinned). Building it
+reaches the package index once; afterwards it is cached by content hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from swe_srl.environments.build import EnvironmentUnavailable, build_environment, load_built
+from swe_srl.environments.ensure import ensure_environments
+from swe_srl.records import Task
+from swe_srl.sandbox import SandboxError, make_sandbox
+from swe_srl.tasks import load_tasks, validate_task
+from swe_srl.tasks.suites import envs_root
+
+pytestmark = pytest.mark.slow
+ENV = "inflection-0.5.1"
+PROBE = (
+    "command -v python; python -c 'import sys; print(sys.version); print(sys.prefix)'; "
+    "python -c 'import sys; print([p for p in sys.path if \"dist-packages\" in p])'; "
+    "python -c 'import inflection; print(inflection.__file__)'; pip freeze --all; echo NO_COLOR=$NO_COLOR"
+)
+
+
+@pytest.fixture(scope="module")
+def pypi_tasks() -> list[Task]:
+    tasks = [t for t in load_tasks("pypi") if t.environment.endswith(f"#{ENV}")]
+    assert len(tasks) >= 2, "the pypi suite lost its inflection tasks"
+    return tasks
+
+
+def _probe(kind: str, task: Task) -> str:
+    with make_sandbox(kind, task) as sandbox:
+        result = sandbox.run(PROBE, timeout=120)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_local_environment_is_the_venv_not_the_host(pypi_tasks):
+    out = _probe("local", pypi_tasks[0])
+    lines = out.splitlines()
+    assert lines[0] == "/opt/swe-srl/venv/bin/python"
+    assert "/opt/swe-srl/venv" in lines and "[]" in lines  # no Debian dist-packages on the path
+    assert "/testbed/inflection/__init__.py" in out  # the task's code, installed editable
+    assert "pytest==8.3.3" in out and "NO_COLOR=1" in out
+
+
+@pytest.mark.docker
+def test_both_backends_see_the_same_interpreter_and_distributions(pypi_tasks):
+    assert _probe("local", pypi_tasks[0]) == _probe("docker", pypi_tasks[0])
+
+
+@pytest.mark.docker
+def test_both_backends_give_the_same_verdicts(pypi_tasks):
+    task = pypi_tasks[0]
+    local, docker = validate_task(task, "local"), validate_task(task, "docker")
+    assert local.before and local.after
+    assert (local.valid, local.problems) == (docker.valid, docker.problems)
+    assert (local.before, local.after) == (docker.before, docker.after)
+
+
+@pytest.mark.docker
+def test_named_image_that_does_not_exist_is_a_clear_error(pypi_tasks):
+    task = dataclasses.replace(pypi_tasks[0], image="swe-srl/no-such-image:1")
+    with pytest.raises(SandboxError, match=r"image 'swe-srl/no-such-image:1' does not exist"):
+        make_sandbox("docker", task)
+
+
+def test_envs_build_builds_each_environment_once(pypi_tasks):
+    results = ensure_environments(pypi_tasks)
+    assert [(r.name, r.tasks, r.ok) for r in results] == [(ENV, len(pypi_tasks), True)]
+    assert ensure_environments(pypi_tasks)[0].status == "cached"
+
+
+def test_environment_needing_another_python_is_rejected_with_the_reason(pypi_tasks, tmp_path):
+    """validate never runs such a task elsewhere: it reports why the environment cannot exist here."""
+    suite = tmp_path / "suite"
+    shutil.copytree(envs_root() / "pypi" / "repos" / ENV, suite / "repos" / ENV)
+    rows = [
+        json.loads(line) for line in (envs_root() / "pypi" / "environments.jsonl").read_text().splitlines()
+    ]
+    spec = next(r for r in rows if r["name"] == ENV)
+    (suite / "environments.jsonl").write_text(json.dumps({**spec, "python": "3.8"}) + "\n")
+    task = dataclasses.replace(pypi_tasks[0], environment=f"{suite / 'environments.jsonl'}#{ENV}")
+    result = validate_task(task, "local")
+    assert (
+        not result.valid
+        and "needs Python 3.8" in result.problems[0]
+        and "provides Python 3.11" in result.problems[0]
+    )
+    from swe_srl.environments.reference import spec_for
+
+    with pytest.raises(EnvironmentUnavailable):
+        build_environment(spec_for(task))
+    assert load_built(spec_for(task)) is None
