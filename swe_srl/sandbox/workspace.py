@@ -107,7 +107,9 @@ def tree_hash(root: Path) -> str:
 def _source_dir(task: Task) -> Path:
     if not task.repo_dir:
         raise WorkspaceError(
-            f"task {task.instance_id}: field 'repo_dir' is empty; nothing to build /testbed from"
+            f"task {task.instance_id}: field 'repo_dir' is empty; nothing to build /testbed from "
+            f"(give --repos DIR holding a git clone named {task.repo.replace('/', '__')}, or $SWE_SRL_REPOS, "
+            "or an image that holds /testbed on the docker backend)"
         )
     src = Path(task.repo_dir)
     if not src.is_absolute() or not src.is_dir():
