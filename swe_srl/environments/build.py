@@ -184,10 +184,10 @@ def build_script(spec: EnvSpec, pip_version: str) -> str:
         "set -euxo pipefail",
         f"python3 -m venv --without-pip {VENV}",
         f"export VIRTUAL_ENV={VENV} PATH={VENV}/bin:{SYSTEM_PATH}",
-        f"PYTHONPATH={BOOTSTRAP} python -m pip install --no-cache-dir {shlex.quote(pin_pip)}",
+        f"PYTHONPATH={BOOTSTRAP} python -m pip install {shlex.quote(pin_pip)}",
         "cd /testbed",
         *spec.pre_install,
-        f"python -m pip install --no-cache-dir {' '.join(shlex.quote(p) for p in packages)}",
+        f"python -m pip install {' '.join(shlex.quote(p) for p in packages)}",
         *spec.install,
         f"python -c 'import platform; print(platform.python_version())' > {OUT}/python",
         f"python -m pip freeze --all > {OUT}/freeze.txt",
@@ -215,7 +215,9 @@ def _rewrite(text: str, binds: dict[str, str]) -> str:
     return text
 
 
-def _bwrap_build_argv(rootfs: Path, tmp: Path, pip_dir: Path, binds: dict[str, str]) -> list[str]:
+def _bwrap_build_argv(
+    rootfs: Path, tmp: Path, pip_dir: Path, binds: dict[str, str], pip_cache: Path
+) -> list[str]:
     argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
     argv += ["--ro-bind", str(rootfs / "usr"), "/usr", "--ro-bind", str(rootfs / "etc"), "/etc"]
     for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -229,6 +231,8 @@ def _bwrap_build_argv(rootfs: Path, tmp: Path, pip_dir: Path, binds: dict[str, s
         argv += ["--ro-bind", host, inside]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     argv += ["--bind", str(tmp / "home"), "/root", "--bind", str(tmp / "testbed"), "/testbed"]
+    # pip's download cache outlives the build: rebuilding an environment (or CI) downloads nothing twice.
+    argv += ["--bind", str(pip_cache), "/root/.cache/pip"]
     argv += ["--bind", str(tmp / "venv"), VENV, "--bind", str(tmp / "out"), OUT]
     argv += ["--ro-bind", str(pip_dir), f"{BOOTSTRAP}/pip"]
     return [*argv, "--chdir", "/testbed", "--clearenv"]
@@ -252,7 +256,9 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         "PATH": SYSTEM_PATH,
         **spec.env,
     }
-    argv = _bwrap_build_argv(rootfs, tmp, pip_dir, binds)
+    pip_cache = tmp.parent / "pip-cache"
+    pip_cache.mkdir(exist_ok=True)
+    argv = _bwrap_build_argv(rootfs, tmp, pip_dir, binds, pip_cache)
     for key, value in env.items():
         argv += ["--setenv", key, value]
     (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))

@@ -1,0 +1,66 @@
+"""The shipped `pypi` suite: its shape, and a small fixed sample validated on both backends.
+
+The sample covers a `src/` layout whose test configuration needs a plugin (semver's `addopts` with
+`--cov`), a mined real fix with its test patch, and a third-party dependency (isodate on six).
+Building the sample's environments reaches the package index once; builds are cached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from swe_srl.environments.reference import spec_for
+from swe_srl.tasks import load_tasks, validate_task
+from swe_srl.tasks.suites import envs_root
+
+SAMPLE = (
+    "python-semver__python-semver-3.0.2.synth-4f3ea414",
+    "python-semver__python-semver-3.0.2.mined-30577cae",
+    "gweis__isodate-0.6.1.synth-504d6546",
+)
+
+
+@pytest.fixture(scope="module")
+def suite():
+    return load_tasks("pypi")
+
+
+def test_suite_shape(suite):
+    environments = Counter(spec_for(t).name for t in suite)
+    assert len(environments) >= 10 and len(suite) >= 100, environments
+    origins = Counter(t.metadata["origin"] for t in suite)
+    assert set(origins) == {"synthesized", "mined"}, origins
+    for task in suite:
+        assert task.FAIL_TO_PASS and task.setup_patch and task.patch, task.instance_id
+        spec = spec_for(task)
+        assert task.repo_dir == spec.repo_dir and all("==" in p for p in spec.packages)
+    parsers = {spec_for(t).log_parser for t in suite}
+    assert "pytest" in parsers and len(parsers) >= 2  # one project graded by a non-pytest parser
+    assert any(" " in test for t in suite for test in t.FAIL_TO_PASS)  # parametrized ids with spaces
+
+
+def test_problem_statements_never_show_the_bug(suite):
+    for task in (t for t in suite if t.metadata["origin"] == "synthesized"):
+        added = [line[1:].strip() for line in task.setup_patch.splitlines() if line.startswith("+")]
+        added = [line for line in added if len(line) > 12 and not line.startswith("++")]
+        leaked = [line for line in added if line in task.problem_statement]
+        assert not leaked, (task.instance_id, leaked)
+
+
+def test_sources_are_pinned(suite):
+    projects = json.loads((envs_root() / "pypi" / "projects.json").read_text())["projects"]
+    assert all(len(p["sha256"]) == 64 for p in projects)
+    for task in suite:
+        assert spec_for(task).source["sha256"] in {p["sha256"] for p in projects}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.mark.parametrize("instance_id", SAMPLE)
+def test_sample_validates(suite, kind, instance_id):
+    task = next(t for t in suite if t.instance_id == instance_id)
+    result = validate_task(task, kind)
+    assert result.valid, result.problems
