@@ -27,7 +27,7 @@ from pathlib import Path
 from swe_srl.records import Task
 from swe_srl.sandbox.base import SandboxError
 
-PREPARATION_VERSION = 2  # bump when the preparation recipe changes: old cache entries are then ignored
+PREPARATION_VERSION = 3  # bump when the preparation recipe changes: old cache entries are then ignored
 BRANCH = "main"
 _IDENTITY = {"name": "swe-srl", "email": "swe-srl@localhost", "date": "2000-01-01T00:00:00+0000"}
 # Host configuration must not leak into the commit (autocrlf, hooks, templates, signing...).
@@ -138,7 +138,12 @@ def _commit_all(repo: Path, message: str) -> None:
     # --force: a source tree's own .gitignore must not drop files it ships (an sdist's generated
     # ``_version.py``, prebuilt data); everything copied is part of the task's base state.
     git(["add", "-A", "--force"], repo)
-    git(["commit", "-q", "--allow-empty", "--no-verify", "--no-gpg-sign", "-m", message], repo)
+    # gc.auto=0: a commit of more than 6,700 loose objects would start a detached `git gc` that
+    # repacks the cached repository while sandboxes copy it; _build packs it once, synchronously.
+    git(
+        ["-c", "gc.auto=0", "commit", "-q", "--allow-empty", "--no-verify", "--no-gpg-sign", "-m", message],
+        repo,
+    )
 
 
 def _build_from_tree(task: Task, src: Path, dest: Path) -> None:
@@ -194,7 +199,7 @@ def _build(task: Task, dest: Path) -> None:
     git(["clean", "-q", "-fdx"], dest)
     # One pack instead of thousands of loose objects: every workspace links the object store anew
     # on each reset (swe_srl.sandbox.localfs), and a link per object would cost a reset dearly.
-    git(["repack", "-a", "-d", "-q"], dest)
+    git(["-c", "gc.auto=0", "repack", "-a", "-d", "-q"], dest)
     git(["prune-packed"], dest)
     _check_base_commit(task, dest)
 

@@ -15,6 +15,7 @@ MAX_REPRO_LINES = 30
 MAX_ERROR_LINES = 12
 MAX_TESTS_LISTED = 5
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object reprs: they differ between runs
 
 
 def function_source(repo_dir: Path, test_id: str) -> str:
@@ -54,7 +55,7 @@ def pytest_failure(log: str, test_id: str) -> str:
         block = log[start:end]
         title = block.splitlines()[0].strip("_ ")
         if title == name or title.endswith("." + name):
-            errors = [line for line in block.splitlines() if line.startswith("E ")]
+            errors = [_ADDRESS.sub("", line) for line in block.splitlines() if line.startswith("E ")]
             return "\n".join(errors[:MAX_ERROR_LINES])
     return ""
 
@@ -69,7 +70,7 @@ def unittest_failure(log: str, test_id: str) -> str:
     block = log[match.end() :].split("\n" + "=" * 70, 1)[0].split("\n" + "-" * 70 + "\nRan ", 1)[0]
     lines = [line for line in block.strip("-\n").splitlines() if line.strip()]
     error_at = max((i for i, line in enumerate(lines) if not line.startswith(" ")), default=0)
-    return "\n".join(lines[error_at : error_at + MAX_ERROR_LINES])
+    return _ADDRESS.sub("", "\n".join(lines[error_at : error_at + MAX_ERROR_LINES]))
 
 
 def write_statement(
