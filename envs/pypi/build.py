@@ -25,6 +25,7 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="only this project (repeatable)")
     parser.add_argument("--sandbox", default="local", help="sandbox kind the tests run in")
     parser.add_argument("--no-mine", action="store_true", help="synthesize only")
+    parser.add_argument("--no-synth", action="store_true", help="mine only")
     args = parser.parse_args()
     data = json.loads((HERE / "projects.json").read_text())
     seed = int(data.get("seed", 0))
@@ -33,7 +34,13 @@ def main() -> int:
         if args.only and config.name not in args.only:
             continue
         rows = build_project(
-            config, HERE, seed=seed, sandbox_kind=args.sandbox, mine=not args.no_mine, progress=print
+            config,
+            HERE,
+            seed=seed,
+            sandbox_kind=args.sandbox,
+            mine=not args.no_mine,
+            synth=not args.no_synth,
+            progress=print,
         )
         print(f"{config.env_name}: {len(rows)} task(s)", flush=True)
     return 0

@@ -66,6 +66,7 @@ def build_project(
     seed: int = 0,
     sandbox_kind: str = "local",
     mine: bool = True,
+    synth: bool = True,
     cache: Path | None = None,
     progress: Progress = lambda _: None,
 ) -> list[dict[str, Any]]:
@@ -75,19 +76,22 @@ def build_project(
     from swe_srl.environments.build import build_environment
 
     build_environment(spec)
-    rows = [
-        with_base_commit(r, spec)
-        for r in synthesize(config, spec, suite_dir, seed=seed, sandbox_kind=sandbox_kind, progress=progress)
-    ]
-    merge_rows(suite_dir, spec.name, rows, "synthesized")
+    rows: list[dict[str, Any]] = []
+    if synth:
+        found = synthesize(config, spec, suite_dir, seed=seed, sandbox_kind=sandbox_kind, progress=progress)
+        rows = [with_base_commit(r, spec) for r in found]
+        merge_rows(suite_dir, spec.name, rows, "synthesized")
     if mine and config.mine_from:
         from swe_srl.tasks.synth.mine import mine_fixes
 
-        mined = []
+        mined: dict[str, dict[str, Any]] = {}
         for old in config.mine_from:
             found = mine_fixes(config, spec, old, suite_dir, cache=cache or default_download_cache(),
                                sandbox_kind=sandbox_kind, progress=progress)  # fmt: skip
-            mined += [with_base_commit(r, spec) for r in found]
-        merge_rows(suite_dir, spec.name, mined, "mined")
-        rows += mined
+            # The same fix reached from two releases is one task (the first release that shows it).
+            mined.update(
+                {r["instance_id"]: with_base_commit(r, spec) for r in found if r["instance_id"] not in mined}
+            )
+        merge_rows(suite_dir, spec.name, list(mined.values()), "mined")
+        rows += list(mined.values())
     return rows
