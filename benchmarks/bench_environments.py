@@ -83,7 +83,8 @@ def build_and_disk(env_name: str) -> dict:
     try:
         start = time.perf_counter()
         for index, task in enumerate(tasks):
-            thin.append(build_task_layer(env, task, f"swe-srl/bench-thin:{index}", force=True))
+            thin.append(f"swe-srl/bench-thin:{index}")
+            build_task_layer(env, task, thin[-1], force=True)
         thin_seconds = time.perf_counter() - start
         start = time.perf_counter()
         for index, task in enumerate(tasks):

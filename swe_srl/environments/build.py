@@ -95,7 +95,8 @@ def load_built(spec: EnvSpec, cache_root: Path | None = None) -> BuiltEnv | None
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (one build of a key at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -117,7 +118,7 @@ def build_environment(
         return built
     root = environments_root(cache_root)
     key = spec.build_key()
-    with _locked(root / f".{key}.lock"):
+    with locked(root / f".{key}.lock"):
         if not force and (built := load_built(spec, cache_root)) is not None:
             return built  # another process built it while we waited
         rootfs = base_rootfs(spec.base_image, cache_root)

@@ -10,6 +10,7 @@ none``: everything they hold was built before.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from swe_srl.environments.build import locked
 from swe_srl.environments.mount import TaskEnvironment
 from swe_srl.records import Task
 from swe_srl.sandbox.base import SandboxError
@@ -65,10 +67,17 @@ def _docker_build(context: Path, image: str, build_args: dict[str, str], label: 
 
 
 def build_env_image(env: TaskEnvironment, *, force: bool = False) -> str:
-    """Build the environment's image unless it exists; return its name."""
+    """Build the environment's image unless it exists; return its name (one build at a time per image)."""
     image = env_image_name(env)
     if not force and image_exists(image):
         return image
+    with locked(env.built.path.parent / f".{env.built.key}.image.lock"):
+        if force or not image_exists(image):
+            _build_env_image(env, image)
+    return image
+
+
+def _build_env_image(env: TaskEnvironment, image: str) -> None:
     repo = prepare_base_repo(source_task(env))
     with tempfile.TemporaryDirectory(prefix="swe-srl-envimage-") as tmp:
         context = Path(tmp)
@@ -78,7 +87,6 @@ def build_env_image(env: TaskEnvironment, *, force: bool = False) -> str:
         variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.variables.items())
         (context / "Dockerfile").write_text(f"{dockerfile}ENV {variables}\n")
         _docker_build(context, image, {"BASE_IMAGE": env.spec.base_image}, f"{KEY_LABEL}={env.built.key}")
-    return image
 
 
 def setup_script(task: Task) -> str:
@@ -97,14 +105,25 @@ def setup_script(task: Task) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_task_layer(env: TaskEnvironment, task: Task, image: str, *, force: bool = False) -> str:
-    """A thin image ``image`` over the environment's: only the task's setup commit differs."""
-    if not force and image_exists(image):
-        return image
+def _label(image: str) -> str | None:
+    argv = ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{KEY_LABEL}"}}}}', image]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def build_task_layer(env: TaskEnvironment, task: Task, image: str, *, force: bool = False) -> bool:
+    """A thin image ``image`` over the environment's: only the task's setup commit differs.
+
+    Returns whether it was built (False: an image with the same environment and setup was there).
+    """
+    script = setup_script(task)
+    key = f"{env.built.key}.{hashlib.sha256(script.encode()).hexdigest()[:12]}"
+    if not force and _label(image) == key:
+        return False
     base = build_env_image(env)
     with tempfile.TemporaryDirectory(prefix="swe-srl-taskimage-") as tmp:
         context = Path(tmp)
         shutil.copyfile(DOCKERFILES / "task.Dockerfile", context / "Dockerfile")
-        (context / "setup.sh").write_text(setup_script(task))
-        _docker_build(context, image, {"ENV_IMAGE": base}, f"{KEY_LABEL}={env.built.key}")
-    return image
+        (context / "setup.sh").write_text(script)
+        _docker_build(context, image, {"ENV_IMAGE": base}, f"{KEY_LABEL}={key}")
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -99,3 +100,31 @@ def test_environment_needing_another_python_is_rejected_with_the_reason(pypi_tas
     with pytest.raises(EnvironmentUnavailable):
         build_environment(spec_for(task))
     assert load_built(spec_for(task)) is None
+
+
+@pytest.mark.docker
+def test_per_task_image_is_a_thin_layer_over_the_environment_image(pypi_tasks):
+    from swe_srl.environments.images import env_image_name
+    from swe_srl.environments.mount import task_environment
+    from swe_srl.eval.images import build_task_image, with_image
+
+    task = pypi_tasks[1]
+    built = build_task_image(task, "pypi-test")
+    assert build_task_image(task, "pypi-test").action == "up-to-date"
+    env_image = env_image_name(task_environment(task))
+    history = subprocess.run(["docker", "history", "-q", built.image], capture_output=True, text=True).stdout
+    base_layers = subprocess.run(
+        ["docker", "history", "-q", env_image], capture_output=True, text=True
+    ).stdout
+    assert (
+        history.split()[-len(base_layers.split()) :] == base_layers.split()
+    )  # the env image's layers, shared
+    size = int(subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", built.image],
+                              capture_output=True, text=True).stdout)  # fmt: skip
+    env_size = int(subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", env_image],
+                                  capture_output=True, text=True).stdout)  # fmt: skip
+    assert size - env_size < 1_000_000  # the task's own layer: its setup commit, not a repository copy
+    with make_sandbox("docker", with_image(task, "pypi-test")) as sandbox:
+        head = sandbox.run("git rev-parse HEAD && command -v python").output.split()
+    assert head == [task.base_commit, "/opt/swe-srl/venv/bin/python"]
+    subprocess.run(["docker", "image", "rm", "-f", built.image], capture_output=True)
