@@ -64,3 +64,21 @@ def test_sample_validates(suite, kind, instance_id):
     task = next(t for t in suite if t.instance_id == instance_id)
     result = validate_task(task, kind)
     assert result.valid, result.problems
+
+
+def test_source_trees_are_committed_whole():
+    """A fresh clone must hold every file of each sdist, or base commits and environment keys change."""
+    import shutil
+    import subprocess
+
+    root = envs_root() / "pypi" / "repos"
+    if shutil.which("git") is None or not (envs_root().parent / ".git").exists():
+        pytest.skip("not a git checkout")
+    left_out = subprocess.run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert left_out == []
