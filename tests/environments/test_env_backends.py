@@ -128,3 +128,17 @@ def test_per_task_image_is_a_thin_layer_over_the_environment_image(pypi_tasks):
         head = sandbox.run("git rev-parse HEAD && command -v python").output.split()
     assert head == [task.base_commit, "/opt/swe-srl/venv/bin/python"]
     subprocess.run(["docker", "image", "rm", "-f", built.image], capture_output=True)
+
+
+def test_envs_commands_list_and_build_the_suites_environments(pypi_tasks):
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    ids = [arg for t in pypi_tasks[:3] for arg in ("-i", t.instance_id)]
+    built = CliRunner().invoke(app, ["envs", "build", "pypi", *ids])
+    assert built.exit_code == 0, built.output
+    assert f"cached      {ENV}" in built.output and "1/1 environments ready" in built.output
+    listed = CliRunner().invoke(app, ["envs", "list", "pypi"])
+    assert listed.exit_code == 0 and f"{ENV}\t" in listed.output and "built" in listed.output
+    assert len([line for line in listed.output.splitlines() if "\t" in line]) >= 10
