@@ -142,3 +142,19 @@ def test_envs_commands_list_and_build_the_suites_environments(pypi_tasks):
     listed = CliRunner().invoke(app, ["envs", "list", "pypi"])
     assert listed.exit_code == 0 and f"{ENV}\t" in listed.output and "built" in listed.output
     assert len([line for line in listed.output.splitlines() if "\t" in line]) >= 10
+
+
+def test_environment_that_fails_to_build_is_rejected_with_its_log(pypi_tasks, tmp_path):
+    """A build that fails (a compiled dependency without wheels, say) names the step and shows the log."""
+    suite = tmp_path / "suite"
+    shutil.copytree(envs_root() / "pypi" / "repos" / ENV, suite / "repos" / ENV)
+    rows = [
+        json.loads(line) for line in (envs_root() / "pypi" / "environments.jsonl").read_text().splitlines()
+    ]
+    spec = next(r for r in rows if r["name"] == ENV)
+    failing = {**spec, "pre_install": ["echo 'error: no C compiler for the extension' >&2; exit 3"]}
+    (suite / "environments.jsonl").write_text(json.dumps(failing) + "\n")
+    task = dataclasses.replace(pypi_tasks[0], environment=f"{suite / 'environments.jsonl'}#{ENV}")
+    result = validate_task(task, "local")
+    assert not result.valid
+    assert "build failed (exit 3)" in result.problems[0] and "no C compiler" in result.problems[0]
