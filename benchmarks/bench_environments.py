@@ -146,9 +146,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="inflection-0.5.1")
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument(
+        "--keep-build", action="store_true", help="reuse the build/disk figures of the last run"
+    )
     args = parser.parse_args()
     console = Console()
-    disk = build_and_disk(args.env)
+    if args.keep_build and RESULTS.is_file():
+        disk = json.loads(RESULTS.read_text())["build_and_disk"]
+    else:
+        disk = build_and_disk(args.env)
     table = Table(
         title=f"{disk['environment']}: {disk['tasks']} tasks, one environment vs one image per task"
     )

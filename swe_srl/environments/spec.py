@@ -30,6 +30,7 @@ DEFAULT_ENV_VARS = {"NO_COLOR": "1", "PY_COLORS": "0", "PYTHONHASHSEED": "0"}
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BUILD_KEYS: dict[int, tuple[EnvSpec, str]] = {}  # id(spec) -> (spec, key); the spec kept alive
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,20 @@ class EnvSpec:
         }
 
     def build_key(self) -> str:
-        """Content hash of the build inputs: equal keys share one built environment."""
+        """Content hash of the build inputs: equal keys share one built environment.
+
+        Computed once per spec object: hashing a large source tree costs a walk of every file, and
+        every sandbox start asks. A spec read again (its environments file changed) is hashed again.
+        """
+        known = _BUILD_KEYS.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
         from swe_srl.sandbox.workspace import tree_hash
 
         blob = json.dumps(self.build_inputs(tree_hash(Path(self.repo_dir))), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        _BUILD_KEYS[id(self)] = (self, key)
+        return key
 
     def to_dict(self) -> dict[str, Any]:
         return {

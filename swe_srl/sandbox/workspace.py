@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -79,25 +80,43 @@ def _is_git_checkout(path: Path) -> bool:
     return (path / ".git").exists()
 
 
-def _source_files(root: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        files.extend(Path(dirpath, name) for name in sorted(filenames) if not name.endswith(".pyc"))
-    return files
+def _scan(root: str, rel: str, out: list[tuple[str, os.stat_result]]) -> None:
+    """Files under ``root/rel`` in ``os.walk`` order (a folder's files, then its sorted subfolders)."""
+    with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+        listed = sorted(entries, key=lambda e: e.name)
+    subdirs = []
+    for entry in listed:
+        path = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir():  # follows links like os.walk; a link to a folder is neither walked nor hashed
+            if entry.name not in _SKIP_DIRS and not entry.is_symlink():
+                subdirs.append(path)
+        elif not entry.name.endswith(".pyc"):
+            out.append((path, entry.stat(follow_symlinks=False)))
+    for sub in subdirs:
+        _scan(root, sub, out)
+
+
+def _source_files(root: Path) -> list[tuple[str, os.stat_result]]:
+    """(relative path, lstat) of every file of a plain source tree; no Path per file (large trees)."""
+    found: list[tuple[str, os.stat_result]] = []
+    _scan(str(root), "", found)
+    return found
 
 
 def tree_hash(root: Path) -> str:
     """Content hash of a plain source tree (paths, modes, bytes), memoized by (path, mtimes, count)."""
     files = _source_files(root)
-    stats = [f.lstat() for f in files]
-    memo_key = (str(root), max((s.st_mtime_ns for s in stats), default=0), len(files))
+    memo_key = (str(root), max((st.st_mtime_ns for _, st in files), default=0), len(files))
     if memo_key in _tree_hash_memo:
         return _tree_hash_memo[memo_key]
     digest = hashlib.sha256()
-    for path, st in zip(files, stats, strict=True):
-        rel = path.relative_to(root).as_posix()
-        data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    for rel, st in files:
+        full = os.path.join(root, rel)
+        if stat.S_ISLNK(st.st_mode):
+            data = os.readlink(full).encode()
+        else:
+            with open(full, "rb") as handle:
+                data = handle.read()
         digest.update(f"{rel}\0{st.st_mode & 0o111 != 0}\0{len(data)}\0".encode())
         digest.update(data)
     _tree_hash_memo[memo_key] = digest.hexdigest()
