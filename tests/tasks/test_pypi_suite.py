@@ -82,3 +82,32 @@ def test_source_trees_are_committed_whole():
         check=True,
     ).stdout.split()
     assert left_out == []
+
+
+def test_shipped_expert_trajectories_cover_the_suite(suite):
+    """`swe-srl rollout --policy expert --keep resolved` on `pypi`: resolved episodes on real projects."""
+    from swe_srl.trajectories.io import read_trajectory
+
+    folder = envs_root().parent / "trajectories" / "pypi"
+    by_id = {t.instance_id: t for t in suite}
+    files = sorted(folder.glob("*.traj.json"))
+    assert len(files) >= len(suite) // 2
+    projects = set()
+    for path in files:
+        traj = read_trajectory(path)
+        task = by_id[traj.instance_id]
+        assert traj.resolved is True and traj.steps and traj.steps[-1].action.tool == "submit"
+        assert traj.final_patch.strip() and traj.problem_statement == task.problem_statement
+        projects.add(spec_for(task).name)
+    assert len(projects) >= 7
+
+
+@pytest.mark.slow
+def test_a_shipped_pypi_trajectory_replays_and_resolves(suite):
+    from swe_srl.trajectories.io import read_trajectory
+    from swe_srl.trajectories.replay_check import replay_check
+
+    task = next(t for t in suite if t.instance_id == SAMPLE[0])
+    traj = read_trajectory(envs_root().parent / "trajectories" / "pypi" / f"{task.instance_id}.traj.json")
+    report = replay_check(traj, task, "local")
+    assert report.resolved is True and report.patch_identical
