@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.environments.pipconf import read_pip_config
-from swe_srl.environments.rootfs import base_rootfs, rootfs_python
+from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import SandboxError
-from swe_srl.sandbox.workspace import default_cache_root
 
 VENV = "/opt/swe-srl/venv"
 BOOTSTRAP = "/run/swe-srl/bootstrap"
@@ -73,7 +72,7 @@ class BuiltEnv:
 
 
 def environments_root(cache_root: Path | None = None) -> Path:
-    return Path(cache_root or default_cache_root()) / "envs"
+    return environments_cache(cache_root) / "envs"
 
 
 def load_built(spec: EnvSpec, cache_root: Path | None = None) -> BuiltEnv | None:
@@ -83,6 +82,8 @@ def load_built(spec: EnvSpec, cache_root: Path | None = None) -> BuiltEnv | None
         meta = json.loads((path / READY).read_text())
     except (OSError, ValueError):
         return None
+    if not Path(meta["rootfs"]).is_dir():
+        return None  # its root filesystem was removed: build again
     return BuiltEnv(
         name=spec.name,
         key=meta["key"],
@@ -163,6 +164,7 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
             shutil.rmtree(final)
         for sub in ("out", "home", "testbed"):  # sandboxes bring their own /testbed
             shutil.rmtree(tmp / sub)
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would keep the sandbox's unprivileged account out
         os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -24,12 +24,27 @@ from swe_srl.sandbox.workspace import default_cache_root
 
 BUILD_BASE_SCRIPT = Path(__file__).resolve().parents[2] / "dockerfiles" / "build-base.sh"
 READY = ".swe-srl-rootfs-ready"
+SYSTEM_CACHE = Path("/var/cache/swe-srl")
 # Mount points a sandbox binds over: they must exist in the read-only tree.
 _MOUNT_POINTS = ("testbed", "opt/swe-srl/venv", "run/swe-srl", "proc", "dev", "tmp", "root")
 
 
 class RootfsError(SandboxError):
     """The base root filesystem cannot be provided on this machine."""
+
+
+def environments_cache(cache_root: Path | None = None) -> Path:
+    """Where root filesystems and built environments live.
+
+    ``cache_root`` or ``$SWE_SRL_CACHE`` when given; otherwise, when running as root,
+    ``/var/cache/swe-srl``: the local sandbox binds these files into bubblewrap started as an
+    unprivileged account, which must be able to reach them (root's home is closed to it).
+    """
+    if cache_root is not None:
+        return Path(cache_root)
+    if os.environ.get("SWE_SRL_CACHE") or os.geteuid() != 0:
+        return default_cache_root()
+    return SYSTEM_CACHE
 
 
 def _docker_image_id(image: str) -> str | None:
@@ -78,7 +93,7 @@ def _debootstrap(dest: Path) -> None:
 
 def base_rootfs(image: str = "swe-srl/base:bookworm", cache_root: Path | None = None) -> Path:
     """An unpacked, read-only-usable copy of ``image``'s root filesystem (built once, then cached)."""
-    root = Path(cache_root or default_cache_root()) / "rootfs"
+    root = environments_cache(cache_root) / "rootfs"
     final = root / rootfs_key(image)
     if (final / READY).is_file():
         return final
