@@ -52,6 +52,11 @@ def _image_label(image: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def image_built(image: str) -> bool:
+    """Whether the local Docker engine has ``image``."""
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+
+
 def build_task_image(
     task: Task, suite: str, *, base_image: str = BASE_IMAGE, force: bool = False
 ) -> TaskImage:

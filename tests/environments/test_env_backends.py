@@ -158,3 +158,14 @@ def test_environment_that_fails_to_build_is_rejected_with_its_log(pypi_tasks, tm
     result = validate_task(task, "local")
     assert not result.valid
     assert "build failed (exit 3)" in result.problems[0] and "no C compiler" in result.problems[0]
+
+
+@pytest.mark.docker
+def test_docker_eval_runs_in_the_environment_image_when_no_task_image_is_built(tmp_path):
+    from swe_srl.eval.runner import EvalConfig, run_eval
+
+    instance = "python-semver__python-semver-3.0.2.synth-4f3ea414"
+    subprocess.run(["docker", "image", "rm", "-f", f"swe-srl/pypi.{instance}:latest"], capture_output=True)
+    config = EvalConfig(tasks="pypi", policy="gold", out=tmp_path, sandbox="docker", instances=(instance,))
+    report = run_eval(config)
+    assert (report.total, report.resolved) == (1, 1), report.errors
