@@ -121,3 +121,15 @@ def test_paths_the_root_filesystem_cannot_hold_are_moved_and_rewritten(tmp_path)
     moved = binds["/etc/xdg/pip/constraints.txt"]
     assert moved.startswith("/run/swe-srl/host/")
     assert _rewrite("constraint = /etc/xdg/pip/constraints.txt\n", binds) == f"constraint = {moved}\n"
+
+
+def test_the_test_runner_record_comes_from_the_environment():
+    from swe_srl.eval.testspec import TestRunSpec
+
+    tasks = {spec_for(t).name: t for t in load_tasks("pypi")}
+    semver = TestRunSpec.from_task(tasks["semver-3.0.2"])
+    assert semver.pytest_plugins == ("pytest_cov",) and ("NO_COLOR", "1") in semver.env
+    assert semver.test_command.endswith("--color=no") and semver.log_parser == "parse_log_pytest"
+    unittest_run = TestRunSpec.from_task(tasks["cachetools-5.3.3"])
+    assert unittest_run.log_parser == "parse_log_django" and "unittest discover" in unittest_run.test_command
+    assert unittest_run.pytest is None  # graded from its output by the environment's log parser
