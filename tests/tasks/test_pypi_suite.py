@@ -1,7 +1,9 @@
 """The shipped `pypi` suite: its shape, and a small fixed sample validated on both backends.
 
 The sample covers a `src/` layout whose test configuration needs a plugin (semver's `addopts` with
-`--cov`), a mined real fix with its test patch, and a third-party dependency (isodate on six).
+`--cov`), a mined real fix with its test patch, a third-party dependency (isodate on six),
+parametrized ids with spaces (inflection) and a project run by `unittest` (cachetools, graded by
+swebench's Django parser).
 Building the sample's environments reaches the package index once; builds are cached.
 """
 
@@ -20,6 +22,8 @@ SAMPLE = (
     "python-semver__python-semver-3.0.2.synth-4f3ea414",
     "python-semver__python-semver-3.0.2.mined-30577cae",
     "gweis__isodate-0.6.1.synth-504d6546",
+    "jpvanhal__inflection-0.5.1.synth-05d44d0d",
+    "tkem__cachetools-5.3.3.synth-12ccc38b",
 )
 
 
