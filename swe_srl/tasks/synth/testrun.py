@@ -61,7 +61,7 @@ def parse_statuses(log: str, log_parser: str) -> dict[str, str]:
         return parse_pytest_exact(log)
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
-    from swe_srl.eval.evalscript import swebench_log_parser
+    from swe_srl.eval.testspec import swebench_log_parser
 
     return dict(PARSER_REGISTRY[swebench_log_parser(log_parser)](_ANSI.sub("", log), None))
 
