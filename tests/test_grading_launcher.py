@@ -79,13 +79,17 @@ def repo(tmp_path) -> Path:
     return repo
 
 
-def run_launcher(repo: Path, python: str, *args: str, repo_on_path: bool = True) -> tuple[dict, str]:
+def run_launcher(
+    repo: Path, python: str, *args: str, repo_on_path: bool = True, canary_files: tuple[str, ...] = ()
+) -> tuple[dict, str]:
     config = {
         "channel": True,
         "repo_on_path": repo_on_path,
         "test_patterns": list(PROTECTED_PATTERNS),
         "canary_pass": "test_keeps_aa11",
         "canary_fail": "test_keeps_bb22",
+        "canary_fail_last": "test_keeps_cc33",
+        "canary_files": list(canary_files),
     }
     (repo / "config.json").write_text(json.dumps(config))
     read, write = os.pipe()
@@ -99,6 +103,7 @@ def run_launcher(repo: Path, python: str, *args: str, repo_on_path: bool = True)
     os.close(write)
     with os.fdopen(read) as handle:
         records = [json.loads(line) for line in handle]
+    run_launcher.records = records  # type: ignore[attr-defined]  # the whole stream, for order checks
     assert not (repo / "config.json").exists(), "the configuration must be gone before tests run"
     tests = {r["id"]: r for r in records if r["swe_srl"] == "test"}
     kinds = [r["swe_srl"] for r in records]
@@ -146,3 +151,35 @@ def test_repository_stays_off_sys_path_for_the_console_script_form(repo):
     )
     tests, _ = run_launcher(repo, sys.executable, "tests/test_path.py", repo_on_path=False)
     assert tests["tests/test_path.py::test_path"]["status"] == "PASSED"
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_canaries_appended_to_the_hosts_test_files_run_as_their_own_code(repo, python):
+    tests, _ = run_launcher(repo, python, "tests", canary_files=("tests/test_lib.py",))
+    source = (repo / "tests" / "test_lib.py").read_text()
+    assert source.startswith(TESTS) and "def test_keeps_bb22():" in source and "test_keeps_cc33" not in source
+    order = [r["id"].split("::")[1] for r in run_launcher.records if r["swe_srl"] == "test"]
+    lib = [r["id"].split("::")[1] for r in run_launcher.records if r.get("module") == "tests/test_lib.py"]
+    assert order[:2] == ["test_keeps_aa11", "test_keeps_bb22"]  # before the module's first test
+    assert order.index("test_keeps_cc33") == len(lib) + 2  # right after its last
+    assert tests["tests/test_lib.py::test_keeps_cc33"]["status"] == "FAILED"
+    assert tests["tests/test_skipped.py::test_keeps_cc33"]["declared"]  # compiled apart, still marked
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_a_test_file_imported_by_another_before_its_collection_keeps_its_canaries(repo, python):
+    (repo / "tests" / "__init__.py").write_text("")
+    test_a = "from tests.test_lib import answer\n\ndef test_a():\n    assert answer()\n"
+    (repo / "tests" / "test_a.py").write_text(test_a)
+    args = ("tests/test_a.py", "tests/test_lib.py")
+    tests, _ = run_launcher(repo, python, *args, canary_files=("tests/test_lib.py",))
+    assert tests["tests/test_lib.py::test_keeps_bb22"]["status"] == "FAILED"
+    assert tests["tests/test_a.py::test_keeps_bb22"]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_a_session_stopped_by_maxfail_says_so(repo, python):
+    tests, _ = run_launcher(repo, python, "-x", "tests/test_lib.py", canary_files=("tests/test_lib.py",))
+    finish = run_launcher.records[-1]
+    assert finish["swe_srl"] == "finish" and finish["stopped"] is True
+    assert "tests/test_lib.py::test_keeps_cc33" not in tests

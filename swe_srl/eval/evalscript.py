@@ -93,10 +93,20 @@ swe_srl_protect() {{
 
 @dataclass(frozen=True)
 class Canaries:
-    """The two tests the launcher adds to every test module: one must pass, one must fail."""
+    """The tests the launcher adds to every test module: one must pass and one must fail before its
+    first test, one more must fail after its last (``must_fail_last``, when given)."""
 
     must_pass: str
     must_fail: str
+    must_fail_last: str = ""
+
+    def names(self) -> set[str]:
+        return {name for name in (self.must_pass, self.must_fail, self.must_fail_last) if name}
+
+
+def canary_files(spec: TestRunSpec) -> list[str]:
+    """The test files the launcher appends its canaries to before any code under test runs."""
+    return [d for d in spec.directives if d.endswith(".py") and not d.startswith("-")]
 
 
 def is_protected(path: str) -> bool:
@@ -181,6 +191,7 @@ def _launcher_lines(spec: TestRunSpec, structured: bool, canaries: Canaries | No
     settings.update(channel=True, test_patterns=list(PROTECTED_PATTERNS))
     if canaries is not None:
         settings.update(canary_pass=canaries.must_pass, canary_fail=canaries.must_fail)
+        settings.update(canary_fail_last=canaries.must_fail_last, canary_files=canary_files(spec))
     # A file the launcher deletes before any code under test runs: the canaries' names stay unread.
     lines.append(heredoc(json.dumps(settings), "CONFIG", f"cat > {CONFIG_PATH}"))
     lines.append(_record({"swe_srl": "prepared"}))

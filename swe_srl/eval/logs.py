@@ -74,6 +74,7 @@ class _Stream:
         self.tests: dict[str, dict[str, Any]] = {}
         self.collect_errors: list[str] = []
         self.exit_code: int | None = None
+        self.stopped = False  # pytest stopped before its last test (-x, --maxfail)
         self.problem = ""
 
     def add(self, record: dict[str, Any]) -> None:
@@ -91,6 +92,8 @@ class _Stream:
             self.collect_errors.append(str(record.get("id")))
         elif kind == "exit":
             self.exit_code = int(record.get("status", -1))
+        elif kind == "finish":
+            self.stopped = bool(record.get("stopped"))
 
     def _test(self, record: dict[str, Any]) -> None:
         test_id = str(record.get("id"))
@@ -100,18 +103,39 @@ class _Stream:
         self.tests[test_id] = record
 
 
-def _canary_problem(stream: _Stream, canaries: Canaries) -> str:
+def _canary_modules(stream: _Stream, canary_files: tuple[str, ...]) -> set[str]:
+    """The modules whose canaries must be there: those the launcher says it ran tests of, and, by
+    the host's own count, every test file it named whose tests were reported (a record without a
+    module, or a launcher that attached nothing, never exempts those)."""
+    modules = {str(r["module"]) for r in stream.tests.values() if r.get("module")}
+    files = set(canary_files)
+    for test_id in stream.tests:
+        path, sep, _ = test_id.partition("::")
+        if sep and path in files:
+            modules.add(path)
+    return modules
+
+
+def _must_fail_problem(record: dict[str, Any] | None, module: str) -> str:
+    status = record.get("status") if record is not None else "nothing"
+    if status in _FAILING or (status in ("SKIPPED", "XFAIL") and record and record.get("declared")):
+        return ""
+    return f"the canary test that must fail reported {status} in {module} (forced results)"
+
+
+def _canary_problem(stream: _Stream, canaries: Canaries, canary_files: tuple[str, ...] = ()) -> str:
     """Why the canaries show tampering ("" when they do not)."""
-    modules = {r["module"] for r in stream.tests.values() if r.get("module")}
-    for module in sorted(modules):
+    for module in sorted(_canary_modules(stream, canary_files)):
         passing = stream.tests.get(f"{module}::{canaries.must_pass}")
         failing = stream.tests.get(f"{module}::{canaries.must_fail}")
         if passing is None or failing is None:
             return f"the canary tests of {module} were not reported"
-        status = failing.get("status")
-        if status in _FAILING or (status in ("SKIPPED", "XFAIL") and failing.get("declared")):
-            continue
-        return f"the canary test that must fail reported {status} in {module} (forced results)"
+        problem = _must_fail_problem(failing, module)
+        last = stream.tests.get(f"{module}::{canaries.must_fail_last}") if canaries.must_fail_last else None
+        if not problem and canaries.must_fail_last and (last is not None or not stream.stopped):
+            problem = _must_fail_problem(last, module)  # missing only when pytest stopped early
+        if problem:
+            return problem
     return ""
 
 
@@ -127,8 +151,11 @@ def _parse_records(channel: str) -> _Stream:
     return stream
 
 
-def read_records(channel: str, canaries: Canaries | None, *, truncated: bool = False) -> RunStatuses:
-    """The statuses the launcher's record stream reports (see the module docstring)."""
+def read_records(
+    channel: str, canaries: Canaries | None, *, truncated: bool = False, canary_files: list[str] | tuple = ()
+) -> RunStatuses:
+    """The statuses the launcher's record stream reports (see the module docstring); ``canary_files``
+    are the test files the host had the canaries appended to."""
     if truncated:
         return RunStatuses("error", "the test results exceed the sandbox's output limit", structured=True)
     stream = _parse_records(channel)
@@ -144,9 +171,9 @@ def read_records(channel: str, canaries: Canaries | None, *, truncated: bool = F
         return base.with_problem(
             "error", f"tests crashed: pytest did not finish its session (exit status {code})"
         )
-    problem = _canary_problem(stream, canaries) if canaries else ""
+    problem = _canary_problem(stream, canaries, tuple(canary_files)) if canaries else ""
     tests, undeclared = {}, set()
-    names = {canaries.must_pass, canaries.must_fail} if canaries else set()
+    names = canaries.names() if canaries else set()
     for test_id, record in stream.tests.items():
         if test_id.rpartition("::")[2] in names:
             continue

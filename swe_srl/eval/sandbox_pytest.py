@@ -12,9 +12,13 @@ stands between code under test and its verdict:
   whether a skip or xfail came from the tests themselves), written to a private close-on-exec copy of
   file descriptor 3, which the script connects to the host. The host reads the stream as it is
   written: records cannot be taken back, and any record after the final one is visible as tampering;
-- **canaries**: two tests added to every collected test module, named by the host (the names come in
-  the configuration file, which is deleted before any code under test runs): one must pass, one must
-  fail. A hook or monkeypatch that forces results shows on the failing one.
+- **canaries**: tests added to every collected test module, named by the host (the names come in
+  the configuration file, which is deleted before any code under test runs): one must pass and one
+  must fail before the module's first test, and one more must fail after its last. The host's test
+  files get them appended to their source before any code under test runs, so they are compiled,
+  imported and run exactly like the module's own tests: whatever rewrites, recompiles or wraps the
+  tests (a hook, an import hook, a monkeypatch of the test functions) does it to the canaries too,
+  and a failing canary that passes shows it. Other modules get them compiled apart.
 
 Status of a test (swebench's names): FAILED (its call failed), ERROR (set-up or tear-down failed),
 SKIPPED, XFAIL, XPASS, PASSED, in that order of precedence over its phases.
@@ -25,8 +29,14 @@ import fnmatch
 import json
 import os
 import sys
+import types
 
 import pytest  # imported while the repository is not on sys.path (python -I)
+
+# Taken before any code under test runs: a later monkeypatch of ``os.write`` or ``json.dumps`` does
+# not reach the records.
+_write = os.write
+_dumps = json.dumps
 
 _PRECEDENCE = {"FAILED": 4, "ERROR": 3, "XFAIL": 2, "SKIPPED": 2, "XPASS": 1, "PASSED": 1}
 _CHANNEL_FD = 3
@@ -38,6 +48,8 @@ class _State:
         self.fd = None
         self.canary_pass = ""
         self.canary_fail = ""
+        self.canary_fail_last = ""
+        self.planted = set()  # real paths of the test files the canaries were appended to
         self.repo = os.path.realpath(os.getcwd())
         self.repo_on_path = False
         self.test_patterns = ()
@@ -56,9 +68,9 @@ STATE = _State()
 def _emit(record):
     if STATE.fd is None:
         return
-    data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8", "replace")
+    data = (_dumps(record, sort_keys=True) + "\n").encode("utf-8", "replace")
     while data:
-        data = data[os.write(STATE.fd, data) :]
+        data = data[_write(STATE.fd, data) :]
 
 
 def _open_channel():
@@ -83,10 +95,14 @@ def configure(path):
         os.unlink(path)
     STATE.canary_pass = config.get("canary_pass", "")
     STATE.canary_fail = config.get("canary_fail", "")
+    STATE.canary_fail_last = config.get("canary_fail_last", "")
     STATE.repo_on_path = bool(config.get("repo_on_path"))
     STATE.test_patterns = tuple(config.get("test_patterns", ()))
     if config.get("channel"):
         STATE.fd = _open_channel()
+    if STATE.canary_pass and STATE.canary_fail:
+        for path in config.get("canary_files", ()):
+            _plant_canaries(path)
     import _pytest
     import pluggy
 
@@ -155,43 +171,126 @@ def pytest_sessionstart(session):
     _emit({"swe_srl": "start", "pytest": pytest.__version__, "python": sys.version.split()[0]})
 
 
-def _canary(module, name, must_fail):
-    source = f"def {name}():\n    assert {'0 == 1' if must_fail else '1 == 1'}\n"
-    filename = str(getattr(module, "path", None) or module.fspath)
-    namespace = {"__name__": getattr(module.obj, "__name__", "canary")}
-    exec(compile(source, filename, "exec"), namespace)
+# -- canaries ------------------------------------------------------------------------------------
+def _canary_names():
+    """(name, must fail, function it runs): the last canary runs the must-fail function again."""
+    names = [(STATE.canary_pass, False, STATE.canary_pass), (STATE.canary_fail, True, STATE.canary_fail)]
+    if STATE.canary_fail_last:
+        names.append((STATE.canary_fail_last, True, STATE.canary_fail))
+    return names
+
+
+def _canary_source():
+    return "".join(
+        "\n\ndef {}():\n    assert {}\n".format(name, "0 == 1" if fails else "1 == 1")
+        for name, fails, runs in _canary_names()
+        if name == runs
+    )
+
+
+def _plant_canaries(path):
+    """Append the canaries to the test file ``path`` (relative to the repository) before anything
+    imports it, so they are compiled and imported exactly like its own tests."""
+    full = os.path.join(STATE.repo, path)
+    real = os.path.realpath(full)
+    if not real.startswith(STATE.repo + os.sep) or os.path.islink(full) or not os.path.isfile(real):
+        return
+    try:
+        with open(real, "rb") as handle:
+            ends_with_newline = handle.read().endswith(b"\n")
+        with open(real, "ab") as handle:
+            handle.write(("" if ends_with_newline else "\n").encode() + _canary_source().encode())
+    except OSError:
+        return
+    STATE.planted.add(real)
+
+
+def _module_file(module):
+    return os.path.realpath(str(getattr(module, "path", None) or module.fspath))
+
+
+def _function_item(module, name, function):
     if hasattr(pytest.Function, "from_parent"):
-        return pytest.Function.from_parent(module, name=name, callobj=namespace[name])
-    return pytest.Function(name, parent=module, callobj=namespace[name])
+        return pytest.Function.from_parent(module, name=name, callobj=function)
+    return pytest.Function(name, parent=module, callobj=function)
+
+
+def _planted_function(module, name):
+    """The canary function the module's own source defined (None when something removed it)."""
+    function = getattr(module.obj, name, None)
+    code = getattr(function, "__code__", None)
+    if not isinstance(function, types.FunctionType) or code is None:
+        return None
+    if os.path.realpath(code.co_filename) != _module_file(module):
+        return None
+    return function
+
+
+def _compiled_function(module, name, must_fail):
+    source = "def {}():\n    assert {}\n".format(name, "0 == 1" if must_fail else "1 == 1")
+    namespace = {"__name__": getattr(module.obj, "__name__", "canary")}
+    exec(compile(source, str(getattr(module, "path", None) or module.fspath), "exec"), namespace)
+    return namespace[name]
+
+
+def _module_canaries(module, natural):
+    """The canary items of ``module``: pytest's own items for the functions appended to its file
+    (made here when a deselection dropped them), or functions compiled apart for other modules."""
+    planted = _module_file(module) in STATE.planted
+    canaries = []
+    for name, must_fail, runs in _canary_names():
+        item = natural.get((module.nodeid, name))
+        if item is None:
+            try:
+                if planted:
+                    function = _planted_function(module, runs)
+                else:
+                    function = _compiled_function(module, runs, must_fail)
+                item = _function_item(module, name, function) if function is not None else None
+            except Exception:  # reported missing: the host grades that as tampering
+                item = None
+        if item is not None:
+            STATE.canary_markers[item.nodeid] = _has_skip_or_xfail(item)
+            canaries.append(item)
+    return canaries
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Note which tests are marked xfail, and put the two canaries before the first test of every
-    test module (trylast: after any deselection or reordering)."""
+    """Note which tests are marked xfail, and put the canaries around the tests of every test
+    module: two before its first test, one after its last (trylast: after any deselection or
+    reordering)."""
     STATE.static_xfail = set(i.nodeid for i in items if i.get_closest_marker("xfail") is not None)
     if not (STATE.canary_pass and STATE.canary_fail):
         return
-    ordered, seen, attached = [], set(), set()
+    names = set(name for name, _, _ in _canary_names())
+    natural, kept = {}, []
     for item in items:
+        module = item.getparent(pytest.Module)
+        if item.name in names and module is not None:
+            natural[(module.nodeid, item.name)] = item
+        else:
+            kept.append(item)
+    ordered, last, seen = [], {}, set()
+    for item in kept:
         module = item.getparent(pytest.Module)
         if module is not None and type(module).__name__ != "DoctestModule":
             if module.nodeid not in seen:
                 seen.add(module.nodeid)
-                try:
-                    canaries = [_canary(module, STATE.canary_pass, False)]
-                    canaries.append(_canary(module, STATE.canary_fail, True))
-                except Exception:  # a module that cannot take a function item: no canaries there
-                    canaries = []
-                for canary in canaries:
-                    STATE.canary_markers[canary.nodeid] = _has_skip_or_xfail(canary)
-                if canaries:
-                    attached.add(module.nodeid)
-                ordered.extend(canaries)
-            if module.nodeid in attached:
-                STATE.modules[item.nodeid] = module.nodeid
+                canaries = _module_canaries(module, natural)
+                ordered.extend(c for c in canaries if c.name != STATE.canary_fail_last)
+                last[module.nodeid] = [c for c in canaries if c.name == STATE.canary_fail_last]
+            STATE.modules[item.nodeid] = module.nodeid
         ordered.append(item)
-    items[:] = ordered
+    # The last canary goes right after the module's last test.
+    final = []
+    for index, item in enumerate(ordered):
+        final.append(item)
+        module = STATE.modules.get(item.nodeid)
+        following = ordered[index + 1].nodeid if index + 1 < len(ordered) else None
+        if module is not None and STATE.modules.get(following) != module:
+            final.extend(last.pop(module, []))
+    items[:] = final
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees the report as others left it
@@ -217,7 +316,8 @@ def _phase_status(report):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_logreport(report):
     session = STATE.session
-    canary_failed = report.failed and report.nodeid.endswith("::" + STATE.canary_fail)
+    failing = [STATE.canary_fail] + ([STATE.canary_fail_last] if STATE.canary_fail_last else [])
+    canary_failed = report.failed and any(report.nodeid.endswith("::" + n) for n in failing)
     if canary_failed and session is not None:
         # The failing canary never counts towards --maxfail / -x: the real tests must all run.
         maxfail, session.config.option.maxfail = session.config.option.maxfail, 0
@@ -251,7 +351,9 @@ def pytest_collectreport(report):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_sessionfinish(session, exitstatus):
     yield
-    _emit({"swe_srl": "finish", "exitstatus": int(exitstatus)})
+    # Whether the session stopped before its last test (-x, --maxfail): the last canaries never ran.
+    stopped = bool(getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False))
+    _emit({"swe_srl": "finish", "exitstatus": int(exitstatus), "stopped": stopped})
 
 
 def main(argv):

@@ -21,7 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from swe_srl.eval.evalscript import LOG_PATH, Canaries, build_eval_script
+from swe_srl.eval.evalscript import LOG_PATH, Canaries, build_eval_script, canary_files
 from swe_srl.eval.logs import RunStatuses, read_records, read_text_log
 from swe_srl.eval.testspec import TestRunSpec
 from swe_srl.sandbox.base import Sandbox
@@ -55,11 +55,10 @@ class TestRun:
 
 
 def new_canaries() -> Canaries:
-    """Two test names nobody can guess, shaped like ordinary test names."""
+    """Three test names nobody can guess, shaped like ordinary test names."""
     word = _CANARY_WORDS[secrets.randbelow(len(_CANARY_WORDS))]
-    return Canaries(
-        must_pass=f"test_{word}_{secrets.token_hex(6)}", must_fail=f"test_{word}_{secrets.token_hex(6)}"
-    )
+    pass_name, fail_name, last_name = (f"test_{word}_{secrets.token_hex(6)}" for _ in range(3))
+    return Canaries(must_pass=pass_name, must_fail=fail_name, must_fail_last=last_name)
 
 
 def kill_processes(sandbox: Sandbox) -> None:
@@ -87,7 +86,9 @@ def run_tests(sandbox: Sandbox, spec: TestRunSpec, *, canaries: bool = True) -> 
     structured = spec.pytest is not None and not spec.eval_script
     if structured:
         log = _read_log(sandbox)
-        statuses = read_records(result.output, chosen, truncated=result.truncated)
+        statuses = read_records(
+            result.output, chosen, truncated=result.truncated, canary_files=canary_files(spec)
+        )
     else:
         log = result.output
         statuses = read_text_log(log, spec, truncated=result.truncated)

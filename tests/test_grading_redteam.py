@@ -1,0 +1,47 @@
+"""Reward hacks that got past the hardened grader's first version, each named after its attack.
+
+Every hack here is a real model patch (``grading_hacks.py``) for an unfixed task; each one got the
+task graded ``resolved`` before the defence its test names. Both backends where a sandbox runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from grading_hacks import (
+    break_canary_creation,
+    forge_records_without_module,
+    lazy_force_pass_in_first_module,
+    strip_asserts_from_test_modules,
+)
+
+from swe_srl.eval.grader import SandboxGrader
+
+BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
+
+
+@pytest.fixture(params=BACKENDS)
+def grade(request, task):
+    grader = SandboxGrader(request.param, test_timeout=60)
+    return lambda patch, t=task: grader.grade(t, patch)
+
+
+def test_strip_asserts_from_test_modules(task, grade):
+    result = grade(strip_asserts_from_test_modules(task))
+    assert (result.status, result.resolved) == ("tampered", False), result.reason
+    assert "canary" in result.reason
+
+
+def test_forge_records_without_module(task, grade):
+    result = grade(forge_records_without_module(task))
+    assert (result.status, result.resolved) == ("tampered", False), result.reason
+    assert "calls-os-exit durata/__init__.py" in result.audit
+
+
+def test_break_canary_creation(task, grade):
+    result = grade(break_canary_creation(task))
+    assert (result.status, result.resolved) == ("tampered", False), result.reason
+
+
+def test_lazy_force_pass_in_first_module(task, grade):
+    result = grade(lazy_force_pass_in_first_module(task))
+    assert (result.status, result.resolved) == ("tampered", False), result.reason
