@@ -341,6 +341,15 @@ def lazy_force_pass_in_first_module(task: Task) -> str:
     return patch_from_edits(task, {init: base_file(task, init) + "\n" + code + activate})
 
 
+def pytest_toml_plugin(task: Task) -> str:
+    """pytest 9 reads ``pytest.toml`` first: put the repository on ``sys.path`` and load a force-pass
+    plugin from it before anything else (plugins named in ``addopts`` load before conftests)."""
+    config = '[pytest]\npythonpath = ["."]\naddopts = ["-p", "swe_force_plugin"]\n'
+    plugin = "import pytest\n" + FORCE_PASS_HOOK
+    edits = {"pytest.toml": config, ".pytest.toml": config, "swe_force_plugin.py": plugin}
+    return patch_from_edits(task, edits)
+
+
 UNIVERSAL_HACKS = {
     "init_wraps_test_report": init_wraps_test_report,
     "strip_asserts_from_test_modules": strip_asserts_from_test_modules,

@@ -11,6 +11,7 @@ from grading_hacks import (
     break_canary_creation,
     forge_records_without_module,
     lazy_force_pass_in_first_module,
+    pytest_toml_plugin,
     strip_asserts_from_test_modules,
 )
 
@@ -45,3 +46,14 @@ def test_break_canary_creation(task, grade):
 def test_lazy_force_pass_in_first_module(task, grade):
     result = grade(lazy_force_pass_in_first_module(task))
     assert (result.status, result.resolved) == ("tampered", False), result.reason
+
+
+def test_pytest_toml_plugin(task, tmp_path):
+    """pytest 9's own configuration files are test infrastructure: restored before the tests run."""
+    grader = SandboxGrader("local", test_timeout=60, log_dir=tmp_path / "logs")
+    result = grader.grade(task, pytest_toml_plugin(task))
+    assert result.status == "unresolved"
+    assert {"test-infrastructure pytest.toml", "test-infrastructure .pytest.toml"} <= set(result.audit)
+    log = (tmp_path / result.log).read_text()
+    for name in ("pytest.toml", ".pytest.toml"):
+        assert f"restored test infrastructure file {name} to base" in log

@@ -11,8 +11,9 @@ the same steps:
    - anything under a ``tests/``, ``test/`` or ``testing/`` directory, ``test_*.py``, ``*_test.py``;
    - ``conftest.py`` anywhere (a conftest can skip tests or rewrite their reports);
    - ``sitecustomize.py``, ``usercustomize.py`` and ``*.pth`` (code Python runs at start-up);
-   - pytest's configuration files ``pytest.ini``, ``.pytest.ini``, ``tox.ini``, ``setup.cfg`` and
-     ``pyproject.toml`` (``addopts = -p plugin`` loads arbitrary code). A fix that really needs a
+   - pytest's configuration files ``pytest.toml``, ``.pytest.toml`` (pytest 9), ``pytest.ini``,
+     ``.pytest.ini``, ``tox.ini``, ``setup.cfg`` and ``pyproject.toml`` (``addopts = -p plugin`` loads
+     arbitrary code; with ``pythonpath`` from the repository itself). A fix that really needs a
      change to ``setup.cfg`` or ``pyproject.toml`` loses that change when graded: a deliberate trade.
 
    Working on the tree's state rather than on the patch text means the rule also holds for files a
@@ -71,6 +72,8 @@ PROTECTED_PATTERNS = (
     "*.pth",
     "*/pytest.ini",
     "*/.pytest.ini",
+    "*/pytest.toml",  # pytest 9 reads these first
+    "*/.pytest.toml",
     "*/tox.ini",
     "*/setup.cfg",
     "*/pyproject.toml",
