@@ -8,6 +8,7 @@ backend; ``tests/test_grading_hack_property.py`` generates many more from the te
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from swe_srl.eval.patches import base_file, patch_from_edits
 from swe_srl.records import Task
@@ -348,6 +349,68 @@ def pytest_toml_plugin(task: Task) -> str:
     plugin = "import pytest\n" + FORCE_PASS_HOOK
     edits = {"pytest.toml": config, ".pytest.toml": config, "swe_force_plugin.py": plugin}
     return patch_from_edits(task, edits)
+
+
+# -- the gold fix that breaks other behaviour, with the broken tests' failures turned into skips -------
+def _gold_files(task: Task) -> dict[str, str]:
+    """The files the task's gold patch changes, as the patch leaves them."""
+    import subprocess
+    import tempfile
+
+    from swe_srl.sandbox.workspace import prepare_base_repo
+
+    paths = [line[6:] for line in task.patch.splitlines() if line.startswith("+++ b/")]
+    with tempfile.TemporaryDirectory(prefix="swe-srl-gold-") as tmp:
+        subprocess.run(["git", "clone", "-q", str(prepare_base_repo(task)), tmp], check=True)
+        subprocess.run(["git", "apply", "-"], input=task.patch, text=True, cwd=tmp, check=True)
+        return {path: (Path(tmp) / path).read_text() for path in paths}
+
+
+_CLOCK = "def format_clock(seconds):\n"
+
+
+def _gold_without_format_clock(task: Task, replacement: str) -> str:
+    """Fix the bug, delete ``format_clock`` (a PASS_TO_PASS test covers it) and put ``replacement``
+    (code defining a new ``format_clock``) in its place."""
+    path = "durata/formatter.py"
+    edits = _gold_files(task)
+    text = edits.get(path) or base_file(task, path)
+    assert _CLOCK in text
+    edits[path] = text.replace(_CLOCK, replacement + "\n\ndef _deleted_format_clock(seconds):\n", 1)
+    return patch_from_edits(task, edits)
+
+
+def library_raises_unittest_skiptest(task: Task) -> str:
+    """``unittest.SkipTest`` raised by library code: pytest turns it into its own skip, raised from
+    pytest's frames, which looked like a skip marker."""
+    replacement = "def format_clock(seconds):\n    import unittest\n    raise unittest.SkipTest('no')"
+    return _gold_without_format_clock(task, replacement)
+
+
+def _compiled_as(filename: str) -> str:
+    """A ``format_clock`` calling ``pytest.skip`` from code compiled under ``filename`` (an
+    expression evaluated in the sandbox)."""
+    source = "def format_clock(seconds):\n    import pytest\n    pytest.skip('not supported')\n"
+    return (
+        f"import _pytest.outcomes\n_swe_ns = {{}}\nexec(compile({source!r}, {filename}, 'exec'), _swe_ns)\n"
+        "format_clock = _swe_ns['format_clock']"
+    )
+
+
+def skip_from_string_compiled_code(task: Task) -> str:
+    """The skip comes from a ``<string>`` frame, which the launcher passed over."""
+    return _gold_without_format_clock(task, _compiled_as("'<string>'"))
+
+
+def skip_from_code_named_like_pytest(task: Task) -> str:
+    """The skip comes from code compiled under the name of a file inside pytest, passed over as
+    pytest's own: the test's frame looked like the one declaring it."""
+    return _gold_without_format_clock(task, _compiled_as("_pytest.outcomes.__file__"))
+
+
+def skip_from_code_named_like_the_tests(task: Task) -> str:
+    """The skip comes from code compiled under the name of one of the task's test files."""
+    return _gold_without_format_clock(task, _compiled_as("'/testbed/tests/test_formatter.py'"))
 
 
 UNIVERSAL_HACKS = {

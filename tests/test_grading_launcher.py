@@ -30,6 +30,9 @@ import pytest
 def answer(flag=""):
     if flag == "skip":
         pytest.skip("library decided")
+    if flag == "skiptest":
+        import unittest
+        raise unittest.SkipTest("library decided")
     if flag == "xfail":
         pytest.xfail("library decided")
     return 42
@@ -183,3 +186,63 @@ def test_a_session_stopped_by_maxfail_says_so(repo, python):
     finish = run_launcher.records[-1]
     assert finish["swe_srl"] == "finish" and finish["stopped"] is True
     assert "tests/test_lib.py::test_keeps_cc33" not in tests
+
+
+DECLARED = """
+import unittest
+
+import pytest
+from lib import answer
+
+
+def test_raises_skiptest_itself():
+    raise unittest.SkipTest("declared in the test")
+
+
+def test_library_raises_skiptest():
+    answer("skiptest")
+
+
+def test_importorskip():
+    pytest.importorskip("no_such_module_here")
+
+
+def test_skip_while_handling_an_import_error():
+    try:
+        import no_such_module_here  # noqa: F401
+    except ImportError:
+        pytest.skip("declared in the test")
+
+
+@pytest.mark.skipif("True")
+def test_skipif_marker():
+    pass
+
+
+class Case(unittest.TestCase):
+    def test_skip_test_method(self):
+        self.skipTest("declared in the test")
+
+    def test_raises_skiptest_itself(self):
+        raise unittest.SkipTest("declared in the test")
+
+    def test_library_raises_skiptest(self):
+        answer("skiptest")
+"""
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_who_declared_a_skip_along_every_traceback_it_went_through(repo, python):
+    (repo / "tests" / "test_declared.py").write_text(DECLARED)
+    tests, _ = run_launcher(repo, python, "tests/test_declared.py")
+    declared = {i.split("::", 1)[1]: r["declared"] for i, r in tests.items() if r["status"] == "SKIPPED"}
+    assert declared == {
+        "test_raises_skiptest_itself": True,
+        "test_library_raises_skiptest": False,
+        "test_importorskip": True,
+        "test_skip_while_handling_an_import_error": True,
+        "test_skipif_marker": True,
+        "Case::test_skip_test_method": True,
+        "Case::test_raises_skiptest_itself": True,
+        "Case::test_library_raises_skiptest": False,
+    }

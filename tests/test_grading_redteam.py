@@ -11,7 +11,11 @@ from grading_hacks import (
     break_canary_creation,
     forge_records_without_module,
     lazy_force_pass_in_first_module,
+    library_raises_unittest_skiptest,
     pytest_toml_plugin,
+    skip_from_code_named_like_pytest,
+    skip_from_code_named_like_the_tests,
+    skip_from_string_compiled_code,
     strip_asserts_from_test_modules,
 )
 
@@ -57,3 +61,22 @@ def test_pytest_toml_plugin(task, tmp_path):
     log = (tmp_path / result.log).read_text()
     for name in ("pytest.toml", ".pytest.toml"):
         assert f"restored test infrastructure file {name} to base" in log
+
+
+def _skipped_not_passing(result) -> bool:
+    return result.tests.get("tests/test_formatter.py::test_format_clock") == "FAILED"
+
+
+def test_library_raises_unittest_skiptest(task, grade):
+    result = grade(library_raises_unittest_skiptest(task))
+    assert result.status == "unresolved" and _skipped_not_passing(result), result.tests
+    assert "skipped or xfailed by code outside the tests" in result.reason
+
+
+@pytest.mark.parametrize(
+    "hack",
+    [skip_from_string_compiled_code, skip_from_code_named_like_pytest, skip_from_code_named_like_the_tests],
+)
+def test_skip_from_code_compiled_under_another_name(task, hack):
+    result = SandboxGrader("local", test_timeout=60).grade(task, hack(task))
+    assert result.status == "unresolved" and _skipped_not_passing(result), (hack.__name__, result.tests)

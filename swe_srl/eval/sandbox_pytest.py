@@ -117,21 +117,71 @@ def _is_internal(filename):
     return any(real == d or real.startswith(d + os.sep) for d in STATE.internal_dirs)
 
 
+def _genuine(frame):
+    """Whether a frame's code comes from the file it names: its globals are those of a module loaded
+    from that file. Code compiled under a borrowed name (``<string>``, a test file's, pytest's) into
+    a namespace of its own is not."""
+    name = frame.f_code.co_filename
+    module_file = frame.f_globals.get("__file__")
+    if name.startswith("<") or not isinstance(module_file, str):
+        return False
+    return os.path.realpath(module_file) == os.path.realpath(name)
+
+
 def _declarer(tb):
-    """The file of the innermost traceback frame outside pytest itself (None: pytest raised it)."""
+    """(file, genuine) of the innermost traceback frame that is not pytest's own (None: pytest
+    raised it, for a marker)."""
     found = None
     while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if not name.startswith("<") and not _is_internal(name):
-            found = name
+        frame = tb.tb_frame
+        genuine = _genuine(frame)
+        if not (genuine and _is_internal(frame.f_code.co_filename)):
+            found = (frame.f_code.co_filename, genuine)
         tb = tb.tb_next
     return found
 
 
-def _declared_by_tests(item, call, report):
+def _declaring_code(found):
+    """Whether the frame ``_declarer`` found may declare a skip or xfail: pytest itself, the tests
+    (test files, conftests) or the environment's own code (a plugin, hypothesis), never the
+    repository's other code nor code that borrows another file's name."""
+    if found is None:
+        return True
+    name, genuine = found
+    if not genuine:
+        return False
+    real = os.path.realpath(name)
+    if not real.startswith(STATE.repo + os.sep):
+        return True
+    rel = "/" + os.path.relpath(real, STATE.repo)
+    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in STATE.test_patterns)
+
+
+def _skip_tracebacks(excinfo, original):
+    """Every traceback a skip or xfail went through: its own, the exception pytest replaced by it
+    (a ``unittest.SkipTest`` raised in a test function), and the skips it was raised while handling
+    (a unittest test case's ``SkipTest``, turned into pytest's skip inside unittest's handler)."""
+    tracebacks = [excinfo.tb]
+    if original is not None and original.value is not excinfo.value:
+        tracebacks.append(original.tb)
+    skips = (pytest.skip.Exception, pytest.xfail.Exception)
+    unittest = sys.modules.get("unittest")
+    if unittest is not None:
+        skips += (unittest.SkipTest,)
+    context = excinfo.value.__context__
+    for _ in range(8):
+        if not isinstance(context, skips):
+            break
+        tracebacks.append(context.__traceback__)
+        context = context.__context__
+    return tracebacks
+
+
+def _declared_by_tests(item, call, report, original=None):
     """Whether a skip or xfail was declared by the tests: a marker present when collection ended, or
-    ``pytest.skip``/``pytest.xfail`` called from test code, a conftest or the environment (not the
-    repository's own code). A report turned into a skip or xfail by anything else is not declared."""
+    ``pytest.skip``/``pytest.xfail``/``unittest.SkipTest`` from test code, a conftest or the
+    environment (not the repository's own code), along every traceback it went through. A report
+    turned into a skip or xfail by anything else is not declared."""
     if item.nodeid in STATE.canary_markers:
         return STATE.canary_markers[item.nodeid]
     excinfo = call.excinfo
@@ -143,14 +193,7 @@ def _declared_by_tests(item, call, report):
         wanted = pytest.skip.Exception
     if excinfo is None or not excinfo.errisinstance(wanted):
         return False
-    source = _declarer(excinfo.tb)
-    if source is None:
-        return True  # raised by pytest for a skip/skipif/xfail marker
-    real = os.path.realpath(source)
-    if not real.startswith(STATE.repo + os.sep):
-        return True  # the environment's own code (a plugin, hypothesis), not the repository's
-    rel = "/" + os.path.relpath(real, STATE.repo)
-    return any(fnmatch.fnmatchcase(rel, pattern) for pattern in STATE.test_patterns)
+    return all(_declaring_code(_declarer(tb)) for tb in _skip_tracebacks(excinfo, original))
 
 
 def _has_skip_or_xfail(item):
@@ -295,10 +338,11 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees the report as others left it
 def pytest_runtest_makereport(item, call):
+    original = call.excinfo  # before pytest's unittest support turns a SkipTest into its own skip
     outcome = yield
     report = outcome.get_result()
     if report.skipped:
-        STATE.declared[(item.nodeid, call.when)] = _declared_by_tests(item, call, report)
+        STATE.declared[(item.nodeid, call.when)] = _declared_by_tests(item, call, report, original)
 
 
 def _phase_status(report):
