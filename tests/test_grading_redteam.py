@@ -6,10 +6,14 @@ task graded ``resolved`` before the defence its test names. Both backends where 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from grading_hacks import (
     break_canary_creation,
+    fifo_over_test_log,
     forge_records_without_module,
+    huge_test_log,
     lazy_force_pass_in_first_module,
     library_raises_unittest_skiptest,
     pytest_toml_plugin,
@@ -80,3 +84,29 @@ def test_library_raises_unittest_skiptest(task, grade):
 def test_skip_from_code_compiled_under_another_name(task, hack):
     result = SandboxGrader("local", test_timeout=60).grade(task, hack(task))
     assert result.status == "unresolved" and _skipped_not_passing(result), (hack.__name__, result.tests)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fifo_over_test_log(task, tmp_path, backend):
+    grader = SandboxGrader(backend, test_timeout=60, log_dir=tmp_path / "logs")
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(grader.grade(task, fifo_over_test_log(task))))
+    worker.daemon = True  # a hung grader must not hang the test run too
+    worker.start()
+    worker.join(180)
+    assert results, "the grader hung reading the test log"
+    assert results[0].status == "unresolved"
+    assert "unreadable" in (tmp_path / results[0].log).read_text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_huge_test_log(task, tmp_path, backend):
+    from swe_srl.eval.testrun import LOG_KEEP_BYTES
+
+    grader = SandboxGrader(backend, test_timeout=60, log_dir=tmp_path / "logs")
+    result = grader.grade(task, huge_test_log(task))
+    assert result.status == "unresolved"
+    kept = (tmp_path / result.log).read_text()
+    assert len(kept) < 2 * LOG_KEEP_BYTES + 200
+    head, marker, tail = kept.partition("bytes of the test log omitted")
+    assert marker and "swe_srl_protect" in head and len(tail) > LOG_KEEP_BYTES - 100  # both ends kept
