@@ -110,3 +110,29 @@ def test_huge_test_log(task, tmp_path, backend):
     assert len(kept) < 2 * LOG_KEEP_BYTES + 200
     head, marker, tail = kept.partition("bytes of the test log omitted")
     assert marker and "swe_srl_protect" in head and len(tail) > LOG_KEEP_BYTES - 100  # both ends kept
+
+
+class _NoKill:
+    """A real local sandbox that hides its way of ending processes (an older or third-party backend)."""
+
+    def __init__(self, task):
+        from swe_srl.sandbox.local import LocalSandbox
+
+        self._inner = LocalSandbox(task)
+
+    def __getattr__(self, name):
+        if name == "kill_processes":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.close()
+
+
+def test_sandbox_that_cannot_kill_is_never_read(task):
+    """A daemon could still write while results are read: the grader refuses such a sandbox."""
+    result = SandboxGrader("local", sandbox_factory=_NoKill).grade(task, task.patch)
+    assert result.status == "error" and "cannot end the processes" in result.reason

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from swe_srl.eval.evalscript import LOG_PATH, Canaries, build_eval_script, canary_files
 from swe_srl.eval.logs import RunStatuses, read_records, read_text_log
 from swe_srl.eval.testspec import TestRunSpec
-from swe_srl.sandbox.base import Sandbox
+from swe_srl.sandbox.base import Sandbox, SandboxError
 
 # Record stream and text log: what the grader's sandboxes keep of one command's output.
 RUN_OUTPUT_LIMIT = 16_000_000
@@ -72,10 +72,15 @@ def new_canaries() -> Canaries:
 
 
 def kill_processes(sandbox: Sandbox) -> None:
-    """End every process in ``sandbox`` (the backends' ``kill_processes``) before reading results."""
+    """End every process in ``sandbox`` before reading results (the protocol's ``kill_processes``);
+    a sandbox that cannot is refused, never read as it is."""
     kill = getattr(sandbox, "kill_processes", None)
-    if kill is not None:
-        kill()
+    if kill is None:
+        raise SandboxError(
+            f"{type(sandbox).__name__} cannot end the processes it runs: results would be read while "
+            "code under test may still write them"
+        )
+    kill()
 
 
 def _read_log(sandbox: Sandbox) -> str:
