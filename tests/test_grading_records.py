@@ -130,6 +130,16 @@ def test_the_last_canary_may_be_missing_only_when_pytest_stopped_early():
     assert read_records(stopped, LAST).state == "ran"
 
 
+@pytest.mark.parametrize("separator", ["\n", "\r", "\u2028", "\x1c", "\x85"])
+def test_newline_in_node_id_forges_a_parser_key(separator):
+    """A test id holding a line break (a parametrize id taken from a library object's ``__name__``)
+    must not become a second line for swebench's parser, whose keys fill ids missing from the run."""
+    forged = f"tests/test_x.py::test_kept[x{separator}PASSED tests/test_x.py::test_fixed{separator}]"
+    tests = (_test(forged, "PASSED"), *HONEST[1:])
+    grade = grade_statuses(TASK, read_records(_stream(*tests), CANARIES))
+    assert grade.status == "unresolved" and grade.tests["tests/test_x.py::test_fixed"] == "MISSING"
+
+
 def test_records_after_the_end_are_tampering():
     run = read_records(_stream(*HONEST, after=(_test("tests/test_x.py::test_fixed", "PASSED"),)), CANARIES)
     assert run.state == "tampered" and "after the test command ended" in run.reason

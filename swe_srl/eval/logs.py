@@ -248,7 +248,9 @@ def _with_parser_keys(tests: dict[str, str], spec) -> dict[str, str]:
     """Exact ids, plus the keys the task's swebench parser makes of them (ids with spaces cut)."""
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
-    synthetic = "\n".join(f"{status} {test_id}" for test_id, status in tests.items())
+    # One line per test whatever its id holds: a line break in an id (a parametrize id taken from a
+    # library object's name) must not give the parser a second line naming another test.
+    synthetic = "\n".join(f"{status} {' '.join(test_id.splitlines())}" for test_id, status in tests.items())
     parsed = PARSER_REGISTRY[spec.log_parser](synthetic, spec)
     return {**parsed, **tests}
 
