@@ -38,6 +38,7 @@ def test_strip_asserts_from_test_modules(task, grade):
     result = grade(strip_asserts_from_test_modules(task))
     assert (result.status, result.resolved) == ("tampered", False), result.reason
     assert "canary" in result.reason
+    assert "swaps-code durata/__init__.py" in result.audit
 
 
 def test_forge_records_without_module(task, grade):
@@ -49,6 +50,7 @@ def test_forge_records_without_module(task, grade):
 def test_break_canary_creation(task, grade):
     result = grade(break_canary_creation(task))
     assert (result.status, result.resolved) == ("tampered", False), result.reason
+    assert "imports-test-framework durata/__init__.py" in result.audit
 
 
 def test_lazy_force_pass_in_first_module(task, grade):
