@@ -138,3 +138,18 @@ def test_sandbox_that_cannot_kill_is_never_read(task):
     """A daemon could still write while results are read: the grader refuses such a sandbox."""
     result = SandboxGrader("local", sandbox_factory=_NoKill).grade(task, task.patch)
     assert result.status == "error" and "cannot end the processes" in result.reason
+
+
+def test_decoy_git_dir_after_an_interrupted_fuzz_attempt(task):
+    """``patch --fuzz`` killed at its timeout leaves ``.git`` under its hidden name; a patch may
+    have created another ``.git-swe-srl-*`` folder (a repository of its own) that sorts first.
+    Cleaning up puts back the real one only."""
+    from swe_srl.eval.grader import _clean_tree
+    from swe_srl.sandbox.local import LocalSandbox
+
+    with LocalSandbox(task) as sandbox:
+        decoy = "git init -q .git-swe-srl-0 && mv .git-swe-srl-0/.git/* .git-swe-srl-0/"
+        assert sandbox.run(f"mv .git .git-swe-srl-feed && {decoy}").exit_code == 0
+        sandbox.run(_clean_tree(".git-swe-srl-feed"))
+        head = sandbox.run("git rev-parse HEAD").output.strip()
+        assert head == sandbox.base_commit
