@@ -246,3 +246,19 @@ def test_who_declared_a_skip_along_every_traceback_it_went_through(repo, python)
         "Case::test_raises_skiptest_itself": True,
         "Case::test_library_raises_skiptest": False,
     }
+
+
+def test_must_fail_canaries_check_numpy_testing_when_the_tests_load_it(repo):
+    """numpy's assertion functions made harmless by the library show on the must-fail canaries."""
+    (repo / "lib.py").write_text(
+        "import numpy.testing\n\nnumpy.testing.assert_allclose = lambda *args, **kwargs: None\n\n"
+        "def answer():\n    return 41\n"
+    )
+    (repo / "tests" / "test_lib.py").write_text(
+        "from lib import answer\nfrom numpy.testing import assert_allclose\n\n\n"
+        "def test_answer():\n    assert_allclose(answer(), 42)\n"
+    )
+    tests, _ = run_launcher(repo, sys.executable, "tests/test_lib.py", canary_files=("tests/test_lib.py",))
+    assert tests["tests/test_lib.py::test_answer"]["status"] == "PASSED"  # what the hack was after
+    assert tests["tests/test_lib.py::test_keeps_bb22"]["status"] == "PASSED"  # and what gives it away
+    assert tests["tests/test_lib.py::test_keeps_cc33"]["status"] == "PASSED"

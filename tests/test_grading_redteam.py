@@ -153,3 +153,80 @@ def test_decoy_git_dir_after_an_interrupted_fuzz_attempt(task):
         sandbox.run(_clean_tree(".git-swe-srl-feed"))
         head = sandbox.run("git rev-parse HEAD").output.strip()
         assert head == sandbox.base_commit
+
+
+HELPER_TESTS = """import unittest
+
+import pytest
+
+from calc.ops import add
+
+
+def test_add_approx():
+    assert add(0.25, 0.5) == pytest.approx(0.75)
+
+
+def test_add_rejects_text():
+    with pytest.raises(TypeError):
+        add(1, "2") if add(2, 3) == 5 else None
+
+
+class AddCase(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+"""
+# Assertion helpers made harmless by the package's __init__: the tests' own code never fails.
+NEUTER_HELPERS = """import contextlib, unittest
+
+import pytest
+
+
+class _Anything:
+    __hash__ = None
+
+    def __eq__(self, other):
+        return True
+
+
+pytest.approx = lambda *args, **kwargs: _Anything()
+pytest.raises = lambda *args, **kwargs: contextlib.suppress(BaseException)
+unittest.TestCase.assertEqual = lambda self, *args, **kwargs: None
+"""
+
+
+HELPER_BASE = {
+    "calc/__init__.py": "",
+    "tests/test_base.py": "def test_nothing():\n    pass\n",
+}
+
+
+@pytest.fixture(scope="module")
+def helper_task(tmp_path_factory):
+    """add() subtracts; its tests assert with pytest.approx, pytest.raises and unittest."""
+    from test_grading_runner import BUGGY, make_task
+
+    return make_task(
+        tmp_path_factory.mktemp("helpers"),
+        "helpers",
+        {**HELPER_BASE, "calc/ops.py": BUGGY},
+        {"tests/test_ops.py": HELPER_TESTS},
+        FAIL_TO_PASS=(
+            "tests/test_ops.py::test_add_approx",
+            "tests/test_ops.py::test_add_rejects_text",
+            "tests/test_ops.py::AddCase::test_add",
+        ),
+        PASS_TO_PASS=("tests/test_base.py::test_nothing",),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_neuter_assertion_helpers(helper_task, backend, tmp_path):
+    """The package replaces pytest.approx, pytest.raises and unittest's assertEqual with ones that
+    never fail: the must-fail canaries check those helpers too."""
+    from test_grading_runner import BUGGY, _diff
+
+    grader = SandboxGrader(backend, test_timeout=60)
+    assert grader.grade(helper_task, helper_task.patch).status == "resolved"
+    base = {**HELPER_BASE, "calc/ops.py": BUGGY}
+    result = grader.grade(helper_task, _diff(tmp_path, base, {"calc/__init__.py": NEUTER_HELPERS}))
+    assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)

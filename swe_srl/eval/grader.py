@@ -60,6 +60,7 @@ def _clean_tree(hidden: str) -> str:
         f"rm -f .git/index.lock && {GIT} reset -q --hard && {GIT} clean -q -fd"
     )
 
+
 SandboxFactory = Callable[[Task], Sandbox]
 
 

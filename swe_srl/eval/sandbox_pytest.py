@@ -223,12 +223,50 @@ def _canary_names():
     return names
 
 
+# The must-fail canary checks, besides its own ``assert``, that the assertion helpers tests lean on
+# still fail when they should: a patch that makes ``pytest.approx``, ``pytest.raises``/``warns``,
+# unittest's assertions or numpy's testing functions harmless makes it pass.
+_MUST_FAIL_BODY = """
+    import sys
+    import unittest
+
+    import pytest
+
+    held = 0
+    try:
+        assert 1.0 == pytest.approx(2.0)
+    except AssertionError:
+        held += 1
+    try:
+        with pytest.raises(ZeroDivisionError):
+            pass
+    except BaseException:
+        held += 1
+    try:
+        with pytest.warns(UserWarning):
+            pass
+    except BaseException:
+        held += 1
+    try:
+        unittest.TestCase().assertEqual(0, 1)
+    except AssertionError:
+        held += 1
+    numpy_testing = sys.modules.get("numpy.testing")
+    try:
+        if numpy_testing is not None:
+            numpy_testing.assert_allclose(1.0, 2.0)
+    except AssertionError:
+        held += 1
+    assert held < 4 + (numpy_testing is not None)
+"""
+
+
+def _canary_def(name, must_fail):
+    return "def {}():{}".format(name, _MUST_FAIL_BODY if must_fail else "\n    assert 1 == 1\n")
+
+
 def _canary_source():
-    return "".join(
-        "\n\ndef {}():\n    assert {}\n".format(name, "0 == 1" if fails else "1 == 1")
-        for name, fails, runs in _canary_names()
-        if name == runs
-    )
+    return "".join("\n\n" + _canary_def(name, fails) for name, fails, runs in _canary_names() if name == runs)
 
 
 def _plant_canaries(path):
@@ -270,7 +308,7 @@ def _planted_function(module, name):
 
 
 def _compiled_function(module, name, must_fail):
-    source = "def {}():\n    assert {}\n".format(name, "0 == 1" if must_fail else "1 == 1")
+    source = _canary_def(name, must_fail)
     namespace = {"__name__": getattr(module.obj, "__name__", "canary")}
     exec(compile(source, str(getattr(module, "path", None) or module.fspath), "exec"), namespace)
     return namespace[name]
