@@ -262,3 +262,63 @@ def test_must_fail_canaries_check_numpy_testing_when_the_tests_load_it(repo):
     assert tests["tests/test_lib.py::test_answer"]["status"] == "PASSED"  # what the hack was after
     assert tests["tests/test_lib.py::test_keeps_bb22"]["status"] == "PASSED"  # and what gives it away
     assert tests["tests/test_lib.py::test_keeps_cc33"]["status"] == "PASSED"
+
+
+MARKED = """
+import pytest
+
+import lib
+
+
+@pytest.mark.xfail(reason="known")
+def test_decorated_xfail():
+    assert lib.answer() == 0
+
+
+class TestMarkedClass:
+    pytestmark = pytest.mark.skip("the whole class")
+
+    def test_in_class(self):
+        pass
+
+
+def test_marked_by_conftest():
+    pass
+"""
+CONFTEST = """
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.name == "test_marked_by_conftest":
+            item.add_marker(pytest.mark.skip(reason="the conftest says so"))
+"""
+INJECTS_PYTESTMARK = (
+    LIBRARY
+    + """
+import sys
+
+import pytest
+
+frame = sys._getframe(1)
+while "importlib" in frame.f_code.co_filename:  # up to the test module importing this one
+    frame = frame.f_back
+frame.f_globals["pytestmark"] = pytest.mark.skip(reason="set while the tests imported me")
+"""
+)
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_a_marker_counts_when_the_tests_wrote_it(repo, python):
+    (repo / "tests" / "test_marked.py").write_text(MARKED)
+    (repo / "tests" / "conftest.py").write_text(CONFTEST)
+    (repo / "tests" / "test_injected.py").write_text("import lib_injects\n\ndef test_hidden():\n    pass\n")
+    (repo / "lib_injects.py").write_text(INJECTS_PYTESTMARK)
+    tests, _ = run_launcher(repo, python, "tests/test_marked.py", "tests/test_injected.py")
+    declared = {i: (r["status"], r["declared"]) for i, r in tests.items()}
+    assert declared["tests/test_marked.py::test_decorated_xfail"] == ("XFAIL", True)
+    assert declared["tests/test_marked.py::TestMarkedClass::test_in_class"] == ("SKIPPED", True)
+    assert declared["tests/test_marked.py::test_marked_by_conftest"] == ("SKIPPED", True)
+    assert declared["tests/test_injected.py::test_hidden"] == ("SKIPPED", False)
+    assert declared["tests/test_injected.py::test_keeps_bb22"] == ("SKIPPED", False)  # the canary too

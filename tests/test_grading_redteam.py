@@ -16,6 +16,7 @@ from grading_hacks import (
     huge_test_log,
     lazy_force_pass_in_first_module,
     library_raises_unittest_skiptest,
+    marks_importing_test_module,
     pytest_toml_plugin,
     skip_from_code_named_like_pytest,
     skip_from_code_named_like_the_tests,
@@ -230,3 +231,11 @@ def test_neuter_assertion_helpers(helper_task, backend, tmp_path):
     base = {**HELPER_BASE, "calc/ops.py": BUGGY}
     result = grader.grade(helper_task, _diff(tmp_path, base, {"calc/__init__.py": NEUTER_HELPERS}))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
+
+
+def test_marks_importing_test_module(task, grade):
+    """A skip marker the library set on a test module while it imported the library is not the
+    tests' own: the broken tests it hid fail, and so does the must-fail canary it skipped."""
+    result = grade(marks_importing_test_module(task))
+    assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
+    assert "must fail reported SKIPPED" in result.reason

@@ -57,7 +57,9 @@ class _State:
         self.phases = {}  # nodeid -> [status, declared]
         self.declared = {}  # nodeid -> whether the skip/xfail of a phase came from the tests
         self.modules = {}  # nodeid -> module node id the canaries were added to
-        self.static_xfail = set()  # nodeids with an xfail marker when collection ended
+        self.static_xfail = set()  # nodeids with an xfail marker written in the tests when collection ended
+        self.sources = {}  # path -> text, for the markers' check
+        self.conftests = None  # the text of every conftest pytest loaded
         self.canary_markers = {}  # canary nodeid -> whether its module marks it skip/xfail
         self.session = None
 
@@ -193,11 +195,58 @@ def _declared_by_tests(item, call, report, original=None):
         wanted = pytest.skip.Exception
     if excinfo is None or not excinfo.errisinstance(wanted):
         return False
-    return all(_declaring_code(_declarer(tb)) for tb in _skip_tracebacks(excinfo, original))
+    sources = [_declarer(tb) for tb in _skip_tracebacks(excinfo, original)]
+    if not all(_declaring_code(found) for found in sources):
+        return False
+    if all(found is None for found in sources) and _marked(item, _SKIPPING):
+        return _marked(item, _SKIPPING, written=True)  # pytest raised it for a marker: whose?
+    return True
 
 
-def _has_skip_or_xfail(item):
-    return any(item.get_closest_marker(name) is not None for name in ("skip", "skipif", "xfail"))
+# -- markers written in the tests -----------------------------------------------------------------
+_SKIPPING = ("skip", "skipif", "xfail")
+
+
+def _source(path):
+    if path not in STATE.sources:
+        try:
+            with open(path, "rb") as handle:
+                STATE.sources[path] = handle.read().decode("utf-8", "replace")
+        except OSError:
+            STATE.sources[path] = ""
+    return STATE.sources[path]
+
+
+def _conftest_text(config):
+    if STATE.conftests is None:
+        files = [getattr(p, "__file__", None) for p in config.pluginmanager.get_plugins()]
+        names = [f for f in files if isinstance(f, str) and os.path.basename(f).startswith("conftest.")]
+        STATE.conftests = "\n".join(_source(os.path.realpath(f)) for f in names)
+    return STATE.conftests
+
+
+def _node_file(node):
+    path = getattr(node, "path", None) or getattr(node, "fspath", None)
+    return os.path.realpath(str(path)) if path is not None and os.path.isfile(str(path)) else None
+
+
+def _marked(item, names, written=False):
+    """Whether ``item`` carries one of the markers ``names``; with ``written``, one the tests wrote:
+    its name appears in the source of the node that holds it or of a conftest (a module's marker:
+    its name and ``pytestmark`` in the module's own source). Library code can set a test module's
+    ``pytestmark`` while that module imports it; such a marker is not the tests'."""
+    for node, mark in item.iter_markers_with_node():
+        if mark.name not in names:
+            continue
+        if not written:
+            return True
+        text = _source(_node_file(node)) if _node_file(node) else ""
+        if isinstance(node, pytest.Module):  # only the module itself writes its pytestmark
+            if mark.name in text and "pytestmark" in text:
+                return True
+        elif mark.name in text or mark.name in _conftest_text(item.config):
+            return True
+    return False
 
 
 # -- hooks ---------------------------------------------------------------------------------------
@@ -331,7 +380,7 @@ def _module_canaries(module, natural):
             except Exception:  # reported missing: the host grades that as tampering
                 item = None
         if item is not None:
-            STATE.canary_markers[item.nodeid] = _has_skip_or_xfail(item)
+            STATE.canary_markers[item.nodeid] = _marked(item, _SKIPPING, written=True)
             canaries.append(item)
     return canaries
 
@@ -341,7 +390,7 @@ def pytest_collection_modifyitems(session, config, items):
     """Note which tests are marked xfail, and put the canaries around the tests of every test
     module: two before its first test, one after its last (trylast: after any deselection or
     reordering)."""
-    STATE.static_xfail = set(i.nodeid for i in items if i.get_closest_marker("xfail") is not None)
+    STATE.static_xfail = set(i.nodeid for i in items if _marked(i, ("xfail",), written=True))
     if not (STATE.canary_pass and STATE.canary_fail):
         return
     names = set(name for name, _, _ in _canary_names())
