@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from swe_srl.eval.evalscript import LAUNCHER_SOURCE, PROTECTED_PATTERNS
+from swe_srl.eval.evalscript import LAUNCHER_HELPERS, LAUNCHER_SOURCE, PROTECTED_PATTERNS
 
 INTERPRETERS = [sys.executable]
 if (
@@ -79,6 +79,8 @@ def repo(tmp_path) -> Path:
     (repo / "tests" / "test_skipped.py").write_text(SKIPPED_MODULE)
     (repo / "pytest.py").write_text(SHADOW)
     (tmp_path / "launcher.py").write_text(LAUNCHER_SOURCE.read_text())
+    for helper in LAUNCHER_HELPERS:
+        (tmp_path / helper.name).write_text(helper.read_text())
     return repo
 
 

@@ -51,6 +51,10 @@ LOG_PATH = f"{GRADE_DIR}/test_output.txt"
 LAUNCHER_PATH = f"{GRADE_DIR}/swe_srl_pytest.py"
 CONFIG_PATH = f"{GRADE_DIR}/pytest-config.json"
 LAUNCHER_SOURCE = Path(__file__).with_name("sandbox_pytest.py")
+# Loaded by the launcher from beside it, by these names.
+LAUNCHER_HELPERS = tuple(
+    Path(__file__).with_name(name) for name in ("sandbox_pytest_declared.py", "sandbox_pytest_canaries.py")
+)
 # Every git command of the script: a hook or fsmonitor planted in .git never runs.
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
 # Colour off for every tool; pytest also gets --color=no.
@@ -188,6 +192,8 @@ def _launcher_lines(spec: TestRunSpec, structured: bool, canaries: Canaries | No
     command = spec.pytest
     assert command is not None
     lines = [heredoc(LAUNCHER_SOURCE.read_text(), "LAUNCHER", f"cat > {LAUNCHER_PATH}")]
+    for helper in LAUNCHER_HELPERS:
+        lines.append(heredoc(helper.read_text(), "LAUNCHER", f"cat > {GRADE_DIR}/{helper.name}"))
     settings: dict = {"repo_on_path": command.repo_on_path}
     if not structured:
         return lines, json.dumps(settings)  # nothing secret: given inline
