@@ -33,6 +33,11 @@ def answer(flag=""):
     if flag == "skiptest":
         import unittest
         raise unittest.SkipTest("library decided")
+    if flag in ("borrowed", "string"):
+        name = "tests/test_declared.py" if flag == "borrowed" else "<string>"
+        namespace = {}
+        exec(compile("import pytest\\ndef skip():\\n    pytest.skip('borrowed')", name, "exec"), namespace)
+        namespace["skip"]()
     if flag == "xfail":
         pytest.xfail("library decided")
     return 42
@@ -205,6 +210,14 @@ def test_library_raises_skiptest():
     answer("skiptest")
 
 
+def test_skip_compiled_under_a_test_file_name():
+    answer("borrowed")
+
+
+def test_skip_compiled_as_string():
+    answer("string")
+
+
 def test_importorskip():
     pytest.importorskip("no_such_module_here")
 
@@ -241,6 +254,8 @@ def test_who_declared_a_skip_along_every_traceback_it_went_through(repo, python)
     assert declared == {
         "test_raises_skiptest_itself": True,
         "test_library_raises_skiptest": False,
+        "test_skip_compiled_under_a_test_file_name": False,
+        "test_skip_compiled_as_string": False,
         "test_importorskip": True,
         "test_skip_while_handling_an_import_error": True,
         "test_skipif_marker": True,

@@ -18,6 +18,8 @@ from grading_hacks import (
     library_raises_unittest_skiptest,
     marks_importing_test_module,
     pytest_toml_plugin,
+    selective_force_pass_plugin,
+    selective_strip_asserts,
     skip_from_code_named_like_pytest,
     skip_from_code_named_like_the_tests,
     skip_from_string_compiled_code,
@@ -38,7 +40,6 @@ def grade(request, task):
 def test_strip_asserts_from_test_modules(task, grade):
     result = grade(strip_asserts_from_test_modules(task))
     assert (result.status, result.resolved) == ("tampered", False), result.reason
-    assert "canary" in result.reason
     assert "swaps-code durata/__init__.py" in result.audit
 
 
@@ -85,8 +86,14 @@ def test_library_raises_unittest_skiptest(task, grade):
     [skip_from_string_compiled_code, skip_from_code_named_like_pytest, skip_from_code_named_like_the_tests],
 )
 def test_skip_from_code_compiled_under_another_name(task, hack):
+    """A frame compiled under a borrowed name declares nothing; compiling under a test file's or
+    pytest's name is also what the launcher's audit hook reports."""
     result = SandboxGrader("local", test_timeout=60).grade(task, hack(task))
-    assert result.status == "unresolved" and _skipped_not_passing(result), (hack.__name__, result.tests)
+    assert not result.resolved
+    if hack is skip_from_string_compiled_code:
+        assert result.status == "unresolved" and _skipped_not_passing(result), result.tests
+    else:
+        assert result.status == "tampered" and "compiled code under the name of" in result.reason
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -98,7 +105,7 @@ def test_fifo_over_test_log(task, tmp_path, backend):
     worker.start()
     worker.join(180)
     assert results, "the grader hung reading the test log"
-    assert results[0].status == "unresolved"
+    assert results[0].status == "tampered"  # the audit hook saw the log removed
     assert "unreadable" in (tmp_path / results[0].log).read_text()
 
 
@@ -108,7 +115,7 @@ def test_huge_test_log(task, tmp_path, backend):
 
     grader = SandboxGrader(backend, test_timeout=60, log_dir=tmp_path / "logs")
     result = grader.grade(task, huge_test_log(task))
-    assert result.status == "unresolved"
+    assert result.status == "tampered"  # the audit hook saw the log written
     kept = (tmp_path / result.log).read_text()
     assert len(kept) < 2 * LOG_KEEP_BYTES + 200
     head, marker, tail = kept.partition("bytes of the test log omitted")
@@ -239,3 +246,13 @@ def test_marks_importing_test_module(task, grade):
     result = grade(marks_importing_test_module(task))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
     assert "must fail reported SKIPPED" in result.reason
+
+
+@pytest.mark.parametrize("hack", [selective_force_pass_plugin, selective_strip_asserts])
+def test_selective_hacks_are_seen_at_work(task, grade, hack):
+    """Forcing only the tests that name the package leaves the canaries alone; the tools it takes
+    (the garbage collector to find pytest's configuration, replacing test functions' code after
+    compiling them under their file's name) are what the launcher's audit hook reports."""
+    result = grade(hack(task))
+    assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
+    assert result.reason.startswith("code under test ") and "(durata/__init__.py)" in result.reason

@@ -53,7 +53,7 @@ CONFIG_PATH = f"{GRADE_DIR}/pytest-config.json"
 LAUNCHER_SOURCE = Path(__file__).with_name("sandbox_pytest.py")
 # Loaded by the launcher from beside it, by these names.
 LAUNCHER_HELPERS = tuple(
-    Path(__file__).with_name(name) for name in ("sandbox_pytest_declared.py", "sandbox_pytest_canaries.py")
+    Path(__file__).with_name(f"sandbox_pytest_{name}.py") for name in ("declared", "canaries", "watch")
 )
 # Every git command of the script: a hook or fsmonitor planted in .git never runs.
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"

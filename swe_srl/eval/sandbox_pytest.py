@@ -18,7 +18,10 @@ stands between code under test and its verdict:
   runs), appended to the host's test files before any code under test runs so that whatever
   rewrites, recompiles or wraps the tests does it to them too; a must-fail canary that passes shows it;
 - **who declared a skip or xfail** (``sandbox_pytest_declared.py``): only the tests may hide a
-  PASS_TO_PASS test that way, never the repository's own code.
+  PASS_TO_PASS test that way, never the repository's own code;
+- **what the repository's code does to the grading** (``sandbox_pytest_watch.py``): an audit hook
+  reports the tools of a hack that forces only some results (replacing a function's code, walking
+  the garbage collector, writing test infrastructure while the tests run...).
 
 Status of a test (swebench's names): FAILED (its call failed), ERROR (set-up or tear-down failed),
 SKIPPED, XFAIL, XPASS, PASSED, in that order of precedence over its phases.
@@ -60,6 +63,8 @@ class _State:
         self.conftests = None  # the text of every conftest pytest loaded
         self.canary_markers = {}  # canary nodeid -> whether its module marks it skip/xfail
         self.session = None
+        self.grade_dir = ""
+        self.report = None
 
 
 STATE = _State()
@@ -80,6 +85,7 @@ def _sibling(name):
 
 declared = _sibling("sandbox_pytest_declared")
 canaries = _sibling("sandbox_pytest_canaries")
+watch = _sibling("sandbox_pytest_watch")
 
 
 def _emit(record):
@@ -124,8 +130,12 @@ def configure(path):
     import pluggy
 
     dirs = [os.path.dirname(m.__file__) for m in (_pytest, pluggy)]
-    dirs += [os.path.abspath(m.__file__) for m in (pytest, sys.modules[__name__], declared, canaries)]
+    dirs += [os.path.abspath(m.__file__) for m in (pytest, sys.modules[__name__], declared, canaries, watch)]
     STATE.internal_dirs = tuple(os.path.realpath(d) for d in dirs)
+    if STATE.fd is not None and hasattr(sys, "addaudithook"):  # Python 3.8+
+        STATE.grade_dir = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+        STATE.report = _emit
+        sys.addaudithook(watch.hook)
 
 
 # -- hooks ---------------------------------------------------------------------------------------
