@@ -19,6 +19,7 @@ from grading_hacks import (
     marks_importing_test_module,
     pytest_toml_plugin,
     selective_force_pass_plugin,
+    selective_report_wrapping,
     selective_strip_asserts,
     skip_from_code_named_like_pytest,
     skip_from_code_named_like_the_tests,
@@ -256,3 +257,11 @@ def test_selective_hacks_are_seen_at_work(task, grade, hack):
     result = grade(hack(task))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
     assert result.reason.startswith("code under test ") and "(durata/__init__.py)" in result.reason
+
+
+def test_selective_report_wrapping(task, grade):
+    """Replacing pytest's own code is a plain assignment nothing reports as it happens: the launcher
+    compares pytest's functions and classes with a snapshot taken when the session started."""
+    result = grade(selective_report_wrapping(task))
+    assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
+    assert "replaced TestReport.from_item_and_call" in result.reason

@@ -65,6 +65,7 @@ class _State:
         self.session = None
         self.grade_dir = ""
         self.report = None
+        self.snapshot = []  # pytest's, unittest's and the builtins' code when the session started
 
 
 STATE = _State()
@@ -149,6 +150,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 def pytest_sessionstart(session):
     STATE.session = session
+    if STATE.report is not None:
+        STATE.snapshot = watch.snapshot([sys.modules[__name__], declared, canaries, watch])
     _emit({"swe_srl": "start", "pytest": pytest.__version__, "python": sys.version.split()[0]})
 
 
@@ -249,8 +252,10 @@ def pytest_collectreport(report):
         _emit({"swe_srl": "collect_error", "id": report.nodeid})
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
+    for name in watch.replaced(STATE.snapshot):  # before any plugin's own teardown
+        _emit({"swe_srl": "tamper", "what": "replaced " + name, "by": "seen when the session ended"})
     yield
     # Whether the session stopped before its last test (-x, --maxfail): the last canaries never ran.
     stopped = bool(getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False))

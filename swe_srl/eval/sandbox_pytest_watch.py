@@ -114,3 +114,48 @@ def hook(event, args):
             STATE.report({"swe_srl": "tamper", "what": what, "by": culprit})
     except Exception:  # an audit hook that raises would break the operation it watches
         pass
+
+
+# -- pytest's, unittest's and the builtins' own code -------------------------------------------------
+# Replacing a function of pytest (TestReport.from_item_and_call, runner.call_and_report, approx) is
+# a plain attribute assignment, which CPython does not audit: the launcher takes a snapshot once the
+# session starts (plugins and conftests loaded) and compares it when the session ends.
+_WATCHED_MODULES = ("pytest", "_pytest", "pluggy", "unittest", "builtins")
+
+
+def _callables(owner):
+    items = getattr(owner, "__dict__", {})
+    kinds = (staticmethod, classmethod, property)
+    return dict((k, v) for k, v in list(items.items()) if callable(v) or isinstance(v, kinds))
+
+
+def snapshot(extra=()):
+    """Every function and class of pytest, pluggy, unittest, the builtins and ``extra`` modules, and
+    every attribute of their classes: [(owner, {name: object})]."""
+    owners = []
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in _WATCHED_MODULES:
+            continue
+        owners.append(module)
+    owners += list(extra)
+    taken = []
+    for module in owners:
+        found = _callables(module)
+        taken.append((module, found))
+        for value in found.values():
+            if isinstance(value, type) and value.__module__ == getattr(module, "__name__", None):
+                taken.append((value, _callables(value)))
+    return taken
+
+
+def replaced(taken):
+    """The ``owner.name`` of what changed since ``taken`` (a few at most)."""
+    found = []
+    for owner, before in taken:
+        now = getattr(owner, "__dict__", {})
+        for name, value in before.items():
+            if now.get(name) is not value:
+                found.append("{}.{}".format(getattr(owner, "__name__", "?"), name))
+                if len(found) >= 5:
+                    return found
+    return found
