@@ -90,7 +90,12 @@ def repo(tmp_path) -> Path:
 
 
 def run_launcher(
-    repo: Path, python: str, *args: str, repo_on_path: bool = True, canary_files: tuple[str, ...] = ()
+    repo: Path,
+    python: str,
+    *args: str,
+    repo_on_path: bool = True,
+    canary_files: tuple[str, ...] = (),
+    tampered: bool = False,
 ) -> tuple[dict, str]:
     config = {
         "channel": True,
@@ -114,6 +119,8 @@ def run_launcher(
     with os.fdopen(read) as handle:
         records = [json.loads(line) for line in handle]
     run_launcher.records = records  # type: ignore[attr-defined]  # the whole stream, for order checks
+    tampering = [r for r in records if r["swe_srl"] == "tamper"]
+    assert tampering == [] or tampered, tampering  # honest runs are never reported
     assert not (repo / "config.json").exists(), "the configuration must be gone before tests run"
     tests = {r["id"]: r for r in records if r["swe_srl"] == "test"}
     kinds = [r["swe_srl"] for r in records]
@@ -249,7 +256,10 @@ class Case(unittest.TestCase):
 @pytest.mark.parametrize("python", INTERPRETERS)
 def test_who_declared_a_skip_along_every_traceback_it_went_through(repo, python):
     (repo / "tests" / "test_declared.py").write_text(DECLARED)
-    tests, _ = run_launcher(repo, python, "tests/test_declared.py")
+    tests, _ = run_launcher(repo, python, "tests/test_declared.py", tampered=True)
+    tampering = [r for r in run_launcher.records if r["swe_srl"] == "tamper"]
+    what = "compiled code under the name of tests/test_declared.py"
+    assert tampering == [{"swe_srl": "tamper", "what": what, "by": "lib.py"}]
     declared = {i.split("::", 1)[1]: r["declared"] for i, r in tests.items() if r["status"] == "SKIPPED"}
     assert declared == {
         "test_raises_skiptest_itself": True,
