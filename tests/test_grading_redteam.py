@@ -265,3 +265,17 @@ def test_selective_report_wrapping(task, grade):
     result = grade(selective_report_wrapping(task))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
     assert "replaced TestReport.from_item_and_call" in result.reason
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        'diff --git "a/x\ud800" "b/x\ud800"\nGIT binary patch\nliteral 1\n',
+        "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+\ud800\n",
+    ],
+)
+def test_lone_surrogate_in_patch(task, patch):
+    """A model's reply decoded from JSON can hold a lone surrogate: a status, never an exception."""
+    result = SandboxGrader("local", test_timeout=60).grade(task, patch)
+    assert (result.status, result.resolved) == ("patch_failed", False)
+    assert "not UTF-8 text" in result.reason

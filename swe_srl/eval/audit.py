@@ -85,7 +85,7 @@ def unquote_c(name: str) -> str:
             out.append(_ESCAPES.get(nxt, ord(nxt)))
             i += 2
             continue
-        out += char.encode()
+        out += char.encode("utf-8", errors="surrogatepass")  # a lone surrogate stays a character
         i += 1
     return out.decode("utf-8", errors="replace")
 

@@ -74,6 +74,16 @@ def oversized_patch_reason(patch: str) -> str:
     return ""
 
 
+def unencodable_patch_reason(patch: str) -> str:
+    """Why ``patch`` cannot be written as UTF-8 text ("" when it can): a model's reply decoded from
+    JSON can hold a lone surrogate (``"\\ud800"``), which no file can."""
+    try:
+        patch.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"the patch is not UTF-8 text: {err.reason} at character {err.start}"
+    return ""
+
+
 def binary_patch_reason(patch: str) -> str:
     """Why ``patch`` cannot be graded as text ("" when it can)."""
     for line in patch.splitlines():
@@ -214,7 +224,7 @@ class SandboxGrader:
         patch = patch or ""
         if not patch.strip():
             return _result(task, patch, start, "unresolved", "empty patch")
-        why = oversized_patch_reason(patch) or binary_patch_reason(patch)
+        why = oversized_patch_reason(patch) or unencodable_patch_reason(patch) or binary_patch_reason(patch)
         if why:
             return _result(task, patch, start, "patch_failed", why, audit=list(audit_patch(patch)))
         try:
