@@ -349,3 +349,17 @@ def test_a_marker_counts_when_the_tests_wrote_it(repo, python):
     assert declared["tests/test_marked.py::test_marked_by_conftest"] == ("SKIPPED", True)
     assert declared["tests/test_injected.py::test_hidden"] == ("SKIPPED", False)
     assert declared["tests/test_injected.py::test_keeps_bb22"] == ("SKIPPED", False)  # the canary too
+
+
+@pytest.mark.parametrize("python", INTERPRETERS)
+def test_code_of_pytest_and_unittest_replaced_or_added_to_is_reported(repo, python):
+    (repo / "lib.py").write_text(
+        "import unittest\n\nimport _pytest.runner\n\n"
+        "_pytest.runner.call_and_report = _pytest.runner.call_and_report.__wrapped__ "
+        "if hasattr(_pytest.runner.call_and_report, '__wrapped__') else (lambda *a, **k: None)\n"
+        "unittest.TestCase.swe_hook = classmethod(lambda cls: None)\n\n"
+        "def answer(flag=''):\n    return 42\n"
+    )
+    run_launcher(repo, python, "tests/test_lib.py", tampered=True)
+    what = sorted(r["what"] for r in run_launcher.records if r["swe_srl"] == "tamper")
+    assert what == ["changed TestCase.swe_hook", "changed _pytest.runner.call_and_report"]

@@ -255,7 +255,7 @@ def pytest_collectreport(report):
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     for name in watch.replaced(STATE.snapshot):  # before any plugin's own teardown
-        _emit({"swe_srl": "tamper", "what": "replaced " + name, "by": "seen when the session ended"})
+        _emit({"swe_srl": "tamper", "what": "changed " + name, "by": "seen when the session ended"})
     yield
     # Whether the session stopped before its last test (-x, --maxfail): the last canaries never ran.
     stopped = bool(getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False))

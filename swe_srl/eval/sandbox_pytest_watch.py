@@ -149,13 +149,12 @@ def snapshot(extra=()):
 
 
 def replaced(taken):
-    """The ``owner.name`` of what changed since ``taken`` (a few at most)."""
+    """The ``owner.name`` of what changed since ``taken`` (a few at most): a function or class
+    replaced, or a method added to a class (a module may gain attributes: submodules, caches)."""
     found = []
     for owner, before in taken:
-        now = getattr(owner, "__dict__", {})
-        for name, value in before.items():
-            if now.get(name) is not value:
-                found.append("{}.{}".format(getattr(owner, "__name__", "?"), name))
-                if len(found) >= 5:
-                    return found
-    return found
+        now = _callables(owner)
+        added = [n for n in now if n not in before] if isinstance(owner, type) else []
+        for name in [n for n, v in before.items() if now.get(n) is not v] + added:
+            found.append("{}.{}".format(getattr(owner, "__name__", "?"), name))
+    return found[:5]
