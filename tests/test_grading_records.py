@@ -125,8 +125,11 @@ def test_the_last_canary_must_fail_too(status):
     assert honest.state == "ran" and LAST.must_fail_last not in "".join(honest.tests)
 
 
-def test_the_last_canary_may_be_missing_only_when_pytest_stopped_early():
+def test_the_last_canary_may_be_missing_only_when_a_failure_stopped_pytest_early():
     stopped = _stream(*HONEST).replace('"exitstatus": 1}', '"exitstatus": 1, "stopped": true}')
+    assert read_records(stopped, LAST).state == "tampered"  # says it stopped, yet every test passed
+    failed = (_test("tests/test_x.py::test_other", "FAILED"), *HONEST)
+    stopped = _stream(*failed).replace('"exitstatus": 1}', '"exitstatus": 1, "stopped": true}')
     assert read_records(stopped, LAST).state == "ran"
 
 

@@ -126,6 +126,13 @@ def _must_fail_problem(record: dict[str, Any] | None, module: str) -> str:
     return f"the canary test that must fail reported {status} in {module} (forced results)"
 
 
+def _stopped_by_a_failure(stream: _Stream, canaries: Canaries) -> bool:
+    """Whether pytest says --maxfail stopped it, and one of the real tests did fail (a canary's
+    failure never counts towards --maxfail)."""
+    real = (r for i, r in stream.tests.items() if i.rpartition("::")[2] not in canaries.names())
+    return stream.stopped and any(r.get("status") in _FAILING for r in real)
+
+
 def _canary_problem(stream: _Stream, canaries: Canaries, canary_files: tuple[str, ...] = ()) -> str:
     """Why the canaries show tampering ("" when they do not)."""
     for module in sorted(_canary_modules(stream, canary_files)):
@@ -135,8 +142,9 @@ def _canary_problem(stream: _Stream, canaries: Canaries, canary_files: tuple[str
             return f"the canary tests of {module} were not reported"
         problem = _must_fail_problem(failing, module)
         last = stream.tests.get(f"{module}::{canaries.must_fail_last}") if canaries.must_fail_last else None
-        if not problem and canaries.must_fail_last and (last is not None or not stream.stopped):
-            problem = _must_fail_problem(last, module)  # missing only when pytest stopped early
+        excused = last is None and _stopped_by_a_failure(stream, canaries)  # -x stopped pytest before it ran
+        if not problem and canaries.must_fail_last and not excused:
+            problem = _must_fail_problem(last, module)
         if problem:
             return problem
     return ""

@@ -257,8 +257,8 @@ def pytest_sessionfinish(session, exitstatus):
     for name in watch.replaced(STATE.snapshot):  # before any plugin's own teardown
         _emit({"swe_srl": "tamper", "what": "changed " + name, "by": "seen when the session ended"})
     yield
-    # Whether the session stopped before its last test (-x, --maxfail): the last canaries never ran.
-    stopped = bool(getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False))
+    # Whether --maxfail (-x) stopped the session before its last test: the last canaries never ran.
+    stopped = bool(getattr(session, "shouldfail", False))
     _emit({"swe_srl": "finish", "exitstatus": int(exitstatus), "stopped": stopped})
 
 
