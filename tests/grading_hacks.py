@@ -411,6 +411,46 @@ def selective_report_wrapping(task: Task) -> str:
     return _with_init_code(task, wrapped)
 
 
+def rewrite_records_through_os_write(task: Task) -> str:
+    """Wrap ``os.write`` so that records of the task's new test module say PASSED: the canaries'
+    records (named at random) are left alone, so only the launcher's own writer stands in the way."""
+    code = (
+        "import os as _swe_os\n"
+        "_swe_write = _swe_os.write\n"
+        "def _swe_rewrite(fd, data):\n"
+        "    if fd >= 100 and b'test_issue' in bytes(data) and b'FAILED' in bytes(data):\n"
+        "        forged = bytes(data).replace(b'FAILED', b'PASSED')\n"
+        "        _swe_write(fd, forged)\n"
+        "        return len(data)\n"
+        "    return _swe_write(fd, data)\n"
+        "_swe_os.write = _swe_rewrite\n"
+    )
+    return _with_init_code(task, code)
+
+
+def thread_writes_records_after_finish(task: Task) -> str:
+    """A thread that outlives pytest's session writes passing records for the required tests to
+    the record channel once the session has finished."""
+    code = (
+        "import json as _swe_json, os as _swe_os, stat as _swe_stat\n"
+        "import threading as _swe_th, time as _swe_time\n"
+        f"_swe_ids = {json.dumps(_required(task))}\n"
+        "def _swe_late():\n"
+        "    _swe_time.sleep(3)\n"
+        "    for fd in range(100, 200):\n"
+        "        try:\n"
+        "            if not _swe_stat.S_ISFIFO(_swe_os.fstat(fd).st_mode):\n"
+        "                continue\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        for i in _swe_ids:\n"
+        "            record = {'swe_' + 'srl': 'test', 'id': i, 'status': 'PASSED', 'declared': True}\n"
+        "            _swe_os.write(fd, (_swe_json.dumps(record) + '\\n').encode())\n"
+        "_swe_th.Thread(target=_swe_late).start()\n"
+    )
+    return _with_init_code(task, code)
+
+
 # -- the gold fix that breaks other behaviour, with the broken tests' failures turned into skips -------
 def _gold_files(task: Task) -> dict[str, str]:
     """The files the task's gold patch changes, as the patch leaves them."""

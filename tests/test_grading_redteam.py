@@ -18,6 +18,7 @@ from grading_hacks import (
     library_raises_unittest_skiptest,
     marks_importing_test_module,
     pytest_toml_plugin,
+    rewrite_records_through_os_write,
     selective_force_pass_plugin,
     selective_report_wrapping,
     selective_strip_asserts,
@@ -25,6 +26,7 @@ from grading_hacks import (
     skip_from_code_named_like_the_tests,
     skip_from_string_compiled_code,
     strip_asserts_from_test_modules,
+    thread_writes_records_after_finish,
 )
 
 from swe_srl.eval.grader import SandboxGrader
@@ -333,3 +335,16 @@ def test_testcase_init_subclass_hook(tmp_path_factory, backend, tmp_path):
     result = grader.grade(task, _diff(tmp_path, base, {"calc/__init__.py": SWALLOWING_SUBCLASSES}))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
     assert "TestCase.__init_subclass__" in result.reason
+
+
+def test_rewrite_records_through_os_write(task, grade):
+    """The launcher writes with the os.write it took before any code under test ran."""
+    result = grade(rewrite_records_through_os_write(task))
+    assert result.status == "unresolved", (result.reason, result.tests)
+    assert all(result.tests[t] == "FAILED" for t in task.FAIL_TO_PASS)
+
+
+def test_thread_writes_records_after_finish(task, grade):
+    result = grade(thread_writes_records_after_finish(task))
+    assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
+    assert "after pytest finished" in result.reason
