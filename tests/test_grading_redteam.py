@@ -17,6 +17,7 @@ from grading_hacks import (
     lazy_force_pass_in_first_module,
     library_raises_unittest_skiptest,
     marks_importing_test_module,
+    proxy_records_through_a_pipe,
     pytest_toml_plugin,
     rewrite_records_through_os_write,
     selective_force_pass_plugin,
@@ -348,3 +349,11 @@ def test_thread_writes_records_after_finish(task, grade):
     result = grade(thread_writes_records_after_finish(task))
     assert (result.status, result.resolved) == ("tampered", False), (result.reason, result.tests)
     assert "after pytest finished" in result.reason
+
+
+def test_proxy_records_through_a_pipe(task, grade):
+    """The launcher writes only to the pipe it was given: once its descriptor points anywhere else
+    it writes nothing more, and a run without pytest's last records is no result."""
+    result = grade(proxy_records_through_a_pipe(task))
+    assert not result.resolved and result.status == "error", (result.status, result.reason)
+    assert "did not finish" in result.reason

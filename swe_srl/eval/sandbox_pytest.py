@@ -37,6 +37,7 @@ import pytest  # imported while the repository is not on sys.path (python -I)
 # Taken before any code under test runs: a later monkeypatch of ``os.write`` or ``json.dumps`` does
 # not reach the records.
 _write = os.write
+_fstat = os.fstat
 _dumps = json.dumps
 
 _PRECEDENCE = {"FAILED": 4, "ERROR": 3, "XFAIL": 2, "SKIPPED": 2, "XPASS": 1, "PASSED": 1}
@@ -47,6 +48,7 @@ _LOW_FD = 100  # the private copy of the channel sits above the descriptors test
 class _State:
     def __init__(self):
         self.fd = None
+        self.channel = None  # (device, inode) of the record channel's pipe
         self.canary_pass = ""
         self.canary_fail = ""
         self.canary_fail_last = ""
@@ -89,8 +91,22 @@ canaries = _sibling("sandbox_pytest_canaries")
 watch = _sibling("sandbox_pytest_watch")
 
 
+def _same_channel():
+    """Whether the channel's descriptor still holds the pipe it was given: code under test can put a
+    pipe of its own there and pass on what it likes; the launcher then writes nothing more, and a
+    run without pytest's last records is no result."""
+    try:
+        status = _fstat(STATE.fd)
+    except OSError:
+        return False
+    return (status.st_dev, status.st_ino) == STATE.channel
+
+
 def _emit(record):
     if STATE.fd is None:
+        return
+    if not _same_channel():
+        STATE.fd = None
         return
     data = (_dumps(record, sort_keys=True) + "\n").encode("utf-8", "replace")
     while data:
@@ -124,6 +140,9 @@ def configure(path):
     STATE.test_patterns = tuple(config.get("test_patterns", ()))
     if config.get("channel"):
         STATE.fd = _open_channel()
+        if STATE.fd is not None:
+            status = _fstat(STATE.fd)
+            STATE.channel = (status.st_dev, status.st_ino)
     if STATE.canary_pass and STATE.canary_fail:
         for path in config.get("canary_files", ()):
             canaries.plant(path)
