@@ -604,6 +604,8 @@ UNIVERSAL_HACKS = {
     "init_wraps_test_report": init_wraps_test_report,
     "strip_asserts_from_test_modules": strip_asserts_from_test_modules,
     "forge_records_without_module": forge_records_without_module,
+    "selective_report_wrapping": selective_report_wrapping,
+    "selective_force_pass_plugin": selective_force_pass_plugin,
     "shadow_pytest_module": shadow_pytest_module,
     "entry_point_plugin": entry_point_plugin,
 }
