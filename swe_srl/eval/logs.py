@@ -5,8 +5,10 @@ Two sources, chosen by the test command (``testrun.py``), never by guessing from
 - **records** (pytest): one JSON line per test from ``sandbox_pytest.py``, read from the command's own
   output stream. Exact node ids (spaces included), the real outcome, whether a skip or xfail was
   declared by the tests. The stream must be in order (``prepared``, ``start``, tests, ``finish``,
-  ``exit``): a record after the end, a test reported twice with different outcomes, or canaries that
-  are missing or pass when they must fail, grade the run ``tampered``;
+  ``exit``): a record after the end, a test reported twice with different outcomes, a ``tamper``
+  record (the launcher saw the repository's code at the grading), or canaries that are missing or
+  pass when they must fail, grade the run ``tampered``. The modules whose canaries must be there
+  include, whatever the records say, every test file the host named whose tests were reported;
 - **a text log** (any other runner: Django's ``runtests.py``, sympy's ``bin/test``...): ANSI colour
   stripped, then cut and parsed by swebench's own ``get_logs_eval`` with the task's log parser.
 
