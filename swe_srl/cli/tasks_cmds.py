@@ -56,13 +56,20 @@ def tasks_validate(
         None, "--out", help="Run folder: validation.jsonl and logs/<instance>/{before,after}/test_output.txt."
     ),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds per test run (as in eval)."),
+    repos: str = typer.Option("", "--repos", help="Folder of owner__name git clones (or a URL with {repo})."),
     executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     task_budget: float = TASK_BUDGET,
 ) -> None:
     """Prove each task: F2P fail with the bug and pass after the gold patch; P2P always pass."""
+    import os
+
     from swe_srl.engine.interrupt import RunInterrupted
     from swe_srl.engine.validate import validate_suite
+    from swe_srl.tasks.repos import REPOS_ENV
+
+    if repos:
+        os.environ[REPOS_ENV] = repos  # every loader of this run (and its workers) reads it
 
     def show(result) -> None:
         mark = "ok  " if result.valid else "FAIL"
