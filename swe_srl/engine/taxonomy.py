@@ -6,7 +6,9 @@ judged because something other than the model failed; its ``cause`` says what:
 
 - ``sandbox``: a sandbox failed to start, died, or its engine went away;
 - ``timeout``: the task's wall budget ran out (create + agent + grade + teardown);
-- ``model_server``: the policy's model or model server failed (unreachable, bad answers);
+- ``model_server``: the policy's model server failed (unreachable, died, timed out, 5xx after the
+  retries); the model's own failures (a prompt over the context window, a refused request) end its
+  episode and are graded (``swe_srl.engine.attempt``);
 - ``node_lost``: the machine running the task died (after the engine's bounded retries);
 - ``environment``: the task or its environment is broken (malformed row, repository or image
   that cannot be prepared, a test patch that does not apply).
@@ -59,7 +61,7 @@ def classify(exc: BaseException, default: str) -> str:
         return "environment"  # the task's repository or record, not the machinery
     if isinstance(exc, SandboxError):
         return "sandbox"
-    return default  # a policy's failures are ``model_server`` by their phase (``TaskContext.phase``)
+    return default  # the cause of the phase it escaped from (``TaskContext.phase``)
 
 
 def one_line(exc: BaseException) -> str:

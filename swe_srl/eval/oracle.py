@@ -79,14 +79,21 @@ def run_oracle(task: Task, policy: object, settings, ctx):
     ``settings`` and ``ctx`` are the attempt's (``swe_srl.engine.attempt``): the answer is the
     agent phase, the grade comes out of the same budget.
     """
-    from swe_srl.engine.attempt import AttemptOutcome, grade
+    from swe_srl.engine.attempt import AttemptOutcome, ask_policy, grade, policy_exit_status
+    from swe_srl.engine.taxonomy import InfrastructureError, one_line
     from swe_srl.sandbox import make_sandbox
     from swe_srl.tools.executor import execute
 
     prompt = oracle_prompt(task)
     steps: list[Step] = []
+    failure = exit_status = ""  # the model's own failure (not its server's): the empty diff is graded
     with ctx.phase("agent", "model_server"):
-        answer = _answer(policy, prompt)
+        try:
+            answer = ask_policy(getattr(policy, "name", "policy"), _answer, policy, prompt)
+        except InfrastructureError:
+            raise
+        except Exception as err:
+            answer, failure, exit_status = "", one_line(err), policy_exit_status(err)
     with ctx.phase("agent", "sandbox"), make_sandbox(settings.sandbox, task) as sandbox:
         for action in parse_edits(answer):
             result = execute(sandbox, action, ctx.budget.clamp(60.0))
@@ -96,6 +103,9 @@ def run_oracle(task: Task, policy: object, settings, ctx):
         patch = sandbox.diff()
     result, log = grade(task, patch, settings, ctx)
     result = dataclasses.replace(result, steps=len(steps), duration=round(ctx.budget.elapsed(), 3))
+    if failure:
+        reason = "; ".join(filter(None, (f"the policy did not answer: {failure}", result.reason)))
+        result = dataclasses.replace(result, reason=reason)
     trajectory = Trajectory(
         instance_id=task.instance_id,
         source_format="swe-srl",
@@ -109,6 +119,7 @@ def run_oracle(task: Task, policy: object, settings, ctx):
             "policy": getattr(policy, "name", "policy"),
             "answer": answer,
             "eval_status": result.status,
+            **({"exit_status": exit_status, "policy_error": failure} if failure else {}),
         },
     )
     return AttemptOutcome(result, trajectory, log)

@@ -117,18 +117,31 @@ def hold_sandbox(run_id: str) -> None:
     run_on_node(HoldSandbox(), Job("hold", None), NodeSettings(run_id), "local")
 
 
-class StandInModelServer:
-    """A stand-in for an OpenAI-compatible model server (no model can run here on demand), in a thread.
+def sleeper_policy(folder: Path) -> str:
+    """A ``replay:`` policy spec whose only command sleeps for ten minutes, for every task of a run
+    (the replay policy plays the one trajectory of its file on any task)."""
+    from swe_srl.records import Action, Step, Trajectory
+    from swe_srl.trajectories.io import write_trajectory
 
-    The first request (a policy's preflight probe) and the model list (``GET /v1/models``) are always
-    answered; after that, by ``mode``:
+    step = Step("wait", Action("bash", {"command": "sleep 600"}), "")
+    traj = Trajectory(
+        instance_id="sleeper", source_format="swe-srl", model="sleeper", problem_statement="", steps=[step]
+    )
+    return f"replay:{write_trajectory(traj, folder / 'sleeper.traj.json')}"
+
+
+class ModelServerDouble:
+    """TEST DOUBLE of an OpenAI-compatible model server, in a thread: a model server that breaks.
+
+    Why not the real one: a real server (``transformers serve``, which the tests of
+    ``tests/engine/test_policy_failures.py`` and ``test_telemetry.py`` run) cannot be made to hang
+    on a request or to answer HTTP 500 on demand, and those are the failures under test here.
+    It answers the model list (``GET /v1/models``) and the first request (a policy's preflight
+    probe) as a server would; after that, by ``mode``:
 
     - ``"hang"``: accepts every request and never answers (a model server that hung);
-    - ``"sleep"``: answers with a bash call that runs for ten minutes;
-    - ``"fail"``: answers HTTP 500 (a model server that broke);
-    - ``"submit"``: answers with a submit call.
+    - ``"fail"``: answers HTTP 500 (a model server that broke).
 
-    Every answer reports 20 completion tokens.
     The policy spec that talks to it is :attr:`spec`.
     """
 
@@ -136,6 +149,8 @@ class StandInModelServer:
         import http.server
         import threading
 
+        if mode not in ("hang", "fail"):
+            raise ValueError(f"unknown mode {mode!r}")
         self.mode, self.released, self.posts, self.lock = mode, threading.Event(), 0, threading.Lock()
         server = self
 
@@ -149,7 +164,7 @@ class StandInModelServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
-                self._json({"object": "list", "data": [{"id": "stand-in", "object": "model"}]})
+                self._json({"object": "list", "data": [{"id": "double", "object": "model"}]})
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -159,13 +174,10 @@ class StandInModelServer:
                     server.released.wait(600)
                     return
                 if server.mode == "fail" and server.posts > 1:
-                    self.send_error(500, "the stand-in model server broke")
+                    self.send_error(500, "the model server double broke")
                     return
-                if server.mode == "submit" or server.posts == 1:
-                    reply = "<think>done</think>\n<function=submit>\n</function>"
-                else:
-                    reply = "<function=bash>\n<parameter=command>sleep 600</parameter>\n</function>"
-                usage = {"prompt_tokens": 100, "completion_tokens": 20}
+                reply = "<think>done</think>\n<function=submit>\n</function>"  # the preflight's probe
+                usage = {"prompt_tokens": 100, "completion_tokens": 1}
                 self._json({"choices": [{"message": {"content": reply}}], "usage": usage})
 
             def log_message(self, *args) -> None:
@@ -177,9 +189,9 @@ class StandInModelServer:
 
     @property
     def spec(self) -> str:
-        return f"openai:stand-in@http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"openai:double@http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> StandInModelServer:
+    def __enter__(self) -> ModelServerDouble:
         self.thread.start()
         return self
 

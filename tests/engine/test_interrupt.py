@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import CLI, StandInModelServer, leftovers, results
+from engine_helpers import CLI, leftovers, results, sleeper_policy
 
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.loop import EngineSettings
@@ -72,17 +72,17 @@ def test_first_ctrl_c_finishes_running_tasks_records_them_and_says_how_to_resume
 
 
 def test_second_ctrl_c_cancels_at_once_and_still_reaps(tmp_path, tmpdir_private):
-    with StandInModelServer("sleep") as server:  # every task's first command runs for ten minutes
-        args = ["eval", "--tasks", "bundled", "--instances", SIX, "--policy", server.spec, "--workers", "2",
-                "--out", str(tmp_path / "run"), "--no-progress"]  # fmt: skip
-        proc = _start(args, tmpdir_private)
-        _wait_for(lambda: len(list((tmpdir_private / "swe-srl-ws").glob("*"))) >= 2)  # two sandboxes up
-        time.sleep(1)  # their commands are running
-        _ctrl_c(proc)
-        time.sleep(0.5)
-        began = time.monotonic()
-        _ctrl_c(proc)
-        _, stderr = proc.communicate(timeout=60)
+    policy = sleeper_policy(tmp_path)  # every task's first command runs for ten minutes
+    args = ["eval", "--tasks", "bundled", "--instances", SIX, "--policy", policy, "--workers", "2",
+            "--out", str(tmp_path / "run"), "--no-progress"]  # fmt: skip
+    proc = _start(args, tmpdir_private)
+    _wait_for(lambda: len(list((tmpdir_private / "swe-srl-ws").glob("*"))) >= 2)  # two sandboxes up
+    time.sleep(1)  # their commands are running
+    _ctrl_c(proc)
+    time.sleep(0.5)
+    began = time.monotonic()
+    _ctrl_c(proc)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert time.monotonic() - began < 30  # not the ten minutes, nor the drain's minute
     assert "cancelling 2 running task(s)" in stderr and "0 task(s) finished" in stderr
@@ -93,20 +93,16 @@ def test_second_ctrl_c_cancels_at_once_and_still_reaps(tmp_path, tmpdir_private)
 
 def test_the_drain_after_the_first_ctrl_c_is_bounded(tmp_path, tmpdir_private):
     engine = EngineSettings(drain_seconds=2)
-    with StandInModelServer("sleep") as server:
-        config = EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run", engine=engine)
-        ready = threading.Thread(
-            target=lambda: _wait_for(lambda: any((tmpdir_private / "swe-srl-ws").glob("*")))
-        )
-        ready.start()
-        timer = threading.Thread(
-            target=lambda: (ready.join(), time.sleep(1), signal.raise_signal(signal.SIGINT))
-        )
-        timer.start()
-        began = time.monotonic()
-        with pytest.raises(RunInterrupted) as stopped:
-            run_eval(config)  # in the main thread: the engine handles the real SIGINT
-        timer.join()
+    policy = sleeper_policy(tmp_path)
+    config = EvalConfig(tasks="sample", policy=policy, out=tmp_path / "run", engine=engine)
+    ready = threading.Thread(target=lambda: _wait_for(lambda: any((tmpdir_private / "swe-srl-ws").glob("*"))))
+    ready.start()
+    timer = threading.Thread(target=lambda: (ready.join(), time.sleep(1), signal.raise_signal(signal.SIGINT)))
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(RunInterrupted) as stopped:
+        run_eval(config)  # in the main thread: the engine handles the real SIGINT
+    timer.join()
     assert time.monotonic() - began < 30
     assert (stopped.value.finished, stopped.value.not_run) == (0, 1)
     assert leftovers(tmpdir_private) == []

@@ -17,12 +17,13 @@ import pytest
 from engine_helpers import (
     CLI,
     LeaseWatcher,
-    StandInModelServer,
+    ModelServerDouble,
     alive,
     descendants,
     leftovers,
     private_tmpdir,
     results,
+    sleeper_policy,
 )
 
 from swe_srl.engine.loop import EngineSettings
@@ -119,7 +120,7 @@ def test_a_worker_node_killed_mid_run_leaves_every_task_reported_once(cluster, t
 
 def test_a_hung_task_is_stopped_by_its_budget_and_reaped_on_its_node(cluster, tmp_path):
     engine = EngineSettings(executor="ray", task_memory_gb=0.25, task_budget=6, backstop_grace=3)
-    with StandInModelServer("hang") as server, LeaseWatcher(cluster.tmp) as watcher:
+    with ModelServerDouble("hang") as server, LeaseWatcher(cluster.tmp) as watcher:
         began = time.monotonic()
         run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run", engine=engine))
         seconds = time.monotonic() - began
@@ -196,10 +197,10 @@ def test_images_are_built_on_every_node(cluster):
 
 
 def test_ctrl_c_twice_cancels_ray_tasks_and_reaps_their_nodes(cluster, tmp_path):
-    with StandInModelServer("sleep") as server, LeaseWatcher(cluster.tmp) as watcher:
+    with LeaseWatcher(cluster.tmp) as watcher:
         ray_options = ["--executor", "ray", "--ray-address", cluster.head.address, "--task-memory-gb", "0.25"]
-        args = [CLI, "eval", "--tasks", "bundled", "--policy", server.spec, "--workers", "2", "--out",
-                str(tmp_path / "run"), "--no-progress", *ray_options]  # fmt: skip
+        args = [CLI, "eval", "--tasks", "bundled", "--policy", sleeper_policy(tmp_path), "--workers", "2",
+                "--out", str(tmp_path / "run"), "--no-progress", *ray_options]  # fmt: skip
         env = {**os.environ, "TMPDIR": str(cluster.tmp)}
         proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
         deadline = time.monotonic() + 120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from engine_helpers import StandInModelServer, leftovers, results
+from engine_helpers import ModelServerDouble, leftovers, results, sleeper_policy
 
 from swe_srl.engine.loop import EngineSettings
 from swe_srl.eval.runner import EvalConfig, run_eval
@@ -22,8 +22,8 @@ def _eval(tmp_path, policy: str, **engine) -> tuple[dict, float]:
 
 
 def test_a_command_running_past_the_budget_is_cut_and_reaped(tmp_path, tmpdir_private):
-    with StandInModelServer("sleep") as server:  # the agent's first command sleeps for ten minutes
-        row, seconds = _eval(tmp_path, server.spec, task_budget=8)
+    policy = sleeper_policy(tmp_path)  # the agent's first command sleeps for ten minutes
+    row, seconds = _eval(tmp_path, policy, task_budget=8)
     assert (row["status"], row["cause"]) == ("error", "timeout")
     assert "task budget of 8s ran out" in row["reason"]
     assert seconds < 40
@@ -31,7 +31,7 @@ def test_a_command_running_past_the_budget_is_cut_and_reaped(tmp_path, tmpdir_pr
 
 
 def test_a_hung_model_server_is_stopped_by_the_budget(tmp_path, tmpdir_private):
-    with StandInModelServer("hang") as server:  # the policy's request never returns
+    with ModelServerDouble("hang") as server:  # the policy's request never returns
         row, seconds = _eval(tmp_path, server.spec, task_budget=6, backstop_grace=3)
         assert (row["status"], row["cause"]) == ("error", "timeout")
         assert "did not stop and was cancelled" in row["reason"]

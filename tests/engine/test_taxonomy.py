@@ -90,11 +90,11 @@ def test_retry_errors_reruns_infrastructure_errors_only(tmp_path):
 
 
 def test_a_failing_model_server_is_an_infrastructure_error(tmp_path):
-    from engine_helpers import StandInModelServer, results
+    from engine_helpers import ModelServerDouble, results
 
     from swe_srl.eval.runner import EvalConfig, run_eval
 
-    with StandInModelServer("fail") as server:  # up for the preflight, then HTTP 500 to every request
+    with ModelServerDouble("fail") as server:  # up for the preflight, then HTTP 500 to every request
         report = run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run"))
     [row] = results(tmp_path / "run")
     assert (row["status"], row["cause"]) == ("error", "model_server") and "500" in row["reason"]

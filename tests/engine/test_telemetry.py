@@ -6,7 +6,8 @@ import dataclasses
 import json
 import subprocess
 
-from engine_helpers import CLI
+import pytest
+from engine_helpers import CLI, results
 
 from swe_srl.engine.jobs import JobResult, TaskTimings
 from swe_srl.engine.telemetry import Telemetry, distribution, read_telemetry, write_telemetry
@@ -70,10 +71,14 @@ def test_every_eval_run_folder_has_telemetry_and_report_shows_it(tmp_path):
     assert read_telemetry(out)["history"][0]["tasks"] == 2
 
 
-def test_tokens_per_second_of_a_served_policy(tmp_path):
-    from engine_helpers import StandInModelServer
-
-    with StandInModelServer("submit") as server:  # one reply per episode, 20 completion tokens
-        run_eval(EvalConfig(tasks="sample", policy=server.spec, out=tmp_path / "run"))
+@pytest.mark.slow
+def test_tokens_per_second_of_a_served_policy(tmp_path, tiny_dir):
+    # hf:TINY: the run starts a real transformers serve of the tiny model, as it would a checkpoint.
+    config = EvalConfig(
+        tasks="sample", policy=f"hf:{tiny_dir}", out=tmp_path / "run", max_steps=2, max_tokens=8
+    )
+    run_eval(config)
     telemetry = read_telemetry(tmp_path / "run")
-    assert telemetry["completion_tokens"] == 20 and telemetry["tokens_per_second"] > 0
+    assert 0 < telemetry["completion_tokens"] <= 2 * 8 and telemetry["tokens_per_second"] > 0
+    [row] = results(tmp_path / "run")
+    assert row["status"] == "unresolved" and row["cause"] == ""  # the random model's replies: judged
