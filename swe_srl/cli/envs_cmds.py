@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from swe_srl.cli.engine_options import EXECUTOR, RAY_ADDRESS, ExecutorKind, engine_settings, exit_interrupted
+
 envs_app = typer.Typer(help="Task environments: interpreter, pinned packages, install and test commands.")
 
 
@@ -25,19 +27,30 @@ def envs_build(
     docker: bool = typer.Option(False, "--docker", help="Also build each environment's Docker image."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when cached."),
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only the environments of these tasks."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Builds running at once (across nodes)."),
+    executor: ExecutorKind = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
 ) -> None:
-    """Build each environment the suite's tasks name, once (cached by content hash)."""
-    from swe_srl.environments.ensure import ensure_environments
-    from swe_srl.tasks import load_tasks
+    """Build each environment the suite's tasks name, once per machine (cached by content hash)."""
+    from swe_srl.engine.builds import build_environments
+    from swe_srl.engine.interrupt import RunInterrupted
 
-    tasks = [t for t in load_tasks(spec) if not instance or t.instance_id in instance]
-    results = ensure_environments(tasks, docker=docker, force=force)
-    for result in results:
+    settings = engine_settings(executor, ray_address, workers, 0, 1.0, 0)
+
+    def show(node: str, result) -> None:
         image = f"\t{result.image}" if result.image else ""
-        typer.echo(f"{result.status:11} {result.name}\t{result.key}\t{result.seconds:.1f}s{image}")
+        where = f"\t{node[:12]}" if executor != "local" else ""
+        typer.echo(f"{result.status:11} {result.name}\t{result.key}\t{result.seconds:.1f}s{image}{where}")
         if result.error:
             typer.echo(f"            {result.error}")
-    bad = sum(not r.ok for r in results)
+
+    try:
+        results = build_environments(
+            spec, instances=tuple(instance), docker=docker, force=force, engine=settings, on_result=show
+        )
+    except RunInterrupted as err:
+        exit_interrupted(err, resumes=False)
+    bad = sum(not r.ok for _, r in results)
     typer.echo(f"{len(results) - bad}/{len(results)} environments ready")
     if bad:
         raise typer.Exit(code=1)

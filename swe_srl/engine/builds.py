@@ -1,4 +1,4 @@
-"""Builds on every node: ``swe-srl images build`` here, and the hook other builds use (``envs build``).
+"""Builds on every node: ``swe-srl images build`` and ``swe-srl envs build``, and the hook under both.
 
 A Docker image or a built environment lives on one machine, so with ``--executor ray`` each node
 builds what it needs into its own engine and cache (one job per item and node, pinned there); with
@@ -18,6 +18,8 @@ from swe_srl.engine.jobs import Job, JobResult, TaskContext, Work
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
 from swe_srl.engine.node import BackendReady, Requirement
 from swe_srl.engine.preflight import PreflightError, check_engine, check_instances, check_sandbox
+from swe_srl.environments.ensure import EnvBuildResult, ensure_environment, specs_of
+from swe_srl.environments.spec import EnvSpec
 from swe_srl.records import RecordError, Task
 
 BuildCallback = Callable[[str, str, JobResult], None]  # (item key, node, result)
@@ -134,3 +136,49 @@ def export_images(spec: str, export, instances: tuple[str, ...] = ()) -> None:
 
     tasks = _suite_tasks(spec, instances)
     export_dataset([with_image(t, suite_name(spec)) for t in tasks], export)
+
+
+@dataclass(frozen=True)
+class EnvironmentWork:
+    """Build one environment (and its Docker image with ``docker``) on the node the job is pinned to."""
+
+    docker: bool = False
+    force: bool = False
+
+    def __call__(self, payload: tuple[EnvSpec, int], ctx: TaskContext) -> EnvBuildResult:
+        spec, tasks = payload
+        with ctx.phase("build", "environment"):
+            return ensure_environment(spec, docker=self.docker, force=self.force, tasks=tasks)
+
+
+def build_environments(
+    spec: str,
+    *,
+    instances: tuple[str, ...] = (),
+    docker: bool = False,
+    force: bool = False,
+    engine: EngineSettings | None = None,
+    on_result: Callable[[str, EnvBuildResult], None] | None = None,
+) -> list[tuple[str, EnvBuildResult]]:
+    """Build each environment suite ``spec``'s tasks name, once per node: (node, result) pairs."""
+    engine = engine or EngineSettings()
+    check_engine(engine)
+    specs = specs_of(_suite_tasks(spec, instances))
+    if docker:
+        check_sandbox("docker", here=engine.executor == "local")
+
+    def built(key: str, node: str, result: JobResult) -> tuple[str, EnvBuildResult]:
+        if result.ok:
+            return node, result.value
+        env, count = next((s, n) for s, n in specs if s.build_key() == key)
+        return node, EnvBuildResult(env.name, key, "failed", count, error=f"{result.cause}: {result.error}")
+
+    def show(key: str, node: str, result: JobResult) -> None:
+        if on_result is not None:
+            on_result(*built(key, node, result))
+
+    items = [(env.build_key(), (env, count)) for env, count in specs]
+    requirements = (BackendReady("docker"),) if docker else ()
+    work = EnvironmentWork(docker, force)
+    results = build_on_every_node(items, work, engine, requirements=requirements, on_result=show)
+    return [built(*r) for r in results]

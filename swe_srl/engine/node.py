@@ -6,7 +6,8 @@ node's directory, so the worker processes of one node take turns), a marker per 
 cache, and an in-process set so a worker does not even take the lock twice. The run adds two
 requirements to every task: the sandbox backend works, and the orphans of earlier runs are
 collected (:func:`swe_srl.engine.leases.reap_leases`, and ``sandbox gc`` by age when asked).
-Jobs add their own (a task's repository prepared; ``envs build`` adds environments).
+Jobs add their own (:func:`task_requirements`: a task's repository prepared and the environment it
+names built, once per node for all the tasks sharing it).
 
 Sandbox starts go through a node-wide pool of ``cap`` slots (lock files): a burst of tasks landing on
 one node cannot start more sandboxes at once than its engine handles.
@@ -29,6 +30,8 @@ from typing import Protocol
 from swe_srl.engine.budget import Budget
 from swe_srl.engine.leases import engine_root, reap_leases
 from swe_srl.engine.taxonomy import InfrastructureError, classify, one_line
+from swe_srl.environments.reference import spec_for
+from swe_srl.environments.spec import EnvSpec
 from swe_srl.records import Task
 
 POLL_SECONDS = 0.05
@@ -107,6 +110,38 @@ class TaskRepoReady:
 
         prepare_base_repo(self.task)
         return f"prepared {self.task.instance_id}"
+
+
+@dataclass(frozen=True)
+class EnvironmentReady:
+    """The environment tasks name (interpreter, pinned packages; its image with ``docker``) is built
+    in this node's cache: once per node for every task that shares it, before the first one starts,
+    so a build is neither repeated nor charged to one task's budget. A build that fails is the
+    ``environment`` cause of every task needing it."""
+
+    spec: EnvSpec
+    docker: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"env:{self.spec.build_key()}" + (":docker" if self.docker else "")
+
+    def ensure(self) -> str:
+        from swe_srl.environments.ensure import ensure_environment
+
+        result = ensure_environment(self.spec, docker=self.docker)
+        if not result.ok:
+            raise InfrastructureError(
+                f"environment {result.name} {result.status}: {result.error}", "environment"
+            )
+        return f"environment {result.name} {result.status}"
+
+
+def task_requirements(task: Task, sandbox: str) -> tuple[Requirement, ...]:
+    """What ``task`` needs on the node that runs it in a ``sandbox`` sandbox."""
+    spec = spec_for(task)
+    environment = () if spec is None else (EnvironmentReady(spec, docker=sandbox == "docker"),)
+    return (TaskRepoReady(task), *environment)
 
 
 @contextlib.contextmanager

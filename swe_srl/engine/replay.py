@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
-from swe_srl.engine.node import BackendReady, OrphansCollected, TaskRepoReady
+from swe_srl.engine.node import BackendReady, OrphansCollected, task_requirements
 from swe_srl.engine.preflight import check_engine, check_sandbox
 from swe_srl.records import Task, Trajectory
 
@@ -79,7 +79,7 @@ def replay_checks(
     check_sandbox(sandbox, [task for _, task in pairs], here=engine.executor == "local")
     sink = _Sink(len(pairs), on_report)
     jobs = [
-        Job(f"{i}:{traj.instance_id}", (traj, task), (TaskRepoReady(task),))
+        Job(f"{i}:{traj.instance_id}", (traj, task), task_requirements(task, sandbox))
         for i, (traj, task) in enumerate(pairs)
     ]
     stats = run_jobs(

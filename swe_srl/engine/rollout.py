@@ -32,7 +32,7 @@ from swe_srl.engine.attempt import AttemptSettings, play_and_grade
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
-from swe_srl.engine.node import BackendReady, OrphansCollected, TaskRepoReady
+from swe_srl.engine.node import BackendReady, OrphansCollected, task_requirements
 from swe_srl.engine.preflight import (
     PreflightError,
     check_engine,
@@ -225,8 +225,8 @@ class RolloutWork:
         return outcome
 
 
-def _job(task: Task, attempt: int) -> Job:
-    return Job(f"{task.instance_id}#{attempt}", (task, attempt), (TaskRepoReady(task),))
+def _job(task: Task, attempt: int, sandbox: str) -> Job:
+    return Job(f"{task.instance_id}#{attempt}", (task, attempt), task_requirements(task, sandbox))
 
 
 def _next_attempt(records: list[AttemptRecord], attempts: int) -> int | None:
@@ -262,7 +262,7 @@ class RolloutSink:
         if self.hook is not None:
             self.hook(record)
         following = _next_attempt(done, self.config.attempts)
-        follow_ups = (_job(task, following),) if following is not None else ()
+        follow_ups = (_job(task, following, self.config.sandbox),) if following is not None else ()
         return Recorded(record.cause if is_infrastructure_error(record) else "", follow_ups)
 
     @staticmethod
@@ -334,7 +334,7 @@ def run_rollout(
             previous = [r for r in previous if not is_infrastructure_error(r)]
         records = {t.instance_id: [r for r in previous if r.instance_id == t.instance_id] for t in tasks}
         jobs = [
-            _job(t, k)
+            _job(t, k, config.sandbox)
             for t in tasks
             if (k := _next_attempt(records[t.instance_id], config.attempts)) is not None
         ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
-from swe_srl.engine.node import BackendReady, OrphansCollected, TaskRepoReady
+from swe_srl.engine.node import BackendReady, OrphansCollected, task_requirements
 from swe_srl.engine.preflight import PreflightError, check_engine, check_instances, check_sandbox
 from swe_srl.records import RecordError, Task
 from swe_srl.tasks.validate import DEFAULT_TIMEOUT, TaskValidation
@@ -95,7 +95,7 @@ def validate_suite(
             output.write_text("", encoding="utf-8")
 
     stats = run_jobs(
-        [Job(t.instance_id, t, (TaskRepoReady(t),)) for t in tasks],
+        [Job(t.instance_id, t, task_requirements(t, sandbox_kind)) for t in tasks],
         ValidateWork(sandbox_kind, timeout, log_dir),
         sink,
         engine,

@@ -30,7 +30,7 @@ from swe_srl.engine.attempt import AttemptOutcome, AttemptSettings, play_and_gra
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
-from swe_srl.engine.node import BackendReady, OrphansCollected, TaskRepoReady
+from swe_srl.engine.node import BackendReady, OrphansCollected, task_requirements
 from swe_srl.engine.preflight import (
     PreflightError,
     check_engine,
@@ -264,7 +264,7 @@ def run_eval(
         with _progress(show_progress, len(todo)) as advance:
             hooks = [advance] + ([on_result] if on_result else [])
             stats = run_jobs(
-                [Job(t.instance_id, t, (TaskRepoReady(t),)) for t in todo],
+                [Job(t.instance_id, t, task_requirements(t, config.sandbox)) for t in todo],
                 EvalWork(config, source),
                 EvalSink(out, log, done, hooks),
                 config.engine,

@@ -251,3 +251,29 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+INFLECTION = "inflection-0.5.1"  # an environment of the pypi suite: a real PyPI project
+
+
+def inflection_suite(tmp_path: Path, **change) -> Path:
+    """The pypi suite's inflection tasks (two) over a copy of their environment, with ``change``."""
+    import dataclasses
+    import json
+    import shutil
+
+    from swe_srl.tasks.loader import read_tasks
+    from swe_srl.tasks.suites import envs_root
+
+    suite = tmp_path / "suite"
+    shutil.copytree(envs_root() / "pypi" / "repos" / INFLECTION, suite / "repos" / INFLECTION)
+    rows = [
+        json.loads(line) for line in (envs_root() / "pypi" / "environments.jsonl").read_text().splitlines()
+    ]
+    spec = next(r for r in rows if r["name"] == INFLECTION)
+    (suite / "environments.jsonl").write_text(json.dumps({**spec, **change}) + "\n")
+    tasks = [t for t in read_tasks("pypi").tasks if t.environment.endswith(f"#{INFLECTION}")][:2]
+    reference = f"{suite / 'environments.jsonl'}#{INFLECTION}"
+    moved = [dataclasses.replace(t, environment=reference) for t in tasks]
+    (suite / "tasks.jsonl").write_text("".join(json.dumps(t.to_dict()) + "\n" for t in moved))
+    return suite / "tasks.jsonl"

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine_helpers import CountingRequirement, leftovers
+from engine_helpers import INFLECTION, CountingRequirement, inflection_suite, leftovers
 
 from swe_srl.engine.budget import Budget
 from swe_srl.engine.node import NodeState, OrphansCollected
@@ -72,3 +72,26 @@ def test_orphans_of_a_killed_run_are_collected_by_the_next_runs_readiness(tmpdir
     note = OrphansCollected().ensure()
     assert note == "collected 1 orphaned sandbox(es)"
     assert leftovers(tmpdir_private, [proc.pid]) == []
+
+
+def test_an_environment_that_cannot_be_built_is_the_environment_cause_of_its_tasks(tmp_path, tmpdir_private):
+    from engine_helpers import results
+
+    from swe_srl.eval.runner import EvalConfig, run_eval
+
+    tasks = inflection_suite(tmp_path, pre_install=["echo 'error: no C compiler' >&2; exit 3"])
+    report = run_eval(EvalConfig(tasks=str(tasks), policy="gold", out=tmp_path / "run", test_timeout=60))
+    rows = results(tmp_path / "run")
+    assert len(rows) == 2 and {(r["status"], r["cause"]) for r in rows} == {("error", "environment")}
+    for row in rows:
+        assert f"environment {INFLECTION} failed" in row["reason"] and "no C compiler" in row["reason"]
+    assert report.infrastructure_errors == {"environment": 2} and report.judged == 0
+    assert leftovers(tmpdir_private) == []
+
+
+def test_envs_build_builds_each_environment_once_per_node(tmp_path):
+    from swe_srl.engine.builds import build_environments
+
+    tasks = inflection_suite(tmp_path)
+    [(node, result)] = build_environments(str(tasks))  # two tasks, one environment, one node
+    assert (result.name, result.tasks, result.ok) == (INFLECTION, 2, True) and node

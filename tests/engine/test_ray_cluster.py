@@ -5,6 +5,7 @@ nodes (separate raylets, each with its own CPU and a resource of its own), start
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import signal
@@ -16,10 +17,12 @@ from types import SimpleNamespace
 import pytest
 from engine_helpers import (
     CLI,
+    INFLECTION,
     LeaseWatcher,
     ModelServerDouble,
     alive,
     descendants,
+    inflection_suite,
     leftovers,
     private_tmpdir,
     results,
@@ -194,6 +197,18 @@ def test_images_are_built_on_every_node(cluster):
     assert sorted(i.node for i in images) == sorted(n.node_id for n in cluster.workers)
     assert {(i.instance_id, i.error) for i in images} == {(task.instance_id, "")}
     assert {i.action for i in images} <= {"built", "up-to-date"}
+
+
+def test_environments_are_built_on_every_node_and_real_tasks_validate_there(cluster, tmp_path):
+    from swe_srl.engine.builds import build_environments
+    from swe_srl.engine.validate import validate_suite
+
+    tasks = inflection_suite(tmp_path)  # a real PyPI project's environment and two of its tasks
+    built = build_environments(str(tasks), engine=RAY)
+    assert sorted(node for node, _ in built) == sorted(n.node_id for n in cluster.workers)
+    assert {(r.name, r.ok) for _, r in built} == {(INFLECTION, True)}
+    checked = validate_suite(str(tasks), "local", engine=dataclasses.replace(RAY, workers=2))
+    assert len(checked) == 2 and all(r.valid for r in checked), [r.problems for r in checked]
 
 
 def test_ctrl_c_twice_cancels_ray_tasks_and_reaps_their_nodes(cluster, tmp_path):
