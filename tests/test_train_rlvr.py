@@ -69,6 +69,26 @@ def test_step_shaping_adds_similarity_to_the_expert(sample_tasks):
         env.env.close()
 
 
+def test_a_rollout_whose_infrastructure_failed_is_masked_not_scored_zero(sample_tasks, tmp_path):
+    import dataclasses
+
+    from swe_srl.train.config import RlvrConfig
+    from swe_srl.train.rlvr import SweToolEnv
+
+    task = sample_tasks[0]
+    lost = dataclasses.replace(task, instance_id="lost", repo_dir=str(tmp_path / "gone"))  # no repository
+    env = SweToolEnv([task, lost], RlvrConfig(sandbox="local", max_turns=5))
+    try:
+        env.reset(instance_id="lost")  # its sandbox cannot be prepared
+        assert "not scored" in env.bash("ls /testbed")
+        assert env.get_reward() is None  # masked: GRPO leaves it out of the group's baseline
+        env.reset(instance_id=task.instance_id)  # the next rollout is scored as usual
+        assert env.get_reward() == 0.0
+        assert (env.episodes, env.masked, env.resolved) == (2, 1, 0)
+    finally:
+        env.env.close()
+
+
 def test_response_template_parses_our_tool_calls(tmp_path):
     from trl.chat_template_utils import parse_response
 

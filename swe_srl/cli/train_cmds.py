@@ -107,8 +107,8 @@ def rlvr_command(
         extra.append(f"rlvr.init={init}")
     result = run_rlvr(_config(config, extra, "", model, lora), out, resume=resume)
     typer.echo(
-        f"resolved rate {result.resolved_rate:.3f} over {result.episodes} episodes  "
-        f"model {result.final_model}"
+        f"resolved rate {result.resolved_rate:.3f} over {result.episodes - result.masked} scored episodes "
+        f"({result.masked} masked: infrastructure errors)  model {result.final_model}"
     )
 
 

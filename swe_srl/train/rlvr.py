@@ -9,6 +9,12 @@ model did not submit is submitted for it), plus, when ``rlvr.step_reward_weight`
 has an expert trajectory, that weight times the mean SRL similarity of the episode's actions to the
 expert's actions at the same step index (per-step shaping).
 
+A rollout that failed for infrastructure reasons (its sandbox did not start or died, its task's
+repository could not be prepared, the grader could not run: ``swe_srl.engine.taxonomy``) is masked,
+never scored 0: ``get_reward()`` returns None, which TRL's GRPO treats as unscorable (left out of the
+group's baseline, advantage 0) and dynamic sampling ignores. Tests that hang or crash under the
+model's patch are the patch's failure and scored as usual.
+
 ``--init CHECKPOINT`` starts from an SRL run's model: the SRL -> RLVR curriculum. The loop:
 
     config -> tasks -> dataset (one row per task prompt) -> GRPO trainer with environment_factory
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.records import Action, Task
 from swe_srl.train.config import RlvrConfig, TrainConfig
 
@@ -60,7 +67,8 @@ class RlvrResult:
     run: Path
     final_model: Path
     episodes: int
-    resolved_rate: float  # share of training episodes whose patch resolved the task
+    resolved_rate: float  # share of the scored training episodes whose patch resolved the task
+    masked: int = 0  # episodes masked (not scored) because the infrastructure failed
 
 
 def expert_actions_by_task(sources: list[Path]) -> dict[str, list[str]]:
@@ -93,22 +101,35 @@ class SweToolEnv:
         self.experts = experts or {}
         self.actions: list[Action] = []
         self.outcome: float | None = None
+        self.masked_cause = ""  # the infrastructure cause that ended this rollout ("" when none)
         self.episodes = 0
         self.resolved = 0
+        self.masked = 0
 
     def reset(self, **row: Any) -> str | None:
         """Start the episode of the row's task; the prompt already holds the task, so add nothing."""
-        self.env.reset(options={"task": row["instance_id"]})
-        self.actions, self.outcome = [], None
+        self.actions, self.outcome, self.masked_cause = [], None, ""
+        try:
+            self.env.reset(options={"task": row["instance_id"]})
+        except Exception as err:
+            self.masked_cause = _infrastructure_cause(err)
         return None
 
     def _act(self, action: Action) -> str:
+        if self.masked_cause:
+            return f"The environment is unavailable ({self.masked_cause}); this episode is not scored."
         if self.outcome is not None:
             return "The episode is over: the changes were already submitted."
         self.actions.append(action)
-        observation, reward, terminated, truncated, _ = self.env.step(action)
+        try:
+            observation, reward, terminated, truncated, info = self.env.step(action)
+        except Exception as err:
+            self.masked_cause = _infrastructure_cause(err)
+            return f"The environment failed ({self.masked_cause}); this episode is not scored."
         if terminated or truncated:
             self.outcome = reward
+            if is_infrastructure_error(info.get("eval")):
+                self.masked_cause = info["eval"].cause
         return observation
 
     def bash(self, command: str) -> str:
@@ -154,12 +175,16 @@ class SweToolEnv:
         """Submit the current changes (the repository's diff) as the solution and end the episode."""
         return self._act(Action("submit", {}))
 
-    def get_reward(self) -> float:
-        """Resolved (1.0) or not (0.0), submitting for the model if it stopped early; plus shaping."""
-        if self.outcome is None:
+    def get_reward(self) -> float | None:
+        """Resolved (1.0) or not (0.0), submitting for the model if it stopped early; plus shaping.
+        None (masked) when the rollout failed for infrastructure reasons."""
+        if self.outcome is None and not self.masked_cause:
             self.submit()
-        outcome = float(self.outcome or 0.0)
         self.episodes += 1
+        if self.masked_cause:
+            self.masked += 1
+            return None
+        outcome = float(self.outcome or 0.0)
         self.resolved += int(outcome >= 1.0)
         return outcome + self.shaping_weight * self.step_shaping()
 
@@ -173,6 +198,16 @@ class SweToolEnv:
         if not pairs:
             return 0.0
         return sum(similarity(render_action(a), e) for a, e in pairs) / len(pairs)
+
+
+def _infrastructure_cause(err: Exception) -> str:
+    """The cause of an infrastructure failure (the rollout is then masked); anything else is raised."""
+    from swe_srl.engine.taxonomy import InfrastructureError, classify
+    from swe_srl.sandbox import SandboxError, WorkspaceError
+
+    if not isinstance(err, InfrastructureError | SandboxError | WorkspaceError):
+        raise err
+    return classify(err, "sandbox")
 
 
 def task_dataset(tasks: list[Task]):
@@ -253,5 +288,7 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
     final = save_final(trainer, tokenizer, paths)
     plot_run(paths.root)
     episodes = sum(e.episodes for e in envs)
+    masked = sum(e.masked for e in envs)
+    scored = episodes - masked
     resolved = sum(e.resolved for e in envs)
-    return RlvrResult(paths.root, final, episodes, resolved / episodes if episodes else 0.0)
+    return RlvrResult(paths.root, final, episodes, resolved / scored if scored else 0.0, masked)
