@@ -53,7 +53,9 @@ def tasks_validate(
     instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
     out: Path | None = typer.Option(
-        None, "--out", help="Run folder: validation.jsonl and logs/<instance>/{before,after}/test_output.txt."
+        None,
+        "--out",
+        help="Run folder: validation.jsonl, telemetry.json, logs/<instance>/{before,after}/test_output.txt.",
     ),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds per test run (as in eval)."),
     repos: str = typer.Option("", "--repos", help="Folder of owner__name git clones (or a URL with {repo})."),
@@ -82,7 +84,7 @@ def tasks_validate(
     try:
         results = validate_suite(
             spec, sandbox, instance_ids=instance, timeout=timeout, engine=settings, outputs=outputs,
-            log_dir=out / "logs" if out is not None else None, on_result=show,
+            log_dir=out / "logs" if out is not None else None, run_dir=out, on_result=show,
         )  # fmt: skip
     except RunInterrupted as err:
         exit_interrupted(err, resumes=False)

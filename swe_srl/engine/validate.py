@@ -18,6 +18,7 @@ from swe_srl.engine.jobs import Job, JobResult, TaskContext
 from swe_srl.engine.loop import EngineSettings, Recorded, run_jobs
 from swe_srl.engine.node import BackendReady, OrphansCollected, task_requirements
 from swe_srl.engine.preflight import PreflightError, check_engine, check_instances, check_sandbox
+from swe_srl.engine.telemetry import write_telemetry
 from swe_srl.records import RecordError, Task
 from swe_srl.tasks.validate import DEFAULT_TIMEOUT, TaskValidation
 
@@ -65,12 +66,14 @@ def validate_suite(
     engine: EngineSettings | None = None,
     outputs: Sequence[Path] = (),
     log_dir: Path | None = None,
+    run_dir: Path | None = None,
     on_result: Callable[[TaskValidation], None] | None = None,
 ) -> list[TaskValidation]:
     """Validate every task of ``spec`` (or only ``instance_ids``); results in suite order.
 
     Each result is appended to every file of ``outputs`` (JSON lines) as it arrives; ``log_dir``
-    keeps the test logs (with the Ray executor, on the node that ran the task).
+    keeps the test logs (with the Ray executor, on the node that ran the task); ``run_dir`` gets
+    the run's ``telemetry.json``.
 
     Raises ``PreflightError`` before anything runs for a bad option, and ``RunInterrupted`` (after
     writing what finished) when Ctrl-C stopped the run.
@@ -102,6 +105,8 @@ def validate_suite(
         requirements=(BackendReady(sandbox_kind), OrphansCollected(engine.gc_older_than)),
         on_start=start,
     )
+    if run_dir is not None:
+        write_telemetry(run_dir, stats.telemetry)
     if stats.interrupted:
         raise RunInterrupted(stats.recorded, stats.not_run, ", ".join(map(str, outputs)))
     order = {t.instance_id: i for i, t in enumerate(tasks)}

@@ -82,3 +82,11 @@ def test_tokens_per_second_of_a_served_policy(tmp_path, tiny_dir):
     assert 0 < telemetry["completion_tokens"] <= 2 * 8 and telemetry["tokens_per_second"] > 0
     [row] = results(tmp_path / "run")
     assert row["status"] == "unresolved" and row["cause"] == ""  # the random model's replies: judged
+
+
+def test_a_validation_run_folder_has_telemetry_too(tmp_path):
+    from swe_srl.engine.validate import validate_suite
+
+    [checked] = validate_suite("sample", run_dir=tmp_path / "run", log_dir=tmp_path / "run" / "logs")
+    telemetry = read_telemetry(tmp_path / "run")
+    assert checked.valid and telemetry["tasks"] == 1 and telemetry["sandbox_start_seconds"]["count"] >= 1
