@@ -6,9 +6,16 @@ overrides, then its own flags (``--data``, ``--model``, ``--lora``), which win.
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import signal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+
+from swe_srl.cli.errors import EXIT_INTERRUPTED
 
 ConfigOpt = typer.Option(None, "--config", help="YAML config (see configs/).")
 SetOpt = typer.Option([], "--set", help="Override one key, e.g. --set srl.learning_rate=1e-6 (repeatable).")
@@ -27,6 +34,21 @@ def _config(config: Path | None, overrides: list[str], data: str = "", model: st
     if lora:
         extra.append("lora.enabled=true")
     return load_config(config, extra)
+
+
+@contextlib.contextmanager
+def _resumable() -> Iterator[None]:
+    """Ctrl-C stopped training at a checkpoint: say where and how to resume; exit with status 130."""
+    from swe_srl.train.interrupt import TrainingInterrupted
+
+    try:
+        yield
+    except TrainingInterrupted as err:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the checkpoint is saved: a late Ctrl-C changes nothing
+        typer.secho(f"interrupted: {err}", err=True, fg=typer.colors.YELLOW)
+        again = shlex.join(["swe-srl", *[a for a in sys.argv[1:] if a != "--resume"], "--resume"])
+        typer.echo(f"to resume: {again}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def init_tiny_command(
@@ -61,7 +83,8 @@ def sft_command(
     """Supervised fine-tuning on expert steps (the SFT baseline; also the warm-up before SRL)."""
     from swe_srl.train.sft import run_sft
 
-    result = run_sft(_config(config, overrides, data, model, lora), out, resume=resume)
+    with _resumable():
+        result = run_sft(_config(config, overrides, data, model, lora), out, resume=resume)
     typer.echo(
         f"train loss {result.train_loss:.4f}  held-out loss {result.eval_loss}  model {result.final_model}"
     )
@@ -79,7 +102,8 @@ def srl_command(
     """SRL: GRPO with the step-wise similarity reward and dynamic sampling."""
     from swe_srl.train.srl import run_srl
 
-    result = run_srl(_config(config, overrides, data, model, lora), out, resume=resume)
+    with _resumable():
+        result = run_srl(_config(config, overrides, data, model, lora), out, resume=resume)
     last = result.eval_history[-1] if result.eval_history else {}
     typer.echo(
         f"held-out reward {last.get('mean_step_reward')}  exact {last.get('exact_match_rate')}  "
@@ -105,7 +129,8 @@ def rlvr_command(
         extra.append(f"rlvr.tasks={tasks}")
     if init:
         extra.append(f"rlvr.init={init}")
-    result = run_rlvr(_config(config, extra, "", model, lora), out, resume=resume)
+    with _resumable():
+        result = run_rlvr(_config(config, extra, "", model, lora), out, resume=resume)
     typer.echo(
         f"resolved rate {result.resolved_rate:.3f} over {result.episodes - result.masked} scored episodes "
         f"({result.masked} masked: infrastructure errors)  model {result.final_model}"

@@ -261,6 +261,7 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
         save_final,
     )
     from swe_srl.train.devdata import default_sources
+    from swe_srl.train.interrupt import graceful_stop
     from swe_srl.train.plots import plot_run
 
     rlvr = config.rlvr
@@ -281,10 +282,12 @@ def run_rlvr(config: TrainConfig, out: str | Path, *, resume: bool = False) -> R
 
     trainer = _trainer(config, paths, model, tokenizer, tasks, make_env)
     try:
-        trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
+        with graceful_stop(trainer) as stop:
+            trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
     finally:
         for env in envs:
             env.env.close()
+    stop.check(paths.root)
     final = save_final(trainer, tokenizer, paths)
     plot_run(paths.root)
     episodes = sum(e.episodes for e in envs)

@@ -70,6 +70,7 @@ def run_sft(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sf
         trainer_kwargs,
     )
     from swe_srl.train.data import held_out_rows, to_sft_rows
+    from swe_srl.train.interrupt import graceful_stop
     from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback
     from swe_srl.train.plots import plot_run
 
@@ -110,7 +111,9 @@ def run_sft(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sf
         callbacks=callbacks,
     )
     checkpoint = latest_checkpoint(paths.root) if resume else None
-    train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    with graceful_stop(trainer) as stop:
+        train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    stop.check(paths.root)
     eval_loss = trainer.evaluate()["eval_loss"] if validation is not None else None
     final = save_final(trainer, tokenizer, paths)
     plot_run(paths.root)

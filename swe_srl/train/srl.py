@@ -106,6 +106,7 @@ def run_srl(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sr
     """Train with SRL, score the held-out split as it goes, save RUN/final and the curves."""
     from swe_srl.train.common import latest_checkpoint, load_model_and_tokenizer, prepare_run, save_final
     from swe_srl.train.data import held_out_rows, load_train, load_validation
+    from swe_srl.train.interrupt import graceful_stop
     from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback
     from swe_srl.train.plots import plot_run
 
@@ -125,7 +126,9 @@ def run_srl(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sr
     trainer = build_trainer(
         config, paths, model, tokenizer, train, [JsonlLogCallback(paths.metrics), evaluator]
     )
-    trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
+    with graceful_stop(trainer) as stop:
+        trainer.train(resume_from_checkpoint=latest_checkpoint(paths.root) if resume else None)
+    stop.check(paths.root)
     final = save_final(trainer, tokenizer, paths)
     plot_run(paths.root)
     return SrlResult(paths.root, final, evaluator.history)
