@@ -10,7 +10,9 @@ of the sandbox is dead, so nothing races it.
 Host-side reads and writes (``read_file``/``write_file``) walk the path one directory at a time
 with ``O_NOFOLLOW``: a process inside that swaps a directory for a symlink between the check and the
 open makes the call fail instead of redirecting it, and anything but a regular file (a FIFO renamed
-over a file the host reads) is refused without blocking.
+over a file the host reads) is refused without blocking. The host writes only files the sandbox's
+user owns: the sandbox can move a root-owned object link anywhere in its tree, and root writing
+through it would rewrite the shared cache.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Pat
     Symlinks are followed by hand so that an absolute link to ``/testbed/x`` maps into the
     workspace, while any link leading outside it is refused.
     """
+    if "\0" in path:
+        raise SandboxError(f"path {path!r} contains a NUL byte")
     if not path.startswith("/"):
         path = f"{TESTBED}/{path}"
     if path != TESTBED and not path.startswith(TESTBED + "/"):
@@ -146,7 +150,13 @@ def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Pat
             parts.pop()
             continue
         candidate = workspace.joinpath(*parts, name)
-        if candidate.is_symlink():
+        try:
+            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            is_link = False
+        except OSError as exc:  # a path longer than PATH_MAX
+            raise SandboxError(f"cannot resolve {path[:200]!r}: {exc.strerror}") from None
+        if is_link:
             links += 1
             if links > max_links:
                 raise SandboxError(f"path {path}: too many symbolic links")
@@ -229,9 +239,16 @@ def open_inside(
                 os.fchown(fd, user.uid, user.gid)
     finally:
         os.close(parent)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise SandboxError(f"{target} is not a regular file")
+    if writing and user is not None and st.st_uid != user.uid:
+        # Root writes only what the sandbox itself could: a file it does not own is a hard link
+        # into the shared base cache (a pack moved over a working-tree file), which root would
+        # otherwise rewrite for every later sandbox of the task.
+        os.close(fd)
+        raise SandboxError(f"{target} is not the sandbox's own file (owner uid {st.st_uid}): not written")
     return fd
 
 
