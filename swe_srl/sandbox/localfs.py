@@ -91,19 +91,16 @@ def restore_git_dir(base: Path, workspace: Path, user: HostUser | None, trash: P
 
 
 def remove_tree(root: Path) -> None:
-    """Remove a tree an agent may have made unwritable or unsearchable (nothing in it may run)."""
+    """Remove a tree an agent may have made unwritable, unsearchable or deeper than ``PATH_MAX``.
+
+    Nothing in it may run. GNU ``rm`` and ``chmod`` walk any depth with descriptors and never follow
+    a link (Python's ``rmtree`` recurses, and a few thousand nested directories overflow it).
+    """
+    if not os.path.lexists(root):
+        return
     if os.geteuid() != 0:  # root is not stopped by permission bits
-        _make_removable(root)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def _make_removable(root: Path) -> None:
-    """Directories an agent made unwritable or unsearchable would stop ``rmtree`` (root or not)."""
-    for dirpath, dirnames, _ in os.walk(root):
-        for name in dirnames:
-            path = os.path.join(dirpath, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
+        subprocess.run(["chmod", "-R", "u+rwX", "--", str(root)], stderr=subprocess.DEVNULL)
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(root)], stderr=subprocess.DEVNULL)
 
 
 def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
@@ -113,6 +110,7 @@ def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
     in place, poisoning the cached base repository for every later episode.
     """
     dest.mkdir(parents=True)
+    dest.chmod(stat.S_IMODE(base.stat().st_mode))  # what reset() restores (sandbox.tree)
     entries = [str(p) for p in base.iterdir() if p.name != ".git"]
     if entries:  # one `cp` for a whole tree beats Python on large repositories (and makes reflinks)
         subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
