@@ -78,8 +78,9 @@ class Sandbox(Protocol):
         """The workspace's git diff against the task's base commit (new files included).
 
         Cut at :data:`PATCH_LIMIT_BYTES` with :data:`PATCH_TRUNCATION_MARKER` when larger
-        (:func:`is_truncated_patch` tells). Nested repositories are left out; nothing from the
-        workspace's git configuration (hooks, fsmonitor, filters, external diff) is executed.
+        (:func:`is_truncated_patch` tells). Nested repositories and files git cannot read are left
+        out, never an error; nothing from the workspace's git configuration (hooks, fsmonitor,
+        filters, external diff) is executed.
         """
         ...
 

@@ -55,8 +55,8 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
     """``git diff`` against ``base`` with untracked files, through a temporary index in ``ctl_dir``.
 
     Nested repositories (an agent's ``git init sub``) are left out: git would refuse an empty one and
-    record another as a bare gitlink. At most ``limit + 1`` bytes come out, so the caller can tell a
-    cut diff (:func:`~swe_srl.sandbox.base.truncate_patch`).
+    record another as a bare gitlink; so are files git cannot read. At most ``limit + 1`` bytes come
+    out, so the caller can tell a cut diff (:func:`~swe_srl.sandbox.base.truncate_patch`).
     """
     excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
     return _GIT_PRELUDE + (
@@ -65,14 +65,11 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
         'trap \'rm -f -- "$idx" "$idx.lock" "$idx.err"\' EXIT\n'
         'cp -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
         'export GIT_INDEX_FILE="$idx"\n'
-        'add() { "${g[@]}" add -A -- . "${ex[@]}" 2>"$idx.err"; }\n'
-        # An empty nested repository makes `git add` fail: only then list them (a second scan of the
-        # untracked files). One with commits would be a gitlink, which --ignore-submodules hides.
-        "if ! add; then\n"
-        "  while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
-        '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
-        '  add || { cat -- "$idx.err"; exit 1; }\n'
-        "fi\n"
+        # What git cannot add is left out, not fatal: a file or directory the agent made unreadable
+        # (root inside holds no capability), an empty nested repository (one with commits becomes a
+        # gitlink, which --ignore-submodules hides). Status 1 is such a file; 128 is git failing.
+        '"${g[@]}" add -A --ignore-errors -- . "${ex[@]}" 2>"$idx.err"\n'
+        '(( $? <= 1 )) || { cat -- "$idx.err"; exit 1; }\n'
         '"${g[@]}" diff --cached --no-ext-diff --no-textconv --ignore-submodules=all '
         f"{shlex.quote(base)} -- | head -c {limit + 1}\n"
         's=("${PIPESTATUS[@]}"); (( s[0] == 0 || s[0] == 141 )) || exit "${s[0]}"\n'
