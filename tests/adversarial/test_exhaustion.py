@@ -86,6 +86,22 @@ def test_stepping_rearms_the_disk_reserve(backend, tiny_task, cache_root):
         assert_usable(box)
 
 
+def test_fill_dev_tmpfs(sandbox):
+    """/dev and /dev/shm were tmpfs mounts without a size: memory held until the sandbox dies, and
+    without a memory cgroup (swe-srl run by an ordinary user) as much as the host has."""
+    chunk = TEST_LIMITS.file_size_bytes // 2
+    fill = f"for i in $(seq 8); do head -c {chunk} /dev/zero > $d/fill.$i 2>/dev/null || break; done"
+    result = bash(
+        sandbox, f"for d in /dev /dev/shm; do {fill}; done; cat /dev/fill.* /dev/shm/fill.* | wc -c"
+    )
+    stored = int(result.observation.split()[-1])
+    assert stored <= 2 * TEST_LIMITS.tmpfs_bytes, stored >> 20  # Docker: 64 MiB each; local: /dev/shm only
+    bash(sandbox, "rm -f /dev/fill.* /dev/shm/fill.*")
+    assert bash(sandbox, "echo x > /dev/shm/small && cat /dev/shm/small").observation == "x"  # still usable
+    assert bash(sandbox, "echo quiet > /dev/null; head -c 3 /dev/zero | wc -c").observation == "3"
+    assert_usable(sandbox)
+
+
 def test_inode_exhaustion(backend, tiny_task, cache_root):
     """Millions of empty files use no space but every inode: the reserve covers inodes too."""
     stat = os.statvfs(_disk_of(backend))
