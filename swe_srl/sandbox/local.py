@@ -46,6 +46,7 @@ from swe_srl.sandbox.base import (
     SandboxError,
 )
 from swe_srl.sandbox.bwrap import PipeChannel, bwrap_argv
+from swe_srl.sandbox.gitops import git_diff, git_reset
 from swe_srl.sandbox.identity import HostUser, sandbox_user
 from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, disk_watch, run_guarded
 from swe_srl.sandbox.localfs import (
@@ -227,7 +228,9 @@ class LocalSandbox:
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""
         self._check_open()
-        return self._session.git_diff(self.base_commit, self._clean_env, PATCH_LIMIT_BYTES)
+        return git_diff(
+            self._session, self.base_commit, self._clean_env, PATCH_LIMIT_BYTES, self.kill_processes
+        )
 
     def reset(self) -> None:
         """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell.
@@ -239,13 +242,15 @@ class LocalSandbox:
         self._check_open()
         self.kill_processes()
         self._session.discard()  # what the last episode's processes left pending is not this one's
+        if self._pids_watch is not None:
+            self._pids_watch.tripped()  # nor are the forks its fork bomb had refused
         trash = self.root / "trash"
         trash.mkdir(mode=0o700, exist_ok=True)
         restore_git_dir(self._base, self.workspace, self._user, trash=trash)
         restore_shape(self._shape, self.workspace, trash)
         self._empty_trash(trash)
         self._session.start()
-        self._session.git_reset(self.base_commit, self._clean_env)
+        git_reset(self._session, self.base_commit, self._clean_env)
 
     def _empty_trash(self, trash: Path) -> None:
         """Delete the last episode's ``.git`` off the reset's critical path (it is outside every bind)."""
