@@ -90,17 +90,26 @@ def restore_git_dir(base: Path, workspace: Path, user: HostUser | None, trash: P
         _copy_tree(pristine, objects, user)
 
 
-def remove_tree(root: Path) -> None:
+def remove_tree(root: Path) -> str | None:
     """Remove a tree an agent may have made unwritable, unsearchable or deeper than ``PATH_MAX``.
 
     Nothing in it may run. GNU ``rm`` and ``chmod`` walk any depth with descriptors and never follow
-    a link (Python's ``rmtree`` recurses, and a few thousand nested directories overflow it).
+    a link (Python's ``rmtree`` recurses, and a few thousand nested directories overflow it). Never
+    raises: returns ``None`` once ``root`` is gone, else why it is still there (``rm``'s first
+    complaint), for a caller that reports it (``swe-srl sandbox gc``).
     """
     if not os.path.lexists(root):
-        return
+        return None
     if os.geteuid() != 0:  # root is not stopped by permission bits
         subprocess.run(["chmod", "-R", "u+rwX", "--", str(root)], stderr=subprocess.DEVNULL)
-    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(root)], stderr=subprocess.DEVNULL)
+    try:
+        argv = ["rm", "-rf", "--one-file-system", "--", str(root)]
+        rm = subprocess.run(argv, stderr=subprocess.PIPE, text=True, errors="replace")
+    except OSError as exc:
+        return f"cannot run rm: {exc}"
+    if not os.path.lexists(root):
+        return None
+    return (rm.stderr.strip().splitlines() or [f"rm exited {rm.returncode}"])[0][:500]
 
 
 def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
