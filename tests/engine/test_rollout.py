@@ -76,6 +76,30 @@ def test_keep_all_writes_failed_attempts_marked_unresolved(tmp_path):
     assert traj.resolved is False and traj.final_patch == ""
 
 
+def test_an_attempt_whose_infrastructure_failed_is_masked_and_retried(tmp_path):
+    import dataclasses
+
+    task = load_tasks("sample")[0]
+    suite, out = tmp_path / "tasks.jsonl", tmp_path / "out"
+
+    def write(lost_repo: str) -> None:
+        rows = [task, dataclasses.replace(task, instance_id="lost", repo_dir=lost_repo)]
+        suite.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in rows))
+
+    write(str(tmp_path / "not-yet"))  # the lost task's repository is missing: an infrastructure error
+    config = RolloutConfig(policy="noop", tasks=str(suite), out=out, keep="all")
+    report = run_rollout(config)
+    by_id = {t.instance_id: t for t in report.tasks}
+    assert (by_id["lost"].masked, by_id["lost"].kept) == (1, [])  # masked: never kept as a failure
+    assert (by_id[SAMPLE_ID].masked, by_id[SAMPLE_ID].kept) == (0, [f"{SAMPLE_ID}.attempt0.traj.json"])
+    [lost] = [r for r in RolloutLog(out / LOG_NAME).load() if r.instance_id == "lost"]
+    assert (lost.status, lost.cause, lost.kept) == ("error", "environment", "")
+    write(task.repo_dir)  # the cause is gone
+    again = run_rollout(dataclasses.replace(config, retry_errors=True))
+    assert again.new_attempts == 1  # only the masked attempt ran again
+    assert read_trajectory(out / "lost.attempt0.traj.json").metadata["reward"] == 0.0  # now scored
+
+
 def test_rollout_keeps_the_resolved_expert_trajectory_and_resumes(tmp_path):
     config = RolloutConfig(policy="expert", tasks="sample", out=tmp_path, attempts=3)
     report = run_rollout(config)
