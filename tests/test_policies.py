@@ -69,6 +69,14 @@ class _ChatEndpointDouble(BaseHTTPRequestHandler):
 
     requests: list[dict] = []  # noqa: RUF012
 
+    def do_GET(self):  # the model list a run's preflight reads
+        data = json.dumps({"object": "list", "data": [{"id": "tiny-model", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(
@@ -114,7 +122,8 @@ def test_openai_policy_over_http(endpoint, task, tmp_path, monkeypatch):
         ],
     )
     assert result.exit_code == 0, result.output
-    (request,) = _ChatEndpointDouble.requests
+    probe, request = _ChatEndpointDouble.requests  # the run's preflight probe, then the episode's request
+    assert probe["body"]["max_tokens"] == 1 and probe["auth"] == "Bearer sk-test"
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["model"] == "tiny-model"
     neutral = {"temperature": 0.0, "top_p": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
