@@ -155,3 +155,27 @@ def load_validation(data) -> Any:
         max_message_chars=data.max_message_chars,
         tools=data.tools,
     )
+
+
+def prompt_tokens(prompt: list[dict[str, str]], tokenizer, tools: list | None = None) -> int:
+    """Tokens of a chat prompt as the trainers render it (chat template, generation prompt, tools)."""
+    ids = tokenizer.apply_chat_template(prompt, tools=tools, tokenize=True, add_generation_prompt=True)
+    return len(ids["input_ids"] if isinstance(ids, dict) else ids)
+
+
+def cap_prompt_length(dataset, tokenizer, limit: int, *, tools: list | None = None):
+    """Rows whose prompt fits ``limit`` tokens, and how many were dropped (a prompt over the model's
+    context would make vLLM reject the request, and that rank's peers would wait for it forever)."""
+    if limit <= 0:
+        return dataset, 0
+    fits = [prompt_tokens(row["prompt"], tokenizer, tools) <= limit for row in dataset]
+    kept = dataset.select([i for i, ok in enumerate(fits) if ok])
+    return kept, len(fits) - len(kept)
+
+
+def prompt_limit(data, tokenizer, model_config, completion_tokens: int, context: int | None = None) -> int:
+    """``data.max_prompt_tokens``, else the model's context (or ``context``) minus the completion budget."""
+    if data.max_prompt_tokens > 0:
+        return data.max_prompt_tokens
+    window = context or getattr(model_config, "max_position_embeddings", 0) or tokenizer.model_max_length
+    return max(1, int(window) - completion_tokens)

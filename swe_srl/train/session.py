@@ -1,0 +1,131 @@
+"""One training run from start to end, the same for SFT, SRL and RLVR.
+
+    check --out (refused if it holds a run, unless --resume)  ->  TRL arguments (the distributed
+    state starts)  ->  config and launch record (main process)  ->  model (after the process group)
+    ->  trainer from the method's ``build``  ->  train (Ctrl-C: checkpoint and stop)
+    ->  RUN/final  ->  curves (main process)
+
+The method modules (``sft``, ``srl``, ``rlvr``) supply only what differs: their datasets, reward
+and trainer class, through ``build(ctx)``. Every process of a launch runs this function; only the
+main process writes files beside the run, and every collective (model save, held-out
+evaluation) is entered by all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swe_srl.train.common import RunPaths
+from swe_srl.train.config import TrainConfig
+from swe_srl.train.data import HeldOutRow
+
+
+@dataclass
+class BuildContext:
+    """What a method's ``build`` receives to construct its trainer."""
+
+    config: TrainConfig
+    paths: RunPaths
+    args: Any  # the TRL config (trl.SFTConfig / trl.GRPOConfig)
+    model: Any
+    tokenizer: Any
+    callbacks: list = field(default_factory=list)  # logging, evaluation, progress, interruption
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What ``run_training`` produced."""
+
+    run: Path
+    final_model: Path | None  # None when the run was interrupted before the end
+    global_step: int
+    interrupted: bool
+    train_loss: float | None
+    eval_history: list[dict]
+    trainer: Any = field(repr=False, compare=False)
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint an interrupted run saved, to resume from."""
+        return self.run / f"checkpoint-{self.global_step}" if self.interrupted else None
+
+
+def run_training(
+    method: str,
+    config: TrainConfig,
+    out: str | Path,
+    build: Callable[[BuildContext], Any],
+    *,
+    resume: bool = False,
+    model_path: str = "",
+    held_out: list[HeldOutRow] | None = None,
+    managed_args: dict[str, Any] | None = None,
+) -> TrainingOutcome:
+    """Train ``method`` into ``out``; ``held_out`` rows are scored while training (SFT, SRL)."""
+    from accelerate import PartialState
+    from transformers import PrinterCallback
+    from transformers import ProgressCallback as TqdmCallback
+
+    from swe_srl.train.common import (
+        check_run_folder,
+        is_main_process,
+        latest_checkpoint,
+        launch_record,
+        load_dtype,
+        load_for_training,
+        prepare_run,
+        save_final,
+        trainer_args,
+        write_launch,
+    )
+    from swe_srl.train.interrupt import InterruptCallback
+    from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback, truncate_after
+    from swe_srl.train.plots import plot_run
+    from swe_srl.train.progress import ProgressCallback, format_eval_line, quiet_libraries
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quiet_libraries()
+    paths = check_run_folder(out, resume=resume)
+    args = trainer_args(method, config, paths, **(managed_args or {}))
+    _ = args.device  # starts the process group / DeepSpeed / FSDP state before any weights load
+    launch = launch_record(args, load_dtype(config, args))
+    checkpoint = latest_checkpoint(paths.root) if resume else None
+    prepare_run(paths, config)
+    if checkpoint and is_main_process():
+        truncate_after(paths.metrics, int(Path(checkpoint).name.rpartition("-")[2]))
+    PartialState().wait_for_everyone()
+    model, tokenizer = load_for_training(config, args, paths, model_path)
+
+    progress = ProgressCallback()
+    log = JsonlLogCallback(paths.metrics, paths.tensorboard)
+    interrupt = InterruptCallback()
+    callbacks: list = [log]
+    evaluator = None
+    if held_out and config.eval.enabled:
+        every = int(config.section(method).trl.get("eval_steps") or 0)
+        best = paths.best if config.eval.keep_best > 0 else None
+        evaluator = HeldOutEvalCallback(log, held_out, tokenizer, config.eval, every, best)
+        log.echo = lambda step, record: progress.print(format_eval_line(step, record))
+        callbacks.append(evaluator)
+    callbacks += [interrupt, progress]  # progress last: it closes the bar after the final evaluation
+    trainer = build(BuildContext(config, paths, args, model, tokenizer, callbacks))
+    trainer.remove_callback(PrinterCallback)  # one raw dict per log; ProgressCallback prints lines
+    trainer.remove_callback(TqdmCallback)
+    if evaluator is not None:
+        evaluator.trainer = trainer
+    write_launch(paths, launch, trainer)
+
+    with interrupt:
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    step = trainer.state.global_step
+    history = evaluator.history if evaluator is not None else []
+    if interrupt.stopped_at is not None:
+        return TrainingOutcome(paths.root, None, step, True, None, history, trainer)
+    final = save_final(trainer, tokenizer, paths)
+    if is_main_process():
+        plot_run(paths.root)
+    return TrainingOutcome(paths.root, final, step, False, float(output.training_loss), history, trainer)
