@@ -159,6 +159,20 @@ def trainer_args(method: str, config: TrainConfig, paths: RunPaths, **managed: A
         raise ConfigError(f"trl.{cls.__name__} rejected these settings: {err}", field_name=method) from None
 
 
+def accept_indexed_cpu_locations() -> None:
+    """Let ``torch.load(map_location=torch.device("cpu", 0))`` work, as resuming on CPU ranks needs.
+
+    accelerate gives each CPU rank of a multi-process launch the device ``cpu:0``, and transformers
+    loads the optimizer state onto ``args.device`` when world_size > 1; torch only knows the
+    location ``cpu``. This registers the missing deserializer (torch's own extension point).
+    """
+    import torch
+
+    torch.serialization.register_package(
+        11, lambda obj: None, lambda obj, location: obj if location.startswith("cpu:") else None
+    )
+
+
 def uses_deepspeed(args) -> bool:
     return getattr(args, "deepspeed_plugin", None) is not None
 

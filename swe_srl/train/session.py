@@ -71,6 +71,7 @@ def run_training(
     from transformers import ProgressCallback as TqdmCallback
 
     from swe_srl.train.common import (
+        accept_indexed_cpu_locations,
         check_run_folder,
         is_main_process,
         latest_checkpoint,
@@ -91,7 +92,8 @@ def run_training(
     quiet_libraries()
     paths = check_run_folder(out, resume=resume)
     args = trainer_args(method, config, paths, **(managed_args or {}))
-    _ = args.device  # starts the process group / DeepSpeed / FSDP state before any weights load
+    if args.device.type == "cpu" and args.world_size > 1:  # starts the process group (and DeepSpeed/FSDP)
+        accept_indexed_cpu_locations()
     launch = launch_record(args, load_dtype(config, args))
     checkpoint = latest_checkpoint(paths.root) if resume else None
     prepare_run(paths, config)
