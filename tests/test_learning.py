@@ -49,7 +49,12 @@ import pytest
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 # The short warm-up: it stops while the format is not yet reliable (see the module docstring).
-WARMUP = ["sft.max_steps=70", "sft.learning_rate=5e-3", "sft.lr_scheduler_type=constant", "sft.warmup_steps=0"]
+WARMUP = [
+    "sft.max_steps=70",
+    "sft.learning_rate=5e-3",
+    "sft.lr_scheduler_type=constant",
+    "sft.warmup_steps=0",
+]
 # The short SRL run: 2 prompts x G=8 rollouts per step, evaluated every 5 steps.
 SRL = [
     "srl.max_steps=10",

@@ -44,7 +44,13 @@ def fsdp_cpu_config(folder: Path, processes: int) -> Path:
 
 
 def launch(
-    args: list[str], tmp: Path, *, processes: int = 2, fsdp: bool = False, script: bool = False, timeout: int = 600
+    args: list[str],
+    tmp: Path,
+    *,
+    processes: int = 2,
+    fsdp: bool = False,
+    script: bool = False,
+    timeout: int = 600,
 ) -> subprocess.CompletedProcess:
     """``accelerate launch`` of ``swe-srl ARGS`` (``script``: of this file's ``__main__``) on CPU ranks."""
     command = [str(ACCELERATE), "launch", "--num_machines", "1", "--main_process_port", str(free_port())]
@@ -65,7 +71,15 @@ def _route_fsdp_on_cpu() -> None:
 
     original = state.AcceleratorState.__init__
 
-    def init(self, mixed_precision=None, cpu=False, dynamo_plugin=None, deepspeed_plugin=None, fsdp_plugin=None, **kw):
+    def init(
+        self,
+        mixed_precision=None,
+        cpu=False,
+        dynamo_plugin=None,
+        deepspeed_plugin=None,
+        fsdp_plugin=None,
+        **kw,
+    ):
         original(self, mixed_precision, cpu, dynamo_plugin, deepspeed_plugin, fsdp_plugin, **kw)
         if self.distributed_type == state.DistributedType.MULTI_CPU and fsdp_plugin is not None:
             self.distributed_type = state.DistributedType.FSDP

@@ -146,8 +146,9 @@ def srl_stage(ctx: DemoContext) -> StageResult:
     kept_text = (
         f"kept fraction per step {[round(v, 2) for _, v in kept]}" if kept else "no kept fraction logged"
     )
+    steps, group = config.srl.trl["max_steps"], config.srl.trl["num_generations"]
     return StageResult(
-        f"{config.srl.trl['max_steps']} GRPO steps (G={config.srl.trl['num_generations']}) from the SFT model, "
+        f"{steps} GRPO steps (G={group}) from the SFT model, "
         f"{kept_text}; "
         f"{_held_out(result.eval_history)}",
         {"eval_history": result.eval_history},
