@@ -148,9 +148,7 @@ def srl_stage(ctx: DemoContext) -> StageResult:
     )
     steps, group = config.srl.trl["max_steps"], config.srl.trl["num_generations"]
     return StageResult(
-        f"{steps} GRPO steps (G={group}) from the SFT model, "
-        f"{kept_text}; "
-        f"{_held_out(result.eval_history)}",
+        f"{steps} GRPO steps (G={group}) from the SFT model, {kept_text}; {_held_out(result.eval_history)}",
         {"eval_history": result.eval_history},
     )
 
