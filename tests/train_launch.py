@@ -50,19 +50,23 @@ def launch(
     processes: int = 2,
     fsdp: bool = False,
     script: bool = False,
+    module: str = "swe_srl.cli",
+    env: dict[str, str] | None = None,
     timeout: int = 600,
 ) -> subprocess.CompletedProcess:
-    """``accelerate launch`` of ``swe-srl ARGS`` (``script``: of this file's ``__main__``) on CPU ranks."""
+    """``accelerate launch`` of ``python -m MODULE ARGS`` (default: swe-srl; ``script``: this file's
+    ``__main__``) on CPU ranks, with ``env`` added to the environment."""
     command = [str(ACCELERATE), "launch", "--num_machines", "1", "--main_process_port", str(free_port())]
     command += ["--num_processes", str(processes), "--dynamo_backend", "no"]
     if fsdp:
         command += ["--config_file", str(fsdp_cpu_config(tmp, processes)), __file__]
     else:
         command += ["--multi_gpu", "--mixed_precision", "no"]
-        command += [__file__] if script else ["-m", "swe_srl.cli"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+        command += [__file__] if script else ["-m", module]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests")])
     return subprocess.run(
-        command + args, env=env, cwd=str(REPO), capture_output=True, text=True, timeout=timeout
+        command + args, env=environment, cwd=str(REPO), capture_output=True, text=True, timeout=timeout
     )
 
 

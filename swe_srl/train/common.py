@@ -13,6 +13,7 @@ a LoRA run loads its frozen base in the compute dtype (peft keeps the adapter in
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -159,6 +160,7 @@ def trainer_args(method: str, config: TrainConfig, paths: RunPaths, **managed: A
         raise ConfigError(f"trl.{cls.__name__} rejected these settings: {err}", field_name=method) from None
 
 
+@functools.cache  # once per process: torch keeps a registry sorted by priority
 def accept_indexed_cpu_locations() -> None:
     """Let ``torch.load(map_location=torch.device("cpu", 0))`` work, as resuming on CPU ranks needs.
 

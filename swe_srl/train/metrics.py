@@ -122,9 +122,9 @@ def shard_rows(count: int, rank: int, world: int) -> list[int]:
 
 
 def evaluate_sharded(model, tokenizer, rows: list[HeldOutRow], max_new_tokens: int, batch_size: int):
-    """Every process generates its share; the main process gets the metrics, the others ``None``."""
+    """Every process generates its share; every process gets the metrics of all rows."""
     from accelerate import PartialState
-    from accelerate.utils import gather_object
+    from accelerate.utils import broadcast_object_list, gather_object
 
     state = PartialState()
     indices = shard_rows(len(rows), state.process_index, state.num_processes)
@@ -133,11 +133,14 @@ def evaluate_sharded(model, tokenizer, rows: list[HeldOutRow], max_new_tokens: i
         model, tokenizer, prompts, max_new_tokens, batch_size, synced=state.num_processes > 1
     )
     mine = [(i, c) for i, c in zip(indices, completions, strict=True) if i >= 0]
-    everyone = gather_object(mine) if state.num_processes > 1 else mine
-    if not state.is_main_process:
-        return None
-    ordered = [c for _, c in sorted(everyone)]
-    return score_completions(ordered, [r.target for r in rows])
+    if state.num_processes == 1:
+        return score_completions([c for _, c in mine], [r.target for r in rows])
+    everyone = gather_object(mine)
+    scored = [None]
+    if state.is_main_process:
+        scored = [score_completions([c for _, c in sorted(everyone)], [r.target for r in rows])]
+    broadcast_object_list(scored)
+    return scored[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +200,7 @@ class JsonlLogCallback(TrainerCallback):
             self._scalars("train", state.global_step, values)
 
     def record_eval(self, step: int, metrics: HeldOutMetrics) -> dict[str, Any]:
+        """Write one held-out score (call on the main process) and return its record."""
         record = {"kind": "eval", "step": step, "time": time.time(), **asdict(metrics)}
         append_jsonl(self.path, record)
         self._scalars("heldout", step, asdict(metrics))
@@ -244,20 +248,17 @@ class HeldOutEvalCallback(TrainerCallback):
             return
         self.last_step = state.global_step
         metrics = evaluate_sharded(model, self.tokenizer, self.rows, self.max_new_tokens, self.batch_size)
-        if metrics is not None:
+        if state.is_world_process_zero:
             self.history.append(self.log.record_eval(state.global_step, metrics))
+        else:
+            self.history.append({"kind": "eval", "step": state.global_step, **asdict(metrics)})
         if self.keep_best > 0 and self.trainer is not None:
-            self._keep_if_best(metrics, state.global_step)
+            self._keep_if_best(metrics.mean_step_reward, state.global_step)
 
-    def _keep_if_best(self, metrics: HeldOutMetrics | None, step: int) -> None:
-        from accelerate.utils import broadcast_object_list
-
+    def _keep_if_best(self, score: float, step: int) -> None:
+        """Every process: save (a collective under sharding) when ``score`` is among the best kept."""
         from swe_srl.train.common import save_model
 
-        decision = [metrics.mean_step_reward if metrics is not None else None]
-        if self.trainer.accelerator.num_processes > 1:
-            broadcast_object_list(decision)
-        score = decision[0]
         if len(self._best) >= self.keep_best and score <= min(s for s, _ in self._best):
             return
         save_model(self.trainer, self.best_dir / f"step-{step}")

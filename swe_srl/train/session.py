@@ -130,4 +130,5 @@ def run_training(
     final = save_final(trainer, tokenizer, paths)
     if is_main_process():
         plot_run(paths.root)
+    PartialState().wait_for_everyone()  # every process returns once the run folder is complete
     return TrainingOutcome(paths.root, final, step, False, float(output.training_loss), history, trainer)
