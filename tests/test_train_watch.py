@@ -42,7 +42,7 @@ def test_run_folder_with_an_earlier_run_is_refused_without_resume(tmp_path):
     (run / "metrics.jsonl").write_text('{"kind": "train", "step": 1}\n')
     with pytest.raises(RunFolderError, match="--resume"):
         check_run_folder(run, resume=False)
-    with pytest.raises(RunFolderError, match="no config.yaml"):
+    with pytest.raises(RunFolderError, match=r"no config\.yaml"):
         check_run_folder(tmp_path / "empty", resume=True)
 
 
@@ -123,7 +123,7 @@ def test_first_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(steps_dir, tiny_
     try:
         _wait_for_step(run, child, 2)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=120)
+        _, err = child.communicate(timeout=120)
     finally:
         child.kill()
     assert child.returncode == 130, err[-3000:]
@@ -159,7 +159,7 @@ def test_second_ctrl_c_exits_at_once(steps_dir, tiny_dir, tmp_path):
         time.sleep(1.5)  # a second press, after the first one's grace for duplicates
         started = time.monotonic()
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
+        _, err = child.communicate(timeout=60)
         elapsed = time.monotonic() - started
     finally:
         child.kill()

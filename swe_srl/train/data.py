@@ -159,8 +159,8 @@ def load_validation(data) -> Any:
 
 def prompt_tokens(prompt: list[dict[str, str]], tokenizer, tools: list | None = None) -> int:
     """Tokens of a chat prompt as the trainers render it (chat template, generation prompt, tools)."""
-    ids = tokenizer.apply_chat_template(prompt, tools=tools, tokenize=True, add_generation_prompt=True)
-    return len(ids["input_ids"] if isinstance(ids, dict) else ids)
+    text = tokenizer.apply_chat_template(prompt, tools=tools, tokenize=False, add_generation_prompt=True)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def cap_prompt_length(dataset, tokenizer, limit: int, *, tools: list | None = None):

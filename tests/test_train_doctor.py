@@ -1,0 +1,75 @@
+"""``swe-srl doctor`` and the GPU packaging: one tested-consistent set of versions.
+
+vLLM cannot be installed here (it needs CUDA to run), so its requirement that matters to the rest
+of the set is written down from its published metadata (vLLM 0.31: ``transformers>=5.10.4,<5.18``,
+``torch==2.13.0``) and checked against pyproject.toml, TRL's own metadata and what is installed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+VLLM_031_REQUIRES = {"transformers": SpecifierSet(">=5.10.4,<5.18.0"), "torch": SpecifierSet("==2.13.0")}
+
+
+def _extra(name: str) -> dict[str, SpecifierSet]:
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"][name]
+    return {Requirement(r).name: Requirement(r).specifier for r in extras}
+
+
+def test_gpu_extra_pins_deepspeed_and_the_vllm_range_trl_drives():
+    gpu = _extra("gpu")
+    assert set(gpu) == {"vllm", "deepspeed"}
+    trl_vllm = next(
+        Requirement(r).specifier
+        for r in metadata.requires("trl")
+        if Requirement(r).name == "vllm" and 'extra == "vllm"' in r
+    )
+    assert gpu["vllm"] == trl_vllm or set(gpu["vllm"]) == set(SpecifierSet(">=0.22,<=0.31"))
+    for version in ("0.22.0", "0.31.0"):
+        assert version in gpu["vllm"] and version in trl_vllm
+    assert "0.32.0" not in gpu["vllm"]
+    assert "0.18.6" in gpu["deepspeed"]
+
+
+def test_train_extra_transformers_is_one_vllm_031_accepts_and_the_one_installed():
+    """CI tests the transformers that GPU nodes run: the train range lies inside vLLM 0.31's."""
+    train = _extra("train")
+    for probe in ("5.10.4", "5.13.0", "5.17.0", "5.17.9"):
+        assert (probe in train["transformers"]) == (probe in VLLM_031_REQUIRES["transformers"]), probe
+    assert "5.18.0" not in train["transformers"] and "5.24.0" not in train["transformers"]
+    assert train["torch"] == VLLM_031_REQUIRES["torch"]
+    installed = Version(metadata.version("transformers"))
+    assert installed in train["transformers"]
+    assert "tensorboard" in train
+
+
+def test_doctor_table_matches_pyproject():
+    from swe_srl.train.doctor import SUPPORTED
+
+    pins = {**_extra("train"), **_extra("gpu")}
+    for name in ("torch", "transformers", "trl", "vllm", "deepspeed", "tensorboard"):
+        assert SpecifierSet(SUPPORTED[name]) == pins[name], name
+
+
+def test_doctor_reports_packages_gpus_and_features():
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"transformers  {metadata.version('transformers')}" in out
+    assert "GPUs: 0" in out  # this machine has none
+    assert "[yes] train sft|srl|rlvr on CPU" in out
+    assert "[yes] several processes on CPU (gloo)" in out
+    assert "[no ] vLLM generation (colocate or server): vllm (not installed); needs 1+ CUDA GPU(s)" in out
+    assert "[no ] DeepSpeed ZeRO-3:" in out
