@@ -128,3 +128,22 @@ def test_prompt_length_cap_drops_long_rows_and_counts_them(steps_dir, tiny_dir, 
     config.data.max_prompt_tokens = 0
     model.config.max_position_embeddings = limit + config.srl.trl["max_completion_length"]
     assert len(cap_train_prompts(rows, model, tokenizer, config, "srl")) == len(kept)
+
+
+def test_sft_rows_longer_than_max_length_are_dropped_not_cut(steps_dir, tiny_dir, capsys):
+    """SFTTrainer would cut a row over max_length inside the action it teaches; such rows are dropped."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from swe_srl.train.common import cap_train_prompts
+    from swe_srl.train.config import load_config
+    from swe_srl.train.data import load_train, to_sft_rows
+
+    config = load_config(CONFIGS / "sft_tiny_cpu.yaml", [f"data.path={steps_dir}", "sft.max_length=160"])
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    rows = to_sft_rows(load_train(config.data), config.data.max_thought_chars)
+    kept = cap_train_prompts(rows, AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, config, "sft")
+    assert 0 < len(kept) < len(rows)
+    assert f"of {len(rows)} sft rows over 160 tokens" in capsys.readouterr().err
+    for row in kept:
+        text = tokenizer.apply_chat_template([*row["prompt"], *row["completion"]], tokenize=False)
+        assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= 160 + 2

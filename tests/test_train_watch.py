@@ -81,6 +81,9 @@ def test_cli_training_prints_lines_logs_tensorboard_and_refuses_a_second_run(ste
     assert not [line for line in lines if line.startswith("{")]  # no raw dicts
     assert any("training" in line and "3/3" in line and "ETA" in line for line in lines)  # the progress bar
     assert any(line.startswith("held-out at step 3:") for line in lines)
+    assert any(
+        line.startswith("plan: 8 prompts / 8 rows per step") and "checkpoint disk" in line for line in lines
+    )
     assert "Warning" not in result.stderr and "deprecated" not in result.stderr
     final = result.stdout.strip().splitlines()[-1]
     assert final.startswith("train loss ") and len(final.split()[2]) <= 6  # rounded: "6.901"

@@ -325,9 +325,12 @@ def cap_train_prompts(
     from swe_srl.train.data import cap_prompt_length, prompt_limit
 
     trl = config.section(method).trl
-    budget = int(trl.get("max_completion_length") or 0)
-    context = trl.get("vllm_max_model_length") if trl.get("use_vllm") else None
-    limit = prompt_limit(config.data, tokenizer, model.config, budget, context)
+    if method == "sft":  # the rows carry their completions: prompt + completion within max_length
+        limit = int(trl.get("max_length") or 0)
+    else:
+        budget = int(trl.get("max_completion_length") or 0)
+        context = trl.get("vllm_max_model_length") if trl.get("use_vllm") else None
+        limit = prompt_limit(config.data, tokenizer, model.config, budget, context)
     kept, dropped = cap_prompt_length(dataset, tokenizer, limit, tools=tools)
     if dropped:
         announce(f"prompt-length cap: dropped {dropped} of {len(dataset)} {method} rows over {limit} tokens")

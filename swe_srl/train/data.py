@@ -164,11 +164,19 @@ def prompt_tokens(prompt: list[dict[str, str]], tokenizer, tools: list | None = 
 
 
 def cap_prompt_length(dataset, tokenizer, limit: int, *, tools: list | None = None):
-    """Rows whose prompt fits ``limit`` tokens, and how many were dropped (a prompt over the model's
-    context would make vLLM reject the request, and that rank's peers would wait for it forever)."""
+    """Rows whose prompt (plus, for SFT rows, the completion) fits ``limit`` tokens, and how many were
+    dropped: a prompt over the model's context makes vLLM reject the request (and that rank's peers
+    wait for it forever); an SFT row over ``max_length`` would be cut inside the action it teaches."""
     if limit <= 0:
         return dataset, 0
-    fits = [prompt_tokens(row["prompt"], tokenizer, tools) <= limit for row in dataset]
+
+    def length(row: dict[str, Any]) -> int:
+        tokens = prompt_tokens(row["prompt"], tokenizer, tools)
+        for message in row.get("completion") or []:
+            tokens += len(tokenizer(message["content"], add_special_tokens=False)["input_ids"]) + 1
+        return tokens
+
+    fits = [length(row) <= limit for row in dataset]
     kept = dataset.select([i for i, ok in enumerate(fits) if ok])
     return kept, len(fits) - len(kept)
 

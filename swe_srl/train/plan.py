@@ -227,9 +227,9 @@ def plan_run(
     full_gb = model_gb + trainable * (8 + (4 if launch.sharding == "zero3" else 0)) / GIB
     keep = int(trl.get("save_total_limit") or 0) if trl.get("save_steps") else 0
     disk = {
-        "resumable checkpoints": round(full_gb * keep, 1),
-        "best model snapshots": round(model_gb * config.eval.keep_best, 1),
-        "final model": round(model_gb, 1),
+        "resumable checkpoints": round(full_gb * keep, 4),
+        "best model snapshots": round(model_gb * config.eval.keep_best, 4),
+        "final model": round(model_gb, 4),
     }
     return RunPlan(
         method,
@@ -302,8 +302,31 @@ def render_plan(plan: RunPlan) -> str:
         "GPU memory per rank (estimate, GB): "
         + ", ".join(f"{k} {v}" for k, v in plan.memory_gb.items())
         + f"; total {plan.memory_total_gb:.1f}",
-        "checkpoint disk (GB): "
-        + ", ".join(f"{k} {v}" for k, v in plan.checkpoint_gb.items())
-        + f"; total {plan.disk_total_gb:.1f}",
+        "checkpoint disk: "
+        + ", ".join(f"{k} {_size(v)}" for k, v in plan.checkpoint_gb.items())
+        + f"; total {_size(plan.disk_total_gb)}",
     ]
     return "\n".join(lines + plan.notes)
+
+
+def _size(gb: float) -> str:
+    return f"{gb:.1f} GB" if gb >= 1 else f"{gb * 1024:.1f} MB"
+
+
+def plan_line(plan: RunPlan) -> str:
+    """The plan in one line, printed when training starts."""
+    disk = ", ".join(f"{k} {_size(v)}" for k, v in plan.checkpoint_gb.items())
+    steps = f"{plan.total_steps} steps" if plan.total_steps else "steps unknown"
+    return (
+        f"plan: {plan.prompts_per_step} prompts / {plan.rollouts_per_step} rows per step on "
+        f"{plan.launch.processes} process(es), {steps}; checkpoint disk ~{_size(plan.disk_total_gb)} ({disk})"
+    )
+
+
+def launch_of(args) -> Launch:
+    """The launch a built TRL config runs in (processes and sharding from accelerate's environment)."""
+    import torch
+
+    memory = torch.cuda.get_device_properties(0).total_memory / GIB if torch.cuda.is_available() else 80.0
+    launch = Launch.from_environment(memory)
+    return Launch(int(args.world_size), launch.sharding, memory)

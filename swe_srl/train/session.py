@@ -95,6 +95,7 @@ def run_training(
     if args.device.type == "cpu" and args.world_size > 1:  # starts the process group (and DeepSpeed/FSDP)
         accept_indexed_cpu_locations()
     launch = launch_record(args, load_dtype(config, args))
+    _announce_plan(method, config, args, model_path)
     checkpoint = latest_checkpoint(paths.root) if resume else None
     prepare_run(paths, config)
     if checkpoint and is_main_process():
@@ -132,3 +133,22 @@ def run_training(
         plot_run(paths.root)
     PartialState().wait_for_everyone()  # every process returns once the run folder is complete
     return TrainingOutcome(paths.root, final, step, False, float(output.training_loss), history, trainer)
+
+
+def _announce_plan(method: str, config: TrainConfig, args, model_path: str) -> None:
+    """One line with the batch, the steps and the checkpoint disk this run will need (main process)."""
+    import dataclasses
+
+    from swe_srl.train.common import announce
+    from swe_srl.train.plan import launch_of, plan_line, plan_run
+
+    source = Path(model_path or config.model.path)
+    if (source / "adapter_config.json").is_file():
+        import json
+
+        source = Path(json.loads((source / "adapter_config.json").read_text())["base_model_name_or_path"])
+    if not (source / "config.json").is_file():
+        return
+    planned = dataclasses.replace(config, model=dataclasses.replace(config.model, path=str(source)))
+    planned.rlvr = dataclasses.replace(config.rlvr, init="")
+    announce(plan_line(plan_run(method, planned, launch_of(args))))

@@ -68,14 +68,17 @@ def run_sft(config: TrainConfig, out: str | Path, *, resume: bool = False) -> Sf
     def build(ctx):
         from trl import SFTTrainer
 
-        from swe_srl.train.common import peft_config
+        from swe_srl.train.common import cap_train_prompts, peft_config
         from swe_srl.train.data import to_sft_rows
 
         thought = config.data.max_thought_chars
+        rows = train if validation is None else to_sft_rows(train, thought)
+        if validation is not None:
+            rows = cap_train_prompts(rows, ctx.model, ctx.tokenizer, config, "sft")
         trainer = SFTTrainer(
             model=ctx.model,
             args=ctx.args,
-            train_dataset=train if validation is None else to_sft_rows(train, thought),
+            train_dataset=rows,
             eval_dataset=to_sft_rows(validation, thought) if validation is not None else None,
             processing_class=ctx.tokenizer,
             peft_config=peft_config(config.lora),
