@@ -103,7 +103,9 @@ def test_lora_rank_is_rounded_up_to_one_vllm_serves():
     assert peft_config(lora).r == 12  # no vLLM: the rank as configured
 
 
-def test_prompt_length_cap_drops_long_rows_and_counts_them(steps_dir, tiny_dir, capsys):
+def test_prompt_length_cap_trims_long_prompts_and_counts_what_it_did(steps_dir, tiny_dir, capsys):
+    """Prompts over the cap are shortened by the context builder's policy (swe_srl.context.trim_messages);
+    a row whose system prompt, issue and newest round cannot fit is dropped; both are counted."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from swe_srl.train.common import cap_train_prompts
@@ -117,21 +119,27 @@ def test_prompt_length_cap_drops_long_rows_and_counts_them(steps_dir, tiny_dir, 
     rows = load_train(config.data)
     lengths = sorted(prompt_tokens(r["prompt"], tokenizer) for r in rows)
     limit = lengths[len(lengths) // 2]  # about half the rows are longer
+    over = sum(1 for n in lengths if n > limit)
     config.data.max_prompt_tokens = limit
     model = AutoModelForCausalLM.from_pretrained(tiny_dir)
     kept = cap_train_prompts(rows, model, tokenizer, config, "srl")
-    dropped = sum(1 for n in lengths if n > limit)
-    assert len(kept) == len(rows) - dropped and 0 < dropped < len(rows)
     assert all(prompt_tokens(r["prompt"], tokenizer) <= limit for r in kept)
-    assert f"dropped {dropped} of {len(rows)} srl rows over {limit} tokens" in capsys.readouterr().err
+    trimmed, dropped = over - (len(rows) - len(kept)), len(rows) - len(kept)
+    assert trimmed > 0 and 0 < over < len(rows)
+    message = capsys.readouterr().err
+    assert (
+        f"prompt-length cap ({limit} tokens): trimmed {trimmed} and dropped {dropped} of {len(rows)}"
+        in message
+    )
     # Without a cap set, the limit is the model's context minus the completion budget.
     config.data.max_prompt_tokens = 0
     model.config.max_position_embeddings = limit + config.srl.trl["max_completion_length"]
     assert len(cap_train_prompts(rows, model, tokenizer, config, "srl")) == len(kept)
 
 
-def test_sft_rows_longer_than_max_length_are_dropped_not_cut(steps_dir, tiny_dir, capsys):
-    """SFTTrainer would cut a row over max_length inside the action it teaches; such rows are dropped."""
+def test_sft_rows_longer_than_max_length_are_fitted_not_cut(steps_dir, tiny_dir, capsys):
+    """SFTTrainer would cut a row over max_length inside the action it teaches; its prompt is trimmed
+    instead (or the row dropped), so prompt and completion fit."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from swe_srl.train.common import cap_train_prompts
@@ -142,8 +150,8 @@ def test_sft_rows_longer_than_max_length_are_dropped_not_cut(steps_dir, tiny_dir
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
     rows = to_sft_rows(load_train(config.data), config.data.max_thought_chars)
     kept = cap_train_prompts(rows, AutoModelForCausalLM.from_pretrained(tiny_dir), tokenizer, config, "sft")
-    assert 0 < len(kept) < len(rows)
-    assert f"of {len(rows)} sft rows over 160 tokens" in capsys.readouterr().err
+    assert 0 < len(kept) <= len(rows)
+    assert "prompt-length cap (160 tokens): trimmed" in capsys.readouterr().err
     for row in kept:
         text = tokenizer.apply_chat_template([*row["prompt"], *row["completion"]], tokenize=False)
         assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= 160 + 2

@@ -29,10 +29,10 @@ def sample_tasks():
 
 def _scripted_episodes(tasks, scripts: list[list[str]], grader=None):
     """Run one episode per script through TurnBatcher seats, answering each turn from the script."""
+    from swe_srl.context import build_messages
     from swe_srl.env import SweEnv
     from swe_srl.eval.grader import SandboxGrader
     from swe_srl.train.episodes import EpisodeRecord, TurnBatcher, run_episode_thread
-    from swe_srl.trajectories.prompts import build_messages
 
     batcher = TurnBatcher(len(scripts), build_messages)
     records = [EpisodeRecord(i) for i in range(len(scripts))]
@@ -148,7 +148,7 @@ def test_each_turn_prompt_is_the_evaluation_context(sample_tasks, tmp_path, tiny
     """The student sees, at every turn, what evaluation shows it: build_messages through the chat
     template, with the three tools and the XML reply format, and nothing else (no other tool, no
     second tool-call format)."""
-    from swe_srl.trajectories.prompts import build_messages
+    from swe_srl.context import build_messages
 
     trainer = _trainer(sample_tasks, tmp_path, tiny_dir, "rlvr.max_turns=2")
     try:

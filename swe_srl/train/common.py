@@ -331,9 +331,12 @@ def cap_train_prompts(
         budget = int(trl.get("max_completion_length") or 0)
         context = trl.get("vllm_max_model_length") if trl.get("use_vllm") else None
         limit = prompt_limit(config.data, tokenizer, model.config, budget, context)
-    kept, dropped = cap_prompt_length(dataset, tokenizer, limit, tools=tools)
-    if dropped:
-        announce(f"prompt-length cap: dropped {dropped} of {len(dataset)} {method} rows over {limit} tokens")
+    kept, report = cap_prompt_length(dataset, tokenizer, limit)
+    if report.trimmed or report.dropped:
+        announce(
+            f"prompt-length cap ({limit} tokens): trimmed {report.trimmed} and dropped {report.dropped} "
+            f"of {report.rows} {method} rows"
+        )
     if len(kept) == 0:
         raise ConfigError(
             f"every training prompt is over {limit} tokens (raise data.max_prompt_tokens or the context)",

@@ -157,28 +157,51 @@ def load_validation(data) -> Any:
     )
 
 
-def prompt_tokens(prompt: list[dict[str, str]], tokenizer, tools: list | None = None) -> int:
-    """Tokens of a chat prompt as the trainers render it (chat template, generation prompt, tools)."""
-    text = tokenizer.apply_chat_template(prompt, tools=tools, tokenize=False, add_generation_prompt=True)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+def prompt_tokens(prompt: list[dict[str, str]], tokenizer) -> int:
+    """Tokens of a chat prompt as the trainers render it (chat template and generation prompt)."""
+    from swe_srl.context import TokenCounter
+
+    return TokenCounter(tokenizer).messages(prompt)
 
 
-def cap_prompt_length(dataset, tokenizer, limit: int, *, tools: list | None = None):
-    """Rows whose prompt (plus, for SFT rows, the completion) fits ``limit`` tokens, and how many were
-    dropped: a prompt over the model's context makes vLLM reject the request (and that rank's peers
-    wait for it forever); an SFT row over ``max_length`` would be cut inside the action it teaches."""
+@dataclass(frozen=True)
+class CapReport:
+    """What the prompt-length cap did to a split."""
+
+    rows: int
+    trimmed: int  # prompts shortened by swe_srl.context.trim_messages to fit
+    dropped: int  # rows that could not fit (system prompt, issue and newest round over the limit)
+
+
+def cap_prompt_length(dataset, tokenizer, limit: int):
+    """The rows with each prompt fitted to ``limit`` tokens (minus an SFT row's completion), and a report.
+
+    A prompt over the model's context makes vLLM reject the request (and that rank's peers wait for
+    it forever); an SFT row over ``max_length`` would be cut inside the action it teaches. Long
+    prompts are shortened by the context builder's one policy (``trim_messages``: oldest
+    observations first, then oldest rounds); rows it cannot fit are dropped.
+    """
+    from datasets import Dataset
+
+    from swe_srl.context import TokenCounter, trim_messages
+
     if limit <= 0:
-        return dataset, 0
-
-    def length(row: dict[str, Any]) -> int:
-        tokens = prompt_tokens(row["prompt"], tokenizer, tools)
-        for message in row.get("completion") or []:
-            tokens += len(tokenizer(message["content"], add_special_tokens=False)["input_ids"]) + 1
-        return tokens
-
-    fits = [length(row) <= limit for row in dataset]
-    kept = dataset.select([i for i, ok in enumerate(fits) if ok])
-    return kept, len(fits) - len(kept)
+        return dataset, CapReport(len(dataset), 0, 0)
+    counter = TokenCounter(tokenizer)
+    kept, trimmed = [], 0
+    for row in dataset:
+        budget = limit - sum(counter.text(m["content"]) + 1 for m in row.get("completion") or [])
+        if counter.messages(row["prompt"]) <= budget:
+            kept.append(row)
+            continue
+        messages, report = trim_messages(row["prompt"], budget, counter)
+        if report.fits:
+            kept.append({**row, "prompt": messages})
+            trimmed += 1
+    report = CapReport(len(dataset), trimmed, len(dataset) - len(kept))
+    if not report.trimmed and not report.dropped:
+        return dataset, report
+    return Dataset.from_list(kept) if kept else dataset.select([]), report
 
 
 def prompt_limit(data, tokenizer, model_config, completion_tokens: int, context: int | None = None) -> int:

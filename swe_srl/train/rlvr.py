@@ -115,7 +115,15 @@ class RlvrTrainer(DynamicSamplingGRPOTrainer):
             env.close()
         self.envs = []
 
-    def _prompt_ids(self, messages: list[dict]) -> list[int]:
+    def _prompt_ids(self, messages: list[dict]) -> list[int] | None:
+        """The turn's prompt tokens, trimmed to the limit by the context builder; None if it cannot fit."""
+        from swe_srl.context import TokenCounter, trim_messages
+
+        counter = TokenCounter(self._tokenizer)
+        if counter.messages(messages) > self.prompt_limit:
+            messages, report = trim_messages(messages, self.prompt_limit, counter)
+            if not report.fits:
+                return None
         text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self._tokenizer(text, add_special_tokens=False)["input_ids"]
 
@@ -139,7 +147,7 @@ class RlvrTrainer(DynamicSamplingGRPOTrainer):
         while True:
             waiting = batcher.next_batch()
             prompts = {i: self._prompt_ids(m) for i, m in waiting.items()}
-            fits = {i: ids for i, ids in prompts.items() if len(ids) <= self.prompt_limit}
+            fits = {i: ids for i, ids in prompts.items() if ids is not None}
             # Every process takes the same turns and generates the same number of prompts (filler
             # rows pad the batch): generation is a collective on sharded models and in server mode.
             alive, width = self._max_over_processes([len(waiting), len(fits)])
