@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from swe_srl.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
 ConfigOpt = typer.Option(None, "--config", help="YAML config (see configs/).")
 SetOpt = typer.Option(
     [], "--set", help="Override one key, e.g. --set srl.learning_rate=1e-6 (repeatable; any TRL field)."
@@ -58,7 +60,7 @@ def _dry_run(method: str, cfg, launch_config: Path | None, processes: int, gpu_m
     problems = check_plan(plan, cfg)
     for problem in problems:
         typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2 if problems else 0)
+    raise typer.Exit(EXIT_USAGE if problems else EXIT_OK)
 
 
 def _finish(result, summary: str) -> None:
@@ -70,7 +72,7 @@ def _finish(result, summary: str) -> None:
             typer.echo(summary)
         return
     if not is_main_process():
-        raise typer.Exit(130)
+        raise typer.Exit(EXIT_INTERRUPTED)
     argv = [a for a in sys.argv[1:] if a != "--resume"]
     again = shlex.join(["swe-srl", *argv, "--resume"])
     typer.secho(
@@ -79,7 +81,7 @@ def _finish(result, summary: str) -> None:
         fg=typer.colors.YELLOW,
         err=True,
     )
-    raise typer.Exit(130)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _number(value) -> str:
