@@ -169,3 +169,14 @@ def test_second_ctrl_c_exits_at_once(steps_dir, tiny_dir, tmp_path):
     assert "stopping after this step" in err
     assert child.returncode in (130, -signal.SIGINT) and elapsed < 10, (child.returncode, elapsed)
     assert not list(run.glob("checkpoint-*"))  # it did not wait to finish the step and save
+
+
+def test_wandb_reports_when_configured_and_tensorboard_is_written_by_swe_srl(monkeypatch):
+    from swe_srl.train.common import report_integrations
+
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
+    assert report_integrations(None) == []
+    monkeypatch.setenv("WANDB_PROJECT", "srl")
+    assert report_integrations(None) == ["wandb"]
+    assert report_integrations(["tensorboard", "wandb"]) == ["wandb"]  # RUN/tensorboard is written once, by swe-srl
+    assert report_integrations("none") == []

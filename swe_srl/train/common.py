@@ -122,7 +122,7 @@ def torch_dtype(name: str):
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
-def _report_to(requested: Any) -> list[str]:
+def report_integrations(requested: Any) -> list[str]:
     """Integrations besides TensorBoard (swe-srl writes RUN/tensorboard itself); W&B when configured."""
     if requested is None:
         wanted = ["wandb"] if os.environ.get("WANDB_PROJECT") else []
@@ -151,7 +151,7 @@ def trainer_args(method: str, config: TrainConfig, paths: RunPaths, **managed: A
     kwargs.setdefault("save_strategy", "steps")
     if not kwargs.get("eval_steps"):
         kwargs["eval_steps"] = None
-    kwargs["report_to"] = _report_to(kwargs.get("report_to"))
+    kwargs["report_to"] = report_integrations(kwargs.get("report_to"))
     kwargs.update(output_dir=str(paths.root), eval_strategy="no", disable_tqdm=True, **managed)
     cls = getattr(trl, TRL_CLASSES[method])
     try:

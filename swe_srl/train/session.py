@@ -83,10 +83,9 @@ def run_training(
         trainer_args,
         write_launch,
     )
-    from swe_srl.train.interrupt import InterruptCallback
-    from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback, truncate_after
+    from swe_srl.train.metrics import truncate_after
     from swe_srl.train.plots import plot_run
-    from swe_srl.train.progress import ProgressCallback, format_eval_line, quiet_libraries
+    from swe_srl.train.progress import quiet_libraries
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     quiet_libraries()
@@ -103,18 +102,7 @@ def run_training(
     PartialState().wait_for_everyone()
     model, tokenizer = load_for_training(config, args, paths, model_path)
 
-    progress = ProgressCallback()
-    log = JsonlLogCallback(paths.metrics, paths.tensorboard)
-    interrupt = InterruptCallback()
-    callbacks: list = [log]
-    evaluator = None
-    if held_out and config.eval.enabled:
-        every = int(config.section(method).trl.get("eval_steps") or 0)
-        best = paths.best if config.eval.keep_best > 0 else None
-        evaluator = HeldOutEvalCallback(log, held_out, tokenizer, config.eval, every, best)
-        log.echo = lambda step, record: progress.print(format_eval_line(step, record))
-        callbacks.append(evaluator)
-    callbacks += [interrupt, progress]  # progress last: it closes the bar after the final evaluation
+    callbacks, evaluator, interrupt = _callbacks(method, config, paths, tokenizer, held_out)
     trainer = build(BuildContext(config, paths, args, model, tokenizer, callbacks))
     trainer.remove_callback(PrinterCallback)  # one raw dict per log; ProgressCallback prints lines
     trainer.remove_callback(TqdmCallback)
@@ -133,6 +121,27 @@ def run_training(
         plot_run(paths.root)
     PartialState().wait_for_everyone()  # every process returns once the run folder is complete
     return TrainingOutcome(paths.root, final, step, False, float(output.training_loss), history, trainer)
+
+
+def _callbacks(method: str, config: TrainConfig, paths: RunPaths, tokenizer, held_out):
+    """The run's callbacks in order (logging, held-out evaluation, Ctrl-C, progress last: it closes
+    the bar after the final evaluation), the evaluator (or None) and the interrupt handler."""
+    from swe_srl.train.interrupt import InterruptCallback
+    from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback
+    from swe_srl.train.progress import ProgressCallback, format_eval_line
+
+    progress = ProgressCallback()
+    log = JsonlLogCallback(paths.metrics, paths.tensorboard)
+    interrupt = InterruptCallback()
+    callbacks: list = [log]
+    evaluator = None
+    if held_out and config.eval.enabled:
+        every = int(config.section(method).trl.get("eval_steps") or 0)
+        best = paths.best if config.eval.keep_best > 0 else None
+        evaluator = HeldOutEvalCallback(log, held_out, tokenizer, config.eval, every, best)
+        log.echo = lambda step, record: progress.print(format_eval_line(step, record))
+        callbacks.append(evaluator)
+    return [*callbacks, interrupt, progress], evaluator, interrupt
 
 
 def _announce_plan(method: str, config: TrainConfig, args, model_path: str) -> None:
