@@ -178,5 +178,7 @@ def test_wandb_reports_when_configured_and_tensorboard_is_written_by_swe_srl(mon
     assert report_integrations(None) == []
     monkeypatch.setenv("WANDB_PROJECT", "srl")
     assert report_integrations(None) == ["wandb"]
-    assert report_integrations(["tensorboard", "wandb"]) == ["wandb"]  # RUN/tensorboard is written once, by swe-srl
+    assert report_integrations(["tensorboard", "wandb"]) == [
+        "wandb"
+    ]  # RUN/tensorboard is written once, by swe-srl
     assert report_integrations("none") == []
