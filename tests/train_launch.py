@@ -155,6 +155,9 @@ def dynamic_sampling_ranks(model_dir: str, out: str) -> None:
     )
     trainer.train()
     Path(out, f"rank{state.process_index}.json").write_text(json.dumps(seen))
+    from swe_srl.train.common import end_distributed
+
+    end_distributed()
 
 
 if __name__ == "__main__":

@@ -65,13 +65,15 @@ def _dry_run(method: str, cfg, launch_config: Path | None, processes: int, gpu_m
 
 def _finish(result, summary: str) -> None:
     """The closing line, or how to resume an interrupted run (exit 130, as for SIGINT); main process only."""
-    from swe_srl.train.common import is_main_process
+    from swe_srl.train.common import end_distributed, is_main_process
 
+    main = is_main_process()
+    end_distributed()
     if not result.interrupted:
-        if is_main_process():
+        if main:
             typer.echo(summary)
         return
-    if not is_main_process():
+    if not main:
         raise typer.Exit(EXIT_INTERRUPTED)
     argv = [a for a in sys.argv[1:] if a != "--resume"]
     again = shlex.join(["swe-srl", *argv, "--resume"])

@@ -310,6 +310,16 @@ def save_final(trainer, tokenizer, paths: RunPaths) -> Path:
     return paths.final
 
 
+def end_distributed() -> None:
+    """Leave the process group once every process is done (a gloo group left to interpreter shutdown
+    can abort the process, "terminate called without an active exception", after a finished run)."""
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def announce(message: str) -> None:
     """One line for the person running the command (stderr, main process only)."""
     import sys

@@ -96,6 +96,9 @@ def run_training(
     launch = launch_record(args, load_dtype(config, args))
     _announce_plan(method, config, args, model_path)
     checkpoint = latest_checkpoint(paths.root) if resume else None
+    # Every process has looked at the run folder before the main process writes to it (the
+    # rendezvous does this for a process's first run; a second run in the same process needs it).
+    PartialState().wait_for_everyone()
     prepare_run(paths, config)
     if checkpoint and is_main_process():
         truncate_after(paths.metrics, int(Path(checkpoint).name.rpartition("-")[2]))
