@@ -147,6 +147,7 @@ def test_trainer_drops_zero_std_groups_before_the_loss(tiny_model_dir, tmp_path)
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
+    from swe_srl.train.common import checkpointing_field
     from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     # Two prompts, G=4, 8 rows per step: every generation batch holds both groups, so the first
@@ -178,6 +179,7 @@ def test_trainer_drops_zero_std_groups_before_the_loss(tiny_model_dir, tmp_path)
         save_strategy="no",
         seed=0,
         disable_tqdm=True,
+        **{checkpointing_field(GRPOConfig): False},
     )
     trainer = Spy(
         model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
@@ -204,6 +206,8 @@ def _trainer(cls, model_dir, out, reward, rows, **overrides):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
+    from swe_srl.train.common import checkpointing_field
+
     settings = dict(
         output_dir=str(out),
         per_device_train_batch_size=8,
@@ -219,8 +223,8 @@ def _trainer(cls, model_dir, out, reward, rows, **overrides):
         save_strategy="no",
         seed=0,
         disable_tqdm=True,
-        gradient_checkpointing=False,
     )
+    settings[checkpointing_field(GRPOConfig)] = False
     settings.update(overrides)
     return cls(
         model=AutoModelForCausalLM.from_pretrained(model_dir),

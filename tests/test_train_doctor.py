@@ -3,6 +3,7 @@
 vLLM cannot be installed here (it needs CUDA to run), so its requirement that matters to the rest
 of the set is written down from its published metadata (vLLM 0.31: ``transformers>=5.10.4,<5.18``,
 ``torch==2.13.0``) and checked against pyproject.toml, TRL's own metadata and what is installed.
+The training tests pass on transformers 5.17 (the GPU set) and on the newest 5.x (CPU installs).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _extra(name: str) -> dict[str, SpecifierSet]:
 
 def test_gpu_extra_pins_deepspeed_and_the_vllm_range_trl_drives():
     gpu = _extra("gpu")
-    assert set(gpu) == {"vllm", "deepspeed"}
+    assert set(gpu) == {"vllm", "deepspeed", "transformers"}
     trl_vllm = next(
         Requirement(r).specifier
         for r in metadata.requires("trl")
@@ -39,24 +40,29 @@ def test_gpu_extra_pins_deepspeed_and_the_vllm_range_trl_drives():
     assert "0.18.6" in gpu["deepspeed"]
 
 
-def test_train_extra_transformers_is_one_vllm_031_accepts_and_the_one_installed():
-    """CI tests the transformers that GPU nodes run: the train range lies inside vLLM 0.31's."""
-    train = _extra("train")
-    for probe in ("5.10.4", "5.13.0", "5.17.0", "5.17.9"):
-        assert (probe in train["transformers"]) == (probe in VLLM_031_REQUIRES["transformers"]), probe
-    assert "5.18.0" not in train["transformers"] and "5.24.0" not in train["transformers"]
+def test_gpu_extra_holds_transformers_where_vllm_031_and_the_train_extra_meet():
+    """GPU nodes get a transformers that vLLM 0.31 accepts and the training code supports; the same
+    training code is what CPU installs (CI) run, on the newest 5.x."""
+    train, gpu = _extra("train"), _extra("gpu")
+    probes = ("5.10.3", "5.10.4", "5.13.0", "5.17.0", "5.17.9", "5.18.0", "5.24.0", "6.0.0")
+    for probe in probes:
+        assert (probe in gpu["transformers"]) == (probe in VLLM_031_REQUIRES["transformers"]), probe
+        if probe in gpu["transformers"]:
+            assert probe in train["transformers"], probe
     assert train["torch"] == VLLM_031_REQUIRES["torch"]
-    installed = Version(metadata.version("transformers"))
-    assert installed in train["transformers"]
+    assert Version(metadata.version("transformers")) in train["transformers"]
     assert "tensorboard" in train
 
 
 def test_doctor_table_matches_pyproject():
-    from swe_srl.train.doctor import SUPPORTED
+    from swe_srl.train.doctor import SUPPORTED, VLLM_TRANSFORMERS
 
-    pins = {**_extra("train"), **_extra("gpu")}
-    for name in ("torch", "transformers", "trl", "vllm", "deepspeed", "tensorboard"):
-        assert SpecifierSet(SUPPORTED[name]) == pins[name], name
+    train, gpu = _extra("train"), _extra("gpu")
+    for name in ("torch", "transformers", "trl", "tensorboard"):
+        assert SpecifierSet(SUPPORTED[name]) == train[name], name
+    for name in ("vllm", "deepspeed"):
+        assert SpecifierSet(SUPPORTED[name]) == gpu[name], name
+    assert SpecifierSet(VLLM_TRANSFORMERS) == gpu["transformers"]
 
 
 def test_doctor_reports_packages_gpus_and_features():

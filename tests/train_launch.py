@@ -106,6 +106,7 @@ def dynamic_sampling_ranks(model_dir: str, out: str) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
+    from swe_srl.train.common import checkpointing_field
     from swe_srl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     args = GRPOConfig(
@@ -122,7 +123,7 @@ def dynamic_sampling_ranks(model_dir: str, out: str) -> None:
         seed=0,
         disable_tqdm=True,
         ddp_find_unused_parameters=False,
-        gradient_checkpointing=False,
+        **{checkpointing_field(GRPOConfig): False},
     )
     state = PartialState()
     seen: dict[str, list] = {"advantages": [], "pool": [], "rounds": []}

@@ -13,6 +13,7 @@ a LoRA run loads its frozen base in the compute dtype (peft keeps the adapter in
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -154,6 +155,9 @@ def trainer_args(method: str, config: TrainConfig, paths: RunPaths, **managed: A
     kwargs["report_to"] = report_integrations(kwargs.get("report_to"))
     kwargs.update(output_dir=str(paths.root), eval_strategy="no", disable_tqdm=True, **managed)
     cls = getattr(trl, TRL_CLASSES[method])
+    name = checkpointing_field(cls)
+    if name != "gradient_checkpointing" and "gradient_checkpointing" in kwargs:
+        kwargs.setdefault(name, kwargs.pop("gradient_checkpointing"))
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as err:
@@ -173,6 +177,16 @@ def accept_indexed_cpu_locations() -> None:
     torch.serialization.register_package(
         11, lambda obj: None, lambda obj, location: obj if location.startswith("cpu:") else None
     )
+
+
+def checkpointing_field(cls) -> str:
+    """The TrainingArguments field that switches activation checkpointing in this transformers.
+
+    transformers 5.18 renamed ``gradient_checkpointing`` to ``activation_checkpointing``; setting the
+    new name keeps the deprecation warning (which TRL's own default would trigger) from firing.
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
 
 
 def uses_deepspeed(args) -> bool:

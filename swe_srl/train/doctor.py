@@ -3,7 +3,7 @@
 Versions are read from package metadata (nothing heavy is imported to find them); the GPU count
 comes from torch. Each feature names the packages and hardware it needs and says why it is not
 usable when it is not, including version ranges the pinned stack requires (TRL 1.16 drives vLLM
-0.22-0.31; vLLM 0.31 needs transformers < 5.18).
+0.22-0.31; vLLM 0.31 needs transformers < 5.18, which the ``gpu`` extra installs).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 # Package -> the versions swe-srl's training code is written against (pyproject.toml's train/gpu extras).
+VLLM_TRANSFORMERS = ">=5.10.4,<5.18"  # vLLM 0.31's own requirement (its wheel's metadata)
 SUPPORTED: dict[str, str] = {
     "torch": "==2.13.0",
-    "transformers": ">=5.10.4,<5.18",
+    "transformers": ">=5.10.4,<6",
     "trl": ">=1.16,<1.17",
     "accelerate": ">=1.10",
     "peft": ">=0.17",
@@ -105,12 +106,19 @@ def features(packages: dict[str, Package], gpus: list[str]) -> list[Feature]:
         Feature("TensorBoard logging", not need("tensorboard"), need("tensorboard") or "RUN/tensorboard"),
         Feature("W&B logging", not need("wandb"), need("wandb") or "set WANDB_PROJECT to enable"),
     ]
+    version = packages["transformers"].version
+    transformers_for_vllm = (
+        ""
+        if version is None or Package("transformers", version, VLLM_TRANSFORMERS).ok
+        else f"transformers {version} (vLLM 0.31 needs {VLLM_TRANSFORMERS}: pip install -e '.[train,gpu]')"
+    )
     for name, packs, minimum in (
         ("multi-GPU DDP / FSDP (accelerate launch)", (), 2),
         ("DeepSpeed ZeRO-3", ("deepspeed",), 2),
         ("vLLM generation (colocate or server)", ("vllm",), 1),
     ):
-        missing = "; ".join(part for part in (core, need(*packs)) if part)
+        extra = transformers_for_vllm if "vllm" in packs else ""
+        missing = "; ".join(part for part in (core, need(*packs), extra) if part)
         if len(gpus) < minimum:
             missing = "; ".join(
                 part for part in (missing, f"needs {minimum}+ CUDA GPU(s), found {len(gpus)}") if part

@@ -123,9 +123,16 @@ class ProgressCallback(TrainerCallback):
 
 
 def quiet_libraries() -> None:
-    """Silence progress bars and notices of the libraries under the trainer that repeat ours."""
+    """Silence progress bars of the libraries under the trainer that repeat ours, and one deprecation
+    notice that is not ours to fix: TRL 1.16 reads ``model.is_gradient_checkpointing``, which
+    transformers 5.18+ renamed (our own settings use the new names; see ``common.trainer_args``)."""
+    import warnings
+
     import datasets
     import transformers
 
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )
