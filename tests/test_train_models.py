@@ -80,23 +80,15 @@ def test_lora_on_top_of_an_sft_adapter_keeps_the_sft_weights(steps_dir, tiny_dir
 
 
 def test_lora_rank_is_rounded_up_to_one_vllm_serves():
-    from swe_srl.train.common import VLLM_LORA_RANKS, peft_config, vllm_lora_rank
+    from swe_srl.train.common import peft_config
     from swe_srl.train.config import ConfigError, LoraConfig
 
-    assert [vllm_lora_rank(r) for r in (1, 2, 8, 12, 16, 200, 300, 320, 500)] == [
-        1,
-        8,
-        8,
-        16,
-        16,
-        256,
-        320,
-        320,
-        512,
+    ranks = [
+        peft_config(LoraConfig(enabled=True, r=r), for_vllm=True).r for r in (1, 2, 8, 12, 200, 300, 500)
     ]
-    assert all(vllm_lora_rank(r) == r for r in VLLM_LORA_RANKS)
+    assert ranks == [1, 8, 8, 16, 256, 320, 512]
     with pytest.raises(ConfigError, match=r"lora\.r"):
-        vllm_lora_rank(513)
+        peft_config(LoraConfig(enabled=True, r=513), for_vllm=True)
     lora = LoraConfig(enabled=True, r=12, alpha=24)
     served = peft_config(lora, for_vllm=True)
     assert (served.r, served.lora_alpha) == (16, 32)  # the same alpha / r scaling

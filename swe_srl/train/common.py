@@ -24,9 +24,6 @@ from typing import Any
 from swe_srl.records import RecordError, SweSrlError
 from swe_srl.train.config import TRL_CLASSES, ConfigError, LoraConfig, ModelConfig, TrainConfig, save_config
 
-# LoRA ranks vLLM serves (vllm.config.lora: max_lora_rank must be one of these).
-VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
-
 
 class RunFolderError(SweSrlError):
     """The run folder cannot be used as asked (an earlier run is there and --resume was not given)."""
@@ -269,21 +266,18 @@ def launch_record(args, load: str) -> dict[str, Any]:
     }
 
 
-def vllm_lora_rank(rank: int) -> int:
-    """The smallest LoRA rank vLLM serves that is at least ``rank``."""
-    for allowed in VLLM_LORA_RANKS:
-        if allowed >= rank:
-            return allowed
-    raise ConfigError(f"rank {rank} is above the largest rank vLLM serves (512)", field_name="lora.r")
-
-
 def peft_config(lora: LoraConfig, *, for_vllm: bool = False):
     """A peft LoraConfig when LoRA is enabled, else None; ranks vLLM cannot serve are rounded up for vLLM."""
     if not lora.enabled:
         return None
     from peft import LoraConfig as PeftLoraConfig
 
-    rank = vllm_lora_rank(lora.r) if for_vllm else lora.r
+    from swe_srl.serve.commands import ServeError, vllm_lora_rank
+
+    try:
+        rank = vllm_lora_rank(lora.r) if for_vllm else lora.r
+    except ServeError as err:
+        raise ConfigError(str(err), field_name="lora.r") from None
     return PeftLoraConfig(
         r=rank,
         lora_alpha=lora.alpha * rank // lora.r if rank != lora.r else lora.alpha,  # same alpha / r scaling
