@@ -10,7 +10,9 @@ forged verdicts), both in the same run, each backend, one worker, the same loop 
 (the old one from a temporary git worktree of that commit; skipped when the commit is not here).
 
 Run: ``.venv/bin/python benchmarks/bench_eval.py [--suite bundled] [--swebench] [--grading-only]``
-Writes ``benchmarks/results/bench_eval.json``.
+Writes ``benchmarks/results/bench_eval.json`` (``bench_eval_<suite>.json`` for another suite).
+On ``--suite pypi`` (real projects; build their environments first: ``swe-srl envs build pypi --docker``)
+``--limit N`` takes N tasks spread over the suite's environments (and skips the grader comparison).
 """
 
 from __future__ import annotations
@@ -49,12 +51,29 @@ print(json.dumps({"tasks": len(tasks), "seconds": seconds, "statuses": statuses}
 """
 
 
-def measure(suite: str, sandbox: str, workers: int) -> dict:
+def spread(suite: str, limit: int) -> tuple[str, ...]:
+    """``limit`` instance ids taken round-robin over the suite's environments (all when 0)."""
+    from swe_srl.tasks import load_tasks
+
+    by_env: dict[str, list[str]] = {}
+    for task in load_tasks(suite):
+        by_env.setdefault(task.environment or task.repo, []).append(task.instance_id)
+    queues = [sorted(ids) for _, ids in sorted(by_env.items())]
+    picked: list[str] = []
+    while any(queues) and (not limit or len(picked) < limit):
+        for queue in queues:
+            if queue and (not limit or len(picked) < limit):
+                picked.append(queue.pop(0))
+    return tuple(picked) if limit else ()
+
+
+def measure(suite: str, sandbox: str, workers: int, instances: tuple[str, ...] = ()) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         start = time.perf_counter()
-        report = run_eval(
-            EvalConfig(tasks=suite, policy="gold", out=Path(tmp), sandbox=sandbox, workers=workers)
+        config = EvalConfig(
+            tasks=suite, policy="gold", out=Path(tmp), sandbox=sandbox, workers=workers, instances=instances
         )
+        report = run_eval(config)
         seconds = time.perf_counter() - start
     return {
         "sandbox": sandbox,
@@ -162,9 +181,14 @@ def main() -> None:
     parser.add_argument("--swebench", action="store_true", help="also cross-check with swebench's harness")
     parser.add_argument("--baseline-ref", default=OLD_GRADER_REF, help="the old grader's commit")
     parser.add_argument("--grading-only", action="store_true", help="only the hardened-vs-old grading rows")
+    parser.add_argument("--limit", type=int, default=0, help="only N tasks, spread over the environments")
     args = parser.parse_args()
     console = Console()
-    grading = grading_hardened_vs_old(args.suite, args.baseline_ref)
+    instances = spread(args.suite, args.limit)
+    if args.limit:
+        grading: dict = {"skipped": "--limit: a sample of the suite"}
+    else:
+        grading = grading_hardened_vs_old(args.suite, args.baseline_ref)
     if "rows" in grading:
         console.print(grading_table(grading))
     else:
@@ -172,7 +196,7 @@ def main() -> None:
     if args.grading_only:
         _write({"suite": args.suite, "machine": _machine(), "grading": grading}, console)
         return
-    rows = [measure(args.suite, sandbox, workers) for sandbox, workers in CONFIGS]
+    rows = [measure(args.suite, sandbox, workers, instances) for sandbox, workers in CONFIGS]
     baseline = rows[0]["tasks_per_minute"]
     for row in rows:
         row["ratio_vs_local_1_worker"] = round(row["tasks_per_minute"] / baseline, 2)
@@ -198,10 +222,12 @@ def _machine() -> str:
 
 def _write(result: dict, console: Console) -> None:
     """Write the results; keys this run did not measure keep their last values."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    RESULTS.write_text(json.dumps({**previous, **result}, indent=2) + "\n")
-    console.print(f"wrote {RESULTS}")
+    suite = result.get("suite", "bundled")
+    path = RESULTS if suite == "bundled" else RESULTS.with_name(f"bench_eval_{suite}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**previous, **result}, indent=2) + "\n")
+    console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

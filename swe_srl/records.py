@@ -138,7 +138,7 @@ class Trajectory:
 class Task:
     """A SWE-bench task instance (swebench 5.x fields) plus where its repository comes from.
 
-    ``repo_dir`` is the source tree the local sandbox copies into ``/testbed``; ``setup_patch``
+    ``repo_dir`` is the source tree the sandboxes copy into ``/testbed``; ``setup_patch``
     (optional) is applied on top and committed as the base, which is how bundled suites store many
     bugs over one library without one tree per task (the SWE-smith approach).
     """
@@ -159,6 +159,9 @@ class Task:
     repo_dir: str = ""
     setup_patch: str = ""
     test_cmd: str = "python3 -m pytest -rA -p no:cacheprovider"
+    # The environment the task runs in (``swe_srl.environments``): a spec name in the suite's
+    # environments.jsonl; loading resolves it to "<absolute environments.jsonl>#<name>".
+    environment: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -143,3 +143,26 @@ def test_gc_command_reports_what_it_removed(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"removed workspace {stale}" in result.output and "1 sandbox(es) removed" in result.output
     assert not stale.exists()
+
+
+def test_gitignored_files_of_the_source_tree_are_kept_and_restored_by_reset(tmp_path):
+    """An sdist ships files its .gitignore names (a generated ``_version.py``): they are part of the base."""
+    task = make_tiny_task(tmp_path)
+    lib = Path(task.repo_dir)
+    (lib / ".gitignore").write_text("calc/_version.py\n*.dat\n")
+    (lib / "calc" / "_version.py").write_text("version = '1.2.3'\n")
+    (lib / "calc" / "table.dat").write_text("prebuilt\n")
+    repo = prepare_base_repo(task, tmp_path / "cache")
+    assert (repo / "calc" / "_version.py").read_text() == "version = '1.2.3'\n"
+    tracked = _git(repo, "ls-files").split("\n")
+    assert "calc/_version.py" in tracked and "calc/table.dat" in tracked
+    assert _git(repo, "status", "--porcelain", "--ignored") == ""
+
+    from swe_srl.sandbox import make_sandbox
+
+    with make_sandbox("local", task, cache_root=tmp_path / "cache") as sandbox:
+        assert sandbox.run("cat calc/_version.py").output == "version = '1.2.3'\n"
+        sandbox.run("rm calc/_version.py && echo changed > calc/table.dat")
+        assert "calc/_version.py" in sandbox.diff()
+        sandbox.reset()
+        assert sandbox.run("cat calc/_version.py calc/table.dat").output == "version = '1.2.3'\nprebuilt\n"

@@ -25,6 +25,8 @@ _AREAS = (
     "env_cmds",
     "episode_cmds",
     "tasks_cmds",
+    "envs_cmds",
+    "synth_cmds",
     "eval_cmds",
     "data_cmds",
     "train_cmds",

@@ -10,16 +10,12 @@ from pathlib import Path
 import typer
 
 from swe_srl.cli.errors import EXIT_FAILED, fail
-from swe_srl.cli.options import SandboxKind
+from swe_srl.cli.options import SandboxKind, TrajectoryFormat
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
 
-_FORMAT_HELP = (
-    "Force one input format (swe-agent, swe-agent-legacy, swe-agent-rows, swe-smith, mini-swe-agent, openai, "
-    "openhands, openhands-sft, adp, moatless, swe-srl); "
-    "detected per record otherwise."
-)
+_FORMAT_HELP = "Force one input format; detected per record otherwise."
 
 
 def _print_skipped(skipped: list[str]) -> None:
@@ -40,7 +36,7 @@ def import_cmd(
         ..., help="Files, directories, JSONL/parquet collections, or hf:OWNER/NAME (a Hugging Face dataset)."
     ),
     out: Path = typer.Option(..., "--out", help="Directory for the normalized <id>.traj.json files."),
-    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    fmt: TrajectoryFormat | None = typer.Option(None, "--format", help=_FORMAT_HELP),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
@@ -95,16 +91,18 @@ def build_cmd(
     out: Path = typer.Option(
         ..., "--out", help="Directory for train/validation .jsonl/.parquet and stats.json."
     ),
-    window: int = typer.Option(2, "--window", help="Latest rounds shown in full (-1: all)."),
+    window: int = typer.Option(2, "--window", min=-1, help="Latest rounds shown in full (-1: all)."),
     list_earlier: bool = typer.Option(False, "--list-earlier", help="List earlier actions, one line each."),
-    obs_budget: int = typer.Option(2000, "--obs-budget", help="Characters per observation (-1: all)."),
+    obs_budget: int = typer.Option(
+        2000, "--obs-budget", min=-1, help="Characters per observation (-1: all)."
+    ),
     resolved_only: bool = typer.Option(False, "--resolved-only", help="Only trajectories marked resolved."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Most instances per trajectory."),
     tools: list[str] | None = typer.Option(None, "--tool", help="Only targets of this tool (repeatable)."),
     dedupe: bool = typer.Option(True, "--dedupe/--no-dedupe", help="Drop repeated prompt + target."),
     val_fraction: float = typer.Option(0.05, "--val-fraction", help="Share of trajectories in validation."),
     seed: int = typer.Option(0, "--seed", help="Seed of the by-trajectory split."),
-    fmt: str | None = typer.Option(None, "--format", help=_FORMAT_HELP),
+    fmt: TrajectoryFormat | None = typer.Option(None, "--format", help=_FORMAT_HELP),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Skip malformed records (counted) instead of stopping."
     ),
@@ -198,7 +196,9 @@ def check_cmd(
 
 @trajectories_app.command("replay-check")
 def replay_check_cmd(
-    file: Path = typer.Argument(..., help="Trajectory file (normalized .traj.json or JSONL) or a directory."),
+    file: Path = typer.Argument(
+        ..., help="Trajectories: a file (any format the importers read), a collection or a directory."
+    ),
     tasks: str = typer.Option(..., "--tasks", help="Suite name (envs/<suite>) or tasks file."),
     sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     grade: bool = typer.Option(True, "--grade/--no-grade", help="Grade the replayed final patch."),
@@ -213,26 +213,26 @@ def replay_check_cmd(
     from swe_srl.console import output_console
     from swe_srl.records import RecordError
     from swe_srl.tasks import load_tasks
-    from swe_srl.trajectories.io import iter_trajectories
+    from swe_srl.trajectories.importers import import_paths
     from swe_srl.trajectories.replay_check import replay_check, replay_table
 
     console = output_console()
     try:
         by_id = {task.instance_id: task for task in load_tasks(tasks)}
-        trajectories = list(iter_trajectories(file))
+        trajectories = list(import_paths([file]))
     except (RecordError, OSError, ValueError) as err:
         fail(str(err))
         return
+    missing = sorted({t.instance_id for t in trajectories if t.instance_id not in by_id})
+    if missing:  # checked before any replay: a long run must not stop half-way on a bad input
+        fail(f"{file}: no task in {tasks} for {len(missing)} trajectory(s): {', '.join(missing)}")
     reports, failed = [], False
     for traj in trajectories:
-        task = by_id.get(traj.instance_id)
-        if task is None:
-            fail(f"{file}: trajectory {traj.instance_id!r} has no task in {tasks}")
-        report = replay_check(traj, task, sandbox, grade=grade)
+        report = replay_check(traj, by_id[traj.instance_id], sandbox, grade=grade)
         reports.append(report)
         failed |= report.resolved is False
-        if quiet:
-            console.print(replay_table(report).caption)
+        if quiet:  # one unwrapped line each, so a log or grep keeps it whole
+            console.print(f"{report.instance_id}: {replay_table(report).caption}", soft_wrap=True)
         else:
             console.print(replay_table(report))
     if json_out is not None:

@@ -49,9 +49,16 @@ def tasks_validate(
         None, "--out", help="Run folder: validation.jsonl and logs/<instance>/{before,after}/test_output.txt."
     ),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds per test run (as in eval)."),
+    repos: str = typer.Option("", "--repos", help="Folder of owner__name git clones (or a URL with {repo})."),
 ) -> None:
     """Prove each task: F2P fail with the bug and pass after the gold patch; P2P always pass."""
+    import os
+
     from swe_srl.tasks import validate_suite
+    from swe_srl.tasks.repos import REPOS_ENV
+
+    if repos:
+        os.environ[REPOS_ENV] = repos  # every loader of this run (and its workers) reads it
 
     log_dir = out / "logs" if out is not None else None
     results = validate_suite(spec, sandbox, workers, instance_ids=instance, timeout=timeout, log_dir=log_dir)

@@ -1,8 +1,9 @@
 """Prompt length in tokens, and the one policy that shortens a prompt that is too long.
 
-``trim_messages`` is called wherever a prompt meets a model's context limit: the step-instance
-builder (``steps build --max-prompt-tokens``), the trainers' data loading and the served policies
-before each request. The policy, applied until the prompt fits:
+``trim_messages`` is the policy for fitting a prompt into a model's context limit; the step-instance
+builder applies it (``steps build --max-prompt-tokens``, through ``trajectories.learnable.fit_prompt``).
+The trainers and the chat policies do not call it (yet): their prompts are bounded only by the window
+and the observation budget. The policy, applied until the prompt fits:
 
 1. shorten the observations before the newest round, oldest first, to head and tail around a
    visible marker (never below ``min_observation_chars``);

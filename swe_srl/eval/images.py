@@ -52,13 +52,29 @@ def _image_label(image: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def image_built(image: str) -> bool:
+    """Whether the local Docker engine has ``image``."""
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+
+
 def build_task_image(
     task: Task, suite: str, *, base_image: str = BASE_IMAGE, force: bool = False
 ) -> TaskImage:
-    """Build (or keep, when up to date) the image of one task."""
+    """Build (or keep, when up to date) the image of one task.
+
+    A task over an environment gets a thin layer over the environment's image (its setup commit
+    only); any other task a copy of its prepared repository over the base image.
+    """
+    from swe_srl.environments.mount import task_environment
     from swe_srl.sandbox.workspace import cache_key, prepare_base_repo
 
     image = image_name(suite, task.instance_id)
+    environment = task_environment(task)
+    if environment is not None:
+        from swe_srl.environments.images import build_task_layer
+
+        built = build_task_layer(environment, task, image, force=force)
+        return TaskImage(task.instance_id, image, "built" if built else "up-to-date")
     key = cache_key(task)
     if not force and _image_label(image) == key:
         return TaskImage(task.instance_id, image, "up-to-date")

@@ -145,15 +145,21 @@ def _select(load: TaskLoad, config: EvalConfig) -> tuple[list[Task], list[EvalRe
 
 
 def _with_local_image(task: Task, config: EvalConfig) -> Task:
-    """For Docker runs, point a task without an image at its per-task image (used when built)."""
+    """For Docker runs, point a task without an image at its per-task image when that is built.
+
+    Only when built: a task that names an image must find it (a missing named image is an error).
+    """
     if config.sandbox != "docker" or task.image:
         return task
-    from swe_srl.eval.images import suite_name, with_image
+    from swe_srl.eval.images import image_built, suite_name, with_image
     from swe_srl.sandbox.workspace import base_commit_of
 
+    imaged = with_image(task, suite_name(config.tasks))
+    if not image_built(imaged.image):
+        return task
     if not task.base_commit:  # a task image holds the base commit; the sandbox needs its hash
-        task = dataclasses.replace(task, base_commit=base_commit_of(task))
-    return with_image(task, suite_name(config.tasks))
+        imaged = dataclasses.replace(imaged, base_commit=base_commit_of(task))
+    return imaged
 
 
 def run_eval(

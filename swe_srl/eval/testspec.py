@@ -59,14 +59,27 @@ class TestRunSpec:
 
     @classmethod
     def from_task(cls, task: Task, *, timeout: float = DEFAULT_TIMEOUT) -> TestRunSpec:
-        parser = swebench_log_parser(task.log_parser or "pytest")
+        """The record for ``task``; a task over an environment takes the environment's test command,
+        log parser, variables and pytest plugins (``swe_srl.environments``)."""
+        from swe_srl.environments.reference import spec_for
+
+        environment = spec_for(task)
+        command, parser_name = task.test_cmd.strip(), task.log_parser or "pytest"
+        env: tuple[tuple[str, str], ...] = ()
+        plugins: tuple[str, ...] = ()
+        if environment is not None:
+            command, parser_name = environment.test_cmd, environment.log_parser
+            env, plugins = tuple(environment.env.items()), environment.pytest_plugins
+        parser = swebench_log_parser(parser_name)
         return cls(
             instance_id=task.instance_id,
-            test_command=task.test_cmd.strip() or DEFAULT_TEST_COMMAND,
+            test_command=command or DEFAULT_TEST_COMMAND,
             log_parser=parser,
             directives=directives_for(task.test_patch, parser, (*task.FAIL_TO_PASS, *task.PASS_TO_PASS)),
             test_patch=task.test_patch,
             eval_script=task.eval_script,
+            env=env,
+            pytest_plugins=plugins,
             timeout=timeout,
             version=task.version,
         )

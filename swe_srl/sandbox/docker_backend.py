@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swe_srl.environments.images import build_env_image, env_image_name, setup_script
+from swe_srl.environments.mount import task_environment
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import (
     DEFAULT_OUTPUT_LIMIT,
@@ -122,9 +124,11 @@ class DockerSandbox:
         self._pids_watch: PidsWatch | None = None
         self._own_client = client is None  # ours to close: its connection pool holds sockets
         self.client = client or _docker_client()
+        self.environment = task_environment(task, cache_root)
         self.image = image or self._pick_image(task)
         self._clean_env = {**BASE_ENV, **self._image_path()}  # for our own git commands
-        self._env = {**self._clean_env, **(env or {})}
+        variables = self.environment.variables if self.environment is not None else {}
+        self._env = {**self._clean_env, **variables, **(env or {})}
         self._options = {
             "command": _INIT,
             "detach": True,
@@ -163,6 +167,8 @@ class DockerSandbox:
         self.container = self.client.containers.create(self.image, labels=labels, **self._options)
         self.base_commit = self._install_repo(self.task, self._cache_root)
         self.container.start()
+        if self.environment is not None and self.image == env_image_name(self.environment):
+            self._commit_setup_patch(self.task, self._cache_root)
         self._pids_watch = PidsWatch(docker_pids_events(self.container.id))  # engine on this machine
 
     def _data_root(self) -> Path | None:
@@ -188,6 +194,7 @@ class DockerSandbox:
         ]
 
     def _pick_image(self, task: Task) -> str:
+        """The task's own image; else its environment's (built when missing); else the base image."""
         import docker
 
         if task.image:
@@ -195,8 +202,24 @@ class DockerSandbox:
                 self.client.images.get(task.image)
                 return task.image
             except docker.errors.ImageNotFound:
-                pass
+                raise SandboxError(
+                    f"task {task.instance_id}: image {task.image!r} does not exist on this Docker engine "
+                    "(build it with `swe-srl images build`, or pull it where a registry is reachable)"
+                ) from None
+        if self.environment is not None:
+            return build_env_image(self.environment)
         return BASE_IMAGE
+
+    def _commit_setup_patch(self, task: Task, cache_root: Path | None) -> None:
+        """Commit the setup patch over the environment image's /testbed: the task's thin layer."""
+        result = self.container.exec_run(["bash", "-c", setup_script(task)], environment=BASE_ENV)
+        head = result.output.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        if result.exit_code != 0 or head[0] != self.base_commit:
+            raise SandboxError(
+                f"task {task.instance_id}: committing its setup patch in environment image {self.image} "
+                f"gave {head[0] or 'nothing'}, expected base commit {self.base_commit}: "
+                f"{result.output.decode(errors='replace')[-1000:]}"
+            )
 
     def _image_path(self) -> dict[str, str]:
         """A task image's own PATH (e.g. a conda environment) replaces the default one."""
@@ -206,6 +229,8 @@ class DockerSandbox:
         return {k: v for k, _, v in (e.partition("=") for e in env) if k == "PATH"}
 
     def _install_repo(self, task: Task, cache_root: Path | None) -> str:
+        if self.environment is not None and self.image == env_image_name(self.environment):
+            return head_of(prepare_base_repo(task, cache_root))  # what the setup commit must produce
         if self.image != BASE_IMAGE:
             return task.base_commit  # the task image holds the repository at its base commit
         repo = prepare_base_repo(task, cache_root)

@@ -36,6 +36,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from swe_srl.environments.mount import task_environment
 from swe_srl.records import ExecResult, Task
 from swe_srl.sandbox.base import (
     DEFAULT_OUTPUT_LIMIT,
@@ -116,7 +117,14 @@ class LocalSandbox:
         self.isolation = isolation
         self.output_limit = output_limit
         self.limits = limits or ResourceLimits()
-        self.ro_binds = tuple(ro_binds)
+        self.environment = task_environment(task, cache_root)
+        if self.environment is not None and not isolation:
+            raise SandboxError(
+                f"task {task.instance_id} runs in environment {self.environment.spec.name}, which the "
+                "local sandbox provides only under bubblewrap (isolation)"
+            )
+        environment_binds = self.environment.read_only_binds() if self.environment is not None else []
+        self.ro_binds = (*environment_binds, *ro_binds)
         self._user: HostUser | None = sandbox_user() if isolation else None
         self._jail: CgroupJail | None = None
         self._pids_watch: PidsWatch | None = None
@@ -134,7 +142,8 @@ class LocalSandbox:
         except BaseException:
             self.close()
             raise
-        self._env = {**BASE_ENV, **(env or {})}
+        variables = self.environment.variables if self.environment is not None else {}
+        self._env = {**BASE_ENV, **variables, **(env or {})}
         self._clean_env = dict(BASE_ENV)  # our own git commands ignore caller-supplied variables
         self._session = self._make_session()
         self._start_shell()

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 from swe_srl.records import Task
 from swe_srl.sandbox.base import SandboxError
 
-PREPARATION_VERSION = 2  # bump when the preparation recipe changes: old cache entries are then ignored
+PREPARATION_VERSION = 3  # bump when the preparation recipe changes: old cache entries are then ignored
 BRANCH = "main"
 _IDENTITY = {"name": "swe-srl", "email": "swe-srl@localhost", "date": "2000-01-01T00:00:00+0000"}
 # Host configuration must not leak into the commit (autocrlf, hooks, templates, signing...).
@@ -44,6 +45,7 @@ _GIT_ENV = {
     "LC_ALL": "C",
     "TZ": "UTC",
 }
+GIT_ENV = _GIT_ENV  # for builders that run git elsewhere (in a container) with the same identity
 _SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _tree_hash_memo: dict[tuple[str, int, int], str] = {}
 
@@ -78,25 +80,43 @@ def _is_git_checkout(path: Path) -> bool:
     return (path / ".git").exists()
 
 
-def _source_files(root: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        files.extend(Path(dirpath, name) for name in sorted(filenames) if not name.endswith(".pyc"))
-    return files
+def _scan(root: str, rel: str, out: list[tuple[str, os.stat_result]]) -> None:
+    """Files under ``root/rel`` in ``os.walk`` order (a folder's files, then its sorted subfolders)."""
+    with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+        listed = sorted(entries, key=lambda e: e.name)
+    subdirs = []
+    for entry in listed:
+        path = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir():  # follows links like os.walk; a link to a folder is neither walked nor hashed
+            if entry.name not in _SKIP_DIRS and not entry.is_symlink():
+                subdirs.append(path)
+        elif not entry.name.endswith(".pyc"):
+            out.append((path, entry.stat(follow_symlinks=False)))
+    for sub in subdirs:
+        _scan(root, sub, out)
+
+
+def _source_files(root: Path) -> list[tuple[str, os.stat_result]]:
+    """(relative path, lstat) of every file of a plain source tree; no Path per file (large trees)."""
+    found: list[tuple[str, os.stat_result]] = []
+    _scan(str(root), "", found)
+    return found
 
 
 def tree_hash(root: Path) -> str:
     """Content hash of a plain source tree (paths, modes, bytes), memoized by (path, mtimes, count)."""
     files = _source_files(root)
-    stats = [f.lstat() for f in files]
-    memo_key = (str(root), max((s.st_mtime_ns for s in stats), default=0), len(files))
+    memo_key = (str(root), max((st.st_mtime_ns for _, st in files), default=0), len(files))
     if memo_key in _tree_hash_memo:
         return _tree_hash_memo[memo_key]
     digest = hashlib.sha256()
-    for path, st in zip(files, stats, strict=True):
-        rel = path.relative_to(root).as_posix()
-        data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    for rel, st in files:
+        full = os.path.join(root, rel)
+        if stat.S_ISLNK(st.st_mode):
+            data = os.readlink(full).encode()
+        else:
+            with open(full, "rb") as handle:
+                data = handle.read()
         digest.update(f"{rel}\0{st.st_mode & 0o111 != 0}\0{len(data)}\0".encode())
         digest.update(data)
     _tree_hash_memo[memo_key] = digest.hexdigest()
@@ -106,7 +126,9 @@ def tree_hash(root: Path) -> str:
 def _source_dir(task: Task) -> Path:
     if not task.repo_dir:
         raise WorkspaceError(
-            f"task {task.instance_id}: field 'repo_dir' is empty; nothing to build /testbed from"
+            f"task {task.instance_id}: field 'repo_dir' is empty; nothing to build /testbed from "
+            f"(give --repos DIR holding a git clone named {task.repo.replace('/', '__')}, or $SWE_SRL_REPOS, "
+            "or an image that holds /testbed on the docker backend)"
         )
     src = Path(task.repo_dir)
     if not src.is_absolute() or not src.is_dir():
@@ -132,8 +154,15 @@ def _head(repo: Path) -> str:
 
 
 def _commit_all(repo: Path, message: str) -> None:
-    git(["add", "-A"], repo)
-    git(["commit", "-q", "--allow-empty", "--no-verify", "--no-gpg-sign", "-m", message], repo)
+    # --force: a source tree's own .gitignore must not drop files it ships (an sdist's generated
+    # ``_version.py``, prebuilt data); everything copied is part of the task's base state.
+    git(["add", "-A", "--force"], repo)
+    # gc.auto=0: a commit of more than 6,700 loose objects would start a detached `git gc` that
+    # repacks the cached repository while sandboxes copy it; _build packs it once, synchronously.
+    git(
+        ["-c", "gc.auto=0", "commit", "-q", "--allow-empty", "--no-verify", "--no-gpg-sign", "-m", message],
+        repo,
+    )
 
 
 def _build_from_tree(task: Task, src: Path, dest: Path) -> None:
@@ -185,11 +214,11 @@ def _build(task: Task, dest: Path) -> None:
     else:
         _build_from_tree(task, src, dest)
     _apply_setup_patch(task, dest)
-    # Ignored files from the source tree are not in the commit; drop them so the tree equals HEAD.
+    # Everything is committed (ignored files included), so this only drops what a build left behind.
     git(["clean", "-q", "-fdx"], dest)
     # One pack instead of thousands of loose objects: every workspace links the object store anew
     # on each reset (swe_srl.sandbox.localfs), and a link per object would cost a reset dearly.
-    git(["repack", "-a", "-d", "-q"], dest)
+    git(["-c", "gc.auto=0", "repack", "-a", "-d", "-q"], dest)
     git(["prune-packed"], dest)
     _check_base_commit(task, dest)
 

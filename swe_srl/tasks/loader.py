@@ -163,11 +163,19 @@ def _rows(spec: str | Path, split: str) -> tuple[Iterator[tuple[Any, RowRef]], P
 
 
 def read_tasks(
-    spec: str | Path, *, split: str = "test", fill_base_commit: bool = True, strict: bool = False
+    spec: str | Path,
+    *,
+    split: str = "test",
+    fill_base_commit: bool = True,
+    strict: bool = False,
+    repos: str | None = None,
 ) -> TaskLoad:
     """Every task ``spec`` names, each bad row reported instead of stopping the load (``strict``:
     stop at the first). A file that cannot be read at all (missing, not JSON as a whole) raises
-    ``RecordError``."""
+    ``RecordError``. Rows without a source tree get their repository from ``repos`` (default
+    ``$SWE_SRL_REPOS``; see ``swe_srl.tasks.repos``)."""
+    from swe_srl.tasks.repos import with_repositories
+
     rows, base_dir = _rows(spec, split)
     load = TaskLoad()
     first: dict[str, RowRef] = {}
@@ -187,13 +195,16 @@ def read_tasks(
             load.errors.append(RowError(key, err))
             if strict:
                 break
+    load.tasks[:] = with_repositories(load.tasks, repos)
     return load
 
 
-def load_tasks(spec: str | Path, *, split: str = "test", fill_base_commit: bool = True) -> list[Task]:
+def load_tasks(
+    spec: str | Path, *, split: str = "test", fill_base_commit: bool = True, repos: str | None = None
+) -> list[Task]:
     """All tasks ``spec`` names (suite name, tasks file, suite folder or dataset name), validated;
     the first bad row raises ``RecordError``."""
-    load = read_tasks(spec, split=split, fill_base_commit=fill_base_commit, strict=True)
+    load = read_tasks(spec, split=split, fill_base_commit=fill_base_commit, strict=True, repos=repos)
     if load.errors:
         raise load.errors[0].error
     return load.tasks

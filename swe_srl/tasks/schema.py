@@ -114,7 +114,22 @@ def task_from_row(data: Any, ref: RowRef, base_dir: Path | None = None) -> Task:
         )
     if extras:
         values["metadata"] = {**extras, **values.get("metadata", {})}
+    if values.get("environment"):
+        values["environment"] = _environment(values["environment"], ref, data, base_dir)
+        if not values.get("repo_dir"):  # a task over an environment starts from its source tree
+            from swe_srl.environments.reference import spec_at
+
+            values["repo_dir"] = spec_at(values["environment"]).repo_dir
     repo_dir = values.get("repo_dir", "")
     if repo_dir and base_dir is not None and not Path(repo_dir).is_absolute():
         values["repo_dir"] = str((base_dir / repo_dir).resolve())
     return Task(**values)
+
+
+def _environment(value: str, ref: RowRef, data: Mapping[str, Any], base_dir: Path | None) -> str:
+    from swe_srl.environments.reference import EnvironmentNotFound, resolve_reference
+
+    try:
+        return resolve_reference(value, base_dir)
+    except (EnvironmentNotFound, RecordError) as exc:
+        raise ref.error(str(exc), data, "environment") from None

@@ -1,6 +1,8 @@
 """Small step-instance datasets for tests, benchmarks and the demo, built from our own trajectories.
 
-The shipped expert trajectories (``trajectories/`` at the repository root) are the source. The step
+The shipped expert trajectories of the small bundled suites (``trajectories/bundled`` and
+``trajectories/sample`` at the repository root) are the source; the larger real-project set
+(``trajectories/pypi``) is data for real runs, not part of this calibrated development set. The step
 instances come out of the project's own builder (``swe_srl.trajectories.steps.build_step_dataset``),
 so training code is exercised on exactly the data it sees in a real run.
 """
@@ -11,6 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAJECTORY_SUFFIXES = (".json", ".jsonl", ".traj", ".parquet")
+DEV_SETS = ("bundled", "sample")  # folders of trajectories/ (and suites of envs/) the dev data uses
 
 
 def trajectory_files(folder: Path) -> list[Path]:
@@ -20,7 +23,8 @@ def trajectory_files(folder: Path) -> list[Path]:
 def default_sources() -> list[Path]:
     """The shipped expert trajectories of this checkout (none when installed without them)."""
     shipped = REPO_ROOT / "trajectories"
-    return trajectory_files(shipped) if shipped.is_dir() else []
+    files = trajectory_files(shipped) if shipped.is_dir() else []
+    return [path for path in files if path.relative_to(shipped).parts[0] in DEV_SETS]
 
 
 def build_steps(

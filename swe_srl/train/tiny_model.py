@@ -97,14 +97,17 @@ def _texts_of(path: Path) -> Iterator[str]:
 
 
 def default_corpus_files(repo_root: Path) -> list[Path]:
-    """Our own text: the shipped trajectories and task suites of this checkout."""
+    """Our own text: the shipped trajectories and task suites of the small bundled sets (``DEV_SETS``)."""
+    from swe_srl.train.devdata import DEV_SETS
+
     found: list[Path] = []
     for folder, patterns in (
         (repo_root / "trajectories", ("*.json", "*.jsonl", "*.traj")),
         (repo_root / "envs", ("tasks.jsonl",)),
     ):
         for pattern in patterns:
-            found.extend(sorted(folder.rglob(pattern)) if folder.is_dir() else [])
+            paths = sorted(folder.rglob(pattern)) if folder.is_dir() else []
+            found.extend(p for p in paths if p.relative_to(folder).parts[0] in DEV_SETS)
     return found
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from swe_srl.records import RecordError
 from swe_srl.trajectories.importers.adp import FORMAT as FORMAT_ADP
 from swe_srl.trajectories.importers.adp import is_adp
-from swe_srl.trajectories.importers.chat import FORMAT_OPENAI, FORMAT_SWESMITH
-from swe_srl.trajectories.importers.common import content_text
+from swe_srl.trajectories.importers.chat import FORMAT_OPENAI, FORMAT_SWESMITH, is_thought_action
+from swe_srl.trajectories.importers.common import chat_column, content_text
 from swe_srl.trajectories.importers.mini import FORMAT as FORMAT_MINI
 from swe_srl.trajectories.importers.mini import is_mini
 from swe_srl.trajectories.importers.moatless import FORMAT as FORMAT_MOATLESS
@@ -24,7 +24,7 @@ from swe_srl.trajectories.importers.sweagent_rows import is_sweagent_rows
 
 
 def _assistant_messages(data: Any) -> list[dict[str, Any]]:
-    messages = data.get("messages") if isinstance(data, dict) else data
+    messages = chat_column(data)
     if isinstance(messages, str):
         import json
 
@@ -65,6 +65,8 @@ def detect_format(data: Any, *, source: str = "", record: str = "") -> str:
         return FORMAT_SWESMITH
     if is_mini(data):
         return FORMAT_MINI
+    if is_thought_action(data):
+        return FORMAT_SWESMITH
     raise RecordError(
         "unknown trajectory format (expected SWE-agent .traj or dataset rows, SWE-smith or OpenAI chat "
         "messages, OpenHands output or events, SWE-Gym rows, mini-swe-agent, ADP, Moatless or swe-srl JSON)",

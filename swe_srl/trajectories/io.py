@@ -154,9 +154,12 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.name.endswith(INPUT_SUFFIXES):
-                    yield child
+            found = [c for c in sorted(path.rglob("*")) if c.is_file() and c.name.endswith(INPUT_SUFFIXES)]
+            if not found:  # a mistyped folder must not become an empty dataset and a success
+                raise RecordError(
+                    f"holds no trajectory files ({', '.join(INPUT_SUFFIXES)})", source=str(path)
+                )
+            yield from found
         elif path.is_file():
             yield path
         else:
@@ -188,7 +191,11 @@ def _iter_jsonl(path: Path, errors: list[RecordError] | None) -> Iterator[RawRec
             yield RawRecord(str(path), f"line {number}", data)
 
 
-def _iter_parquet(path: Path, batch_size: int = 64) -> Iterator[RawRecord]:
+def _iter_parquet(
+    path: Path, errors: list[RecordError] | None = None, batch_size: int = 64
+) -> Iterator[RawRecord]:
+    """The rows of a parquet file, one row group at a time; an unreadable file (or the rest of it,
+    from the row that fails) is one error, appended to ``errors`` when given, else raised."""
     import pyarrow as pa
     import pyarrow.parquet as pq  # heavy; only parquet inputs need it
 
@@ -200,7 +207,10 @@ def _iter_parquet(path: Path, batch_size: int = 64) -> Iterator[RawRecord]:
                 yield RawRecord(str(path), f"row {row}", data)
                 row += 1
     except (pa.ArrowException, OSError) as err:
-        raise RecordError(f"unreadable parquet: {err}", source=str(path), record=f"row {row}") from None
+        error = RecordError(f"unreadable parquet: {err}", source=str(path), record=f"row {row}")
+        if errors is None:
+            raise error from None
+        errors.append(error)
 
 
 # Keys that make a JSON object a row of a collection (a whole trajectory), not a message or an event.
@@ -227,7 +237,7 @@ def iter_raw_records(path: str | Path, errors: list[RecordError] | None = None) 
     if name.endswith(JSONL_SUFFIXES):
         yield from _iter_jsonl(path, errors)
     elif name.endswith(PARQUET_SUFFIXES):
-        yield from _iter_parquet(path)
+        yield from _iter_parquet(path, errors)
     else:
         try:
             data = _load_json(path)

@@ -6,9 +6,10 @@ order, and scores each replayed observation against the recorded one (both in th
 observation form) with the SRL similarity (``2M/T``, :func:`swe_srl.reward.similarity`). Each step
 is classified by ``divergence.classify`` (identical, nondeterministic: only timings, addresses or
 ids differ, or drift: the environment answers otherwise), and the report names the first step that
-diverges and why. The final patch of the replay is then graded in a fresh sandbox, so the report
-also says whether the trajectory still resolves its task. The comparison and the classification
-are pure functions (``divergence``); this module only drives the environment.
+diverges and why, and the first drift when timing noise came before it. The final patch of the
+replay is then graded in a fresh sandbox, so the report also says whether the trajectory still
+resolves its task. The comparison and the classification are pure functions (``divergence``);
+this module only drives the environment.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from swe_srl.records import Task, Trajectory
 from swe_srl.tools.observation import canonical_observation
-from swe_srl.trajectories.divergence import IDENTICAL, Divergence, FirstDivergence, classify
+from swe_srl.trajectories.divergence import DRIFT, IDENTICAL, Divergence, FirstDivergence, classify
 
 PARSE_ERROR_TOOL = "parse_error"
 
@@ -76,6 +77,16 @@ class ReplayReport:
         return None
 
     @property
+    def first_drift(self) -> FirstDivergence | None:
+        """The first step the environment answered otherwise (nondeterminism aside), and how."""
+        for check in self.steps:
+            if check.kind == DRIFT:
+                return FirstDivergence(
+                    check.index, Divergence(DRIFT, check.recorded_line, check.replayed_line)
+                )
+        return None
+
+    @property
     def mean_similarity(self) -> float:
         return sum(s.similarity for s in self.steps) / len(self.steps) if self.steps else 1.0
 
@@ -95,6 +106,7 @@ class ReplayReport:
             min_similarity=self.min_similarity,
             exact_steps=self.exact_steps,
             first_divergence=None if first is None else asdict(first),
+            first_drift=None if self.first_drift is None else asdict(self.first_drift),
         )
         return data
 
@@ -194,6 +206,14 @@ def replay_check(
     )
 
 
+def _divergence_text(found: FirstDivergence) -> str:
+    divergence = found.divergence
+    return (
+        f"step {found.step + 1} ({divergence.kind}: "
+        f"{divergence.recorded_line!r} -> {divergence.replayed_line!r})"
+    )
+
+
 def replay_table(report: ReplayReport):
     """A rich table: one row per step, then the verdict."""
     from rich.table import Table
@@ -222,12 +242,10 @@ def replay_table(report: ReplayReport):
         )
     verdict = {True: "[green]resolved[/green]", False: "[red]not resolved[/red]", None: "not graded"}
     first = report.first_divergence
-    diverged = (
-        "no step diverges"
-        if first is None
-        else f"first divergence: step {first.step + 1} ({first.divergence.kind}: "
-        f"{first.divergence.recorded_line!r} -> {first.divergence.replayed_line!r})"
-    )
+    diverged = "no step diverges" if first is None else f"first divergence: {_divergence_text(first)}"
+    drift = report.first_drift
+    if drift is not None and drift != first:  # nondeterminism came first: say where the environment drifts
+        diverged += f"; first drift: {_divergence_text(drift)}"
     table.caption = (
         f"{diverged}; "
         f"{report.exact_steps}/{len(report.steps)} steps identical, mean {report.mean_similarity:.4f}, "

@@ -154,6 +154,20 @@ def _instance(row: Any, source: str, record: str) -> StepInstance:
     )
 
 
+def _parquet_instances(parquet: Path) -> Iterator[tuple[str, StepInstance]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    row = 0
+    try:
+        for batch in pq.ParquetFile(parquet).iter_batches(batch_size=256):
+            for data in batch.to_pylist():
+                yield f"{parquet} row {row}", _instance(data, str(parquet), f"row {row}")
+                row += 1
+    except (pa.ArrowException, OSError) as err:
+        raise RecordError(f"unreadable parquet: {err}", source=str(parquet), record=f"row {row}") from None
+
+
 def iter_step_instances(folder: str | Path) -> Iterator[tuple[str, StepInstance]]:
     """``(where, instance)`` for every row of a step-instance folder's splits (parquet preferred).
 
@@ -165,13 +179,8 @@ def iter_step_instances(folder: str | Path) -> Iterator[tuple[str, StepInstance]
     for split in SPLIT_NAMES:
         parquet, jsonl = folder / f"{split}.parquet", folder / f"{split}.jsonl"
         if parquet.is_file():
-            import pyarrow.parquet as pq
-
-            found, row = True, 0
-            for batch in pq.ParquetFile(parquet).iter_batches(batch_size=256):
-                for data in batch.to_pylist():
-                    yield f"{parquet} row {row}", _instance(data, str(parquet), f"row {row}")
-                    row += 1
+            found = True
+            yield from _parquet_instances(parquet)
         elif jsonl.is_file():
             found = True
             with jsonl.open(encoding="utf-8") as handle:

@@ -14,6 +14,7 @@ this repository, whose ``trajectories/<suite>/`` ship expert trajectories), by f
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -162,6 +163,7 @@ def _run_source(run: Path, explicit_expert: Path | None) -> ReplaySource:
     folder = run / "trajectories"
     experts = ExpertIndex(explicit_expert, expert_folders(run.parent, own=folder))
     results = ResultsLog(run / "results.jsonl").load()
+    policy = _run_policy(run)
     files = {p.name: p for p in folder.glob("*.traj.json")} if folder.is_dir() else {}
     entries = []
     for instance_id in sorted(set(results) | {p.name.removesuffix(".traj.json") for p in files.values()}):
@@ -173,11 +175,21 @@ def _run_source(run: Path, explicit_expert: Path | None) -> ReplaySource:
                 path,
                 status=result.status if result else "in progress",
                 steps=result.steps if result else 0,
+                model=policy,
                 reason=result.reason if result else "",
                 expert=experts.find(instance_id),
             )
         )
     return ReplaySource(run, "run", tuple(entries), experts.folders, _expert_note(entries))
+
+
+def _run_policy(run: Path) -> str:
+    """The policy an eval run ran, as its ``report.json`` records it ("" before the run has one)."""
+    try:
+        meta = json.loads((run / "report.json").read_text(encoding="utf-8")).get("meta")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return str(meta.get("policy") or "") if isinstance(meta, dict) else ""
 
 
 def _expert_note(entries: list[Entry]) -> tuple[str, ...]:

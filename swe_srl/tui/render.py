@@ -210,7 +210,7 @@ ENTRY_COLUMNS = ("instance", "status", "steps", "SRL reward", "expert", "model /
 def entry_cells(entry: Entry, reward: str = "-") -> tuple[str, ...]:
     """One browser row; ``reward`` is the mean SRL step reward against the expert, as text."""
     known = entry.expert is not None and entry.path is not None
-    detail = entry.reason if entry.path is None or entry.status == "error" else entry.model
+    detail = entry.reason or entry.model  # why a task failed says more than the policy every row shares
     return (
         entry.instance_id,
         entry.status or "-",

@@ -2,8 +2,9 @@
 
 Keys: j/k or arrows move, g/G first/last, / searches, n/N next/previous match, c toggles the
 comparison with the expert (when a partner is known), i shows the issue, s hides the step list,
-escape goes back to the browser, q quits. The step list fits its width: tool labels stay whole,
-summaries end in an ellipsis, and a reward column appears where there is room for it.
+escape closes the search box or the issue, else goes back to the browser, q quits. The step list
+fits its width: tool labels stay whole, summaries end in an ellipsis, and a reward column appears
+where there is room for it.
 """
 
 from __future__ import annotations
@@ -222,6 +223,8 @@ class TrajectoryScreen(Screen[None]):
         if box.has_class("visible"):
             box.remove_class("visible")
             self.query_one("#steps", OptionList).focus()
+        elif self.showing_issue:  # back from the issue to the step it was opened on
+            self.action_toggle_issue()
         elif self.can_go_back:
             self.app.pop_screen()
 

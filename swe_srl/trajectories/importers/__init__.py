@@ -117,7 +117,8 @@ def _raw_records(paths: Iterable[str | Path], errors: list[RecordError], split: 
         except RecordError as err:
             hint = f"no such file or directory (a Hugging Face dataset is written {HUB_PREFIX}{text})"
             # say how to mean a dataset; never guess one from a missing path
-            errors.append(RecordError(hint, source=text) if _HF_NAME.match(text) else err)
+            named_a_dataset = _HF_NAME.match(text) and not Path(text).exists()
+            errors.append(RecordError(hint, source=text) if named_a_dataset else err)
             continue
         for path in files:
             yield from iter_raw_records(path, errors=errors)

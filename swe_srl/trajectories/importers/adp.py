@@ -22,7 +22,7 @@ from typing import Any
 
 from swe_srl.actions import ActionParseError, action_from_tool_call
 from swe_srl.records import Action, ArgValue, Step, Trajectory
-from swe_srl.trajectories.importers.common import Where, extract_problem_statement, require
+from swe_srl.trajectories.importers.common import Where, extract_problem_statement, require, uploaded_folder
 from swe_srl.trajectories.importers.legacy import finish_legacy
 from swe_srl.trajectories.importers.openhands import openhands_action
 from swe_srl.trajectories.importers.sweagent_rows import split_state
@@ -109,6 +109,8 @@ def import_adp(data: Any, where: Where) -> Trajectory:
     trajectory_id = str(data.get("id") or where.default_id)
     instance_id = str(details.get("instance_id") or trajectory_id)
     metadata: dict[str, Any] = {"trajectory_id": trajectory_id, "details": details, **extra}
+    if "workdir" not in metadata and uploaded_folder(task):
+        metadata["workdir"] = uploaded_folder(task)
     if skipped:
         metadata["skipped_turns"] = skipped
     resolved = details.get("resolved", details.get("target"))

@@ -11,6 +11,8 @@ from swe_srl.records import RecordError
 
 _PR_DESCRIPTION = re.compile(r"<pr_description>\n(.*?)\n</pr_description>", re.DOTALL)
 _ISSUE_BLOCK = re.compile(r"ISSUE:\n(.*?)\n+INSTRUCTIONS:", re.DOTALL)
+_UPLOADED = re.compile(r"<uploaded_files>\s*\n\s*(/[^\n]*?)\s*\n\s*</uploaded_files>")  # SWE-smith, OpenHands
+_FILE_SUFFIXES = (".traj.json", ".traj", ".jsonl", ".json", ".parquet")  # longest first
 _ISSUE_DESCRIPTION = re.compile(r"<issue_description>\n(.*?)\n</issue_description>", re.DOTALL)  # OpenHands
 
 
@@ -27,7 +29,9 @@ class Where:
     @property
     def default_id(self) -> str:
         """An id for records that carry none: the file's stem plus the record's position."""
-        stem = Path(self.source).name.split(".")[0] or "trajectory"
+        name = Path(self.source).name
+        suffix = next((end for end in _FILE_SUFFIXES if name.endswith(end)), "")
+        stem = name.removesuffix(suffix) or "trajectory"  # ids may hold dots (SWE-smith's do)
         return f"{stem}-{self.record.replace(' ', '')}" if self.record else stem
 
 
@@ -70,6 +74,13 @@ def extract_problem_statement(task_message: str) -> str:
     return task_message
 
 
+def uploaded_folder(task_message: str) -> str | None:
+    """The repository's folder a task prompt names in ``<uploaded_files>`` (SWE-agent 1.x, SWE-smith,
+    OpenHands), or None: the working directory the expert's commands ran in."""
+    match = _UPLOADED.search(task_message)
+    return match.group(1) if match else None
+
+
 def strip_observation_prefix(text: str) -> str:
     """Tool output without the ``OBSERVATION:`` header that chat transcripts put in front of it."""
     for prefix in ("OBSERVATION:\n", "OBSERVATION:"):
@@ -78,11 +89,29 @@ def strip_observation_prefix(text: str) -> str:
     return text
 
 
+_CHAT_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+def chat_column(data: Any) -> Any:
+    """Where a record keeps its chat: ``messages``, a bare list, or a ``trajectory`` column of chat
+    messages (``nebius/SWE-rebench-openhands-trajectories``, ``nvidia/SWE-Zero``) — as stored."""
+    if not isinstance(data, dict):
+        return data
+    if "messages" in data:
+        return data["messages"]
+    column = data.get("trajectory")
+    is_chat = isinstance(column, list) and bool(column)
+    if is_chat and all(isinstance(m, dict) and m.get("role") in _CHAT_ROLES for m in column):
+        return column
+    return None
+
+
 def messages_of(data: Any, where: Where) -> list[dict[str, Any]]:
-    """The chat messages of a record: a bare list, ``{"messages": [...]}`` or a JSON string of either."""
+    """The chat messages of a record: a bare list, ``{"messages": [...]}`` (or a ``trajectory``
+    column of chat messages), or a JSON string of either."""
     import json
 
-    messages = data.get("messages") if isinstance(data, dict) else data
+    messages = chat_column(data)
     if isinstance(messages, str):
         try:
             messages = json.loads(messages)

@@ -1,7 +1,8 @@
 """mini-swe-agent trajectories (``*.traj.json``): bash-only agents.
 
 Older files are a bare list of chat messages; newer ones are ``{"info": ..., "messages": [...],
-"trajectory_format": "mini-swe-agent-1"}``. Version 2 (``mini-swe-agent-1.1``) calls a ``bash``
+"trajectory_format": "mini-swe-agent-1"}``, with the task's ``instance_id`` beside them when its
+SWE-bench runner wrote the file. Version 2 (``mini-swe-agent-1.1``) calls a ``bash``
 tool natively: assistant messages carry ``tool_calls`` (``{"command": ...}``) answered by
 ``role: tool`` messages with the same ``tool_call_id``; the text-based format is still written by
 its text-parsing models. Each assistant turn holds exactly one fenced block
@@ -22,6 +23,8 @@ from swe_srl.trajectories.importers.common import Where, content_text, extract_p
 
 FORMAT = "mini-swe-agent"
 _ACTION = re.compile(r"```(?:mswea_bash_command|bash)\s*\n(.*?)\n```", re.DOTALL)
+_OPENING = re.compile(r"(?:```[\w-]*|<[\w-]+>)\s*$")  # the fence or tag a command was written in
+_ACTION_TAG = re.compile(r"<mswea_bash_command>(.*?)</mswea_bash_command>", re.DOTALL)  # swebench_xml.yaml
 _TASK = re.compile(r"Please solve this issue: (.*?)\n\nYou can execute bash commands", re.DOTALL)
 _SUBMIT_MARKERS = ("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "MINI_SWE_AGENT_FINAL_OUTPUT")
 
@@ -40,7 +43,7 @@ def is_mini(data: Any) -> bool:
     ]
     return (
         bool(texts)
-        and any("```mswea_bash_command" in t or "```bash" in t for t in texts)
+        and any("```mswea_bash_command" in t or "```bash" in t or "<mswea_bash_command>" in t for t in texts)
         and not any("<function=" in t for t in texts)
     )
 
@@ -50,20 +53,36 @@ def _problem(task_message: str) -> str:
     return match.group(1) if match else extract_problem_statement(task_message)
 
 
-def _step(text: str) -> Step | None:
-    blocks = list(_ACTION.finditer(text))
-    if len(blocks) != 1:
+def _executed(message: dict) -> list[str] | None:
+    """The commands mini-swe-agent 2.x ran for this message (``extra.actions``), or None if unrecorded."""
+    extra = message.get("extra")
+    actions = extra.get("actions") if isinstance(extra, dict) else None
+    if not isinstance(actions, list) or not actions:
+        return None
+    commands = [a.get("command") for a in actions if isinstance(a, dict)]
+    return [c for c in commands if isinstance(c, str)] if len(commands) == len(actions) else None
+
+
+def _step(text: str, message: dict) -> Step | None:
+    blocks = list(_ACTION.finditer(text)) or list(_ACTION_TAG.finditer(text))
+    executed = _executed(message)
+    if executed is not None and len(executed) != 1:
+        return None  # the text format runs exactly one command a turn
+    if executed is None and len(blocks) != 1:
         return None  # mini-swe-agent rejects such a turn with a format error, so nothing ran
-    block = blocks[0]
-    thought = "\n\n".join(
-        part.strip() for part in (text[: block.start()], text[block.end() :]) if part.strip()
-    )
-    command = block.group(1).strip()
+    block = blocks[0] if len(blocks) == 1 else None
+    command = executed[0].strip() if executed is not None else block.group(1).strip()
+    if block is not None:
+        outside = (text[: block.start()], text[block.end() :])
+    else:  # a command written some other way: the thought is the text before it, less its opening
+        cut = text.rfind(command)
+        outside = (_OPENING.sub("", text[:cut]),) if cut >= 0 else (text,)
+    thought = "\n\n".join(part.strip() for part in outside if part.strip())
     return Step(
         thought=thought,
         action=Action("bash", {"command": command}),
         observation="",
-        raw_action=block.group(0),
+        raw_action=block.group(0) if block is not None else command,
     )
 
 
@@ -90,7 +109,8 @@ def _call_steps(message: dict, text: str, where: Where, index: int) -> list[tupl
 def import_mini(data: Any, where: Where) -> Trajectory:
     """A mini-swe-agent trajectory as a trajectory."""
     messages = messages_of(data, where)
-    info = data.get("info") if isinstance(data, dict) and isinstance(data.get("info"), dict) else {}
+    row = data if isinstance(data, dict) else {}  # the runner saves the task's id at the top level
+    info = row.get("info") if isinstance(row.get("info"), dict) else {}
     steps: list[Step] = []
     skipped: list[dict[str, Any]] = []
     pending: Step | None = None
@@ -110,7 +130,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
             by_call.pop(str(message["tool_call_id"])).observation = canonical_observation(text)
             last_output = text
         elif message["role"] == "assistant":
-            pending = _step(text)
+            pending = _step(text, message)
             if pending is None:
                 skipped.append(
                     {"index": index, "role": "assistant", "content": text, "reason": "not one command"}
@@ -135,7 +155,7 @@ def import_mini(data: Any, where: Where) -> Trajectory:
         metadata["skipped_turns"] = skipped
     model = (info.get("config") or {}).get("model") or {} if isinstance(info.get("config"), dict) else {}
     return Trajectory(
-        instance_id=str(info.get("instance_id") or where.default_id),
+        instance_id=str(row.get("instance_id") or info.get("instance_id") or where.default_id),
         source_format=FORMAT,
         model=str(model.get("model_name", "")) if isinstance(model, dict) else "",
         problem_statement=_problem(task or ""),

@@ -3,6 +3,8 @@
 - ``output.jsonl`` (OpenHands' evaluation output): one row per instance with ``instance_id``,
   ``instruction``, ``history`` (events, any generation: ``openhands_events``), ``test_result``
   (``git_patch``), ``metadata`` and often ``instance`` (the task, with its ``problem_statement``).
+  The resolver's rows carry the GitHub ``issue`` instead (``owner``, ``repo``, ``number``,
+  ``title``, ``body``): the task is its title and body, its id ``owner__repo-number`` as in SWE-bench.
 - An exported event stream: a JSON array of events, or ``{"events": [...]}``.
 - SWE-Gym's SFT rows (``OpenHands-SFT-Trajectories``): chat messages written by OpenHands' prompt
   for models without function calling: the assistant ends in ``<function=NAME>`` with one
@@ -25,7 +27,13 @@ from swe_srl.actions import ActionParseError, coerce_args
 from swe_srl.records import Action, ArgValue, Step, Trajectory
 from swe_srl.tools.legacy import spec_from_openai_tool, spec_to_dict
 from swe_srl.tools.schema import ToolSpec
-from swe_srl.trajectories.importers.common import Where, content_text, extract_problem_statement, messages_of
+from swe_srl.trajectories.importers.common import (
+    Where,
+    content_text,
+    extract_problem_statement,
+    messages_of,
+    uploaded_folder,
+)
 from swe_srl.trajectories.importers.legacy import canonical_steps, extra_tools
 from swe_srl.trajectories.importers.openhands_events import events_to_steps, flatten, is_event
 
@@ -94,6 +102,18 @@ def _renamed(step: Step) -> Step:
     return step
 
 
+def _issue(row: dict[str, Any]) -> dict[str, str]:
+    """The GitHub issue a resolver row worked on: its SWE-bench-style id and its text (title, body)."""
+    issue = row.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("body"), str):
+        return {}
+    title = str(issue.get("title") or "")
+    found = {"text": f"{title}\n{issue['body']}" if title else issue["body"]}
+    if all(issue.get(key) not in (None, "") for key in ("owner", "repo", "number")):
+        found["id"] = f"{issue['owner']}__{issue['repo']}-{issue['number']}"
+    return found
+
+
 def import_openhands_output(data: Any, where: Where) -> Trajectory:
     """One ``output.jsonl`` row (or an exported event stream) as a trajectory."""
     history = data.get("history") if isinstance(data, dict) and "history" in data else None
@@ -102,10 +122,14 @@ def import_openhands_output(data: Any, where: Where) -> Trajectory:
     parsed = events_to_steps(flatten(history, where), where)
     row = data if isinstance(data, dict) else {}
     instance = row.get("instance") if isinstance(row.get("instance"), dict) else {}
-    task = str(instance.get("problem_statement") or "") or extract_problem_statement(
-        str(row.get("instruction") or parsed.task)
+    issue = _issue(row)
+    prompt = str(row.get("instruction") or parsed.task)
+    task = str(instance.get("problem_statement") or issue.get("text") or "") or extract_problem_statement(
+        prompt
     )
-    instance_id = str(row.get("instance_id") or instance.get("instance_id") or where.default_id)
+    instance_id = str(
+        row.get("instance_id") or instance.get("instance_id") or issue.get("id") or where.default_id
+    )
     result = row.get("test_result") if isinstance(row.get("test_result"), dict) else {}
     metadata: dict[str, Any] = {"trajectory_id": f"{instance_id}@{where.default_id}"}
     if parsed.skipped:
@@ -113,6 +137,8 @@ def import_openhands_output(data: Any, where: Where) -> Trajectory:
     for key in ("metadata", "metrics", "error"):
         if row.get(key) is not None:
             metadata[key] = row[key]
+    if uploaded_folder(prompt):
+        metadata["workdir"] = uploaded_folder(prompt)
     steps, metadata = finish_openhands(parsed.steps, parsed.declared_tools, metadata)
     run = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
     llm = run.get("llm_config") if isinstance(run.get("llm_config"), dict) else {}
@@ -187,6 +213,8 @@ def import_openhands_sft(data: Any, where: Where) -> Trajectory:
     metadata: dict[str, Any] = {"trajectory_id": f"{instance_id}@{where.default_id}"}
     if skipped:
         metadata["skipped_turns"] = skipped
+    if uploaded_folder(task):
+        metadata["workdir"] = uploaded_folder(task)
     steps, metadata = finish_openhands(steps, list(row.get("tools") or []), metadata)
     resolved = row.get("resolved")
     return Trajectory(

@@ -26,6 +26,10 @@ _NOT_STEPS = frozenset({"message", "system", "recall", "change_agent_state", "nu
 _NOT_STEPS |= {"agent_state_changed", "delegate", "reject"}
 _NOT_ANSWERS = ("agent_state_changed", "recall", "null")
 EDITOR_COMMANDS = frozenset({"view", "create", "str_replace", "insert", "undo_edit"})
+# Fields OpenHands adds to an action event that the model never wrote (confirmation, risk, set-up).
+_HARNESS_FIELDS = frozenset(
+    {"impl_source", "security_risk", "is_confirmed", "confirmation_state", "action_risk", "keep_prompt"}
+) | {"kernel_init_code", "blocking", "hidden", "wait_for_response", "images_urls"}
 
 
 @dataclass
@@ -101,8 +105,11 @@ def _from_type(kind: str, args: dict) -> Action:
         if isinstance(args.get("view_range"), list):
             view["view_range"] = args["view_range"]
         return Action("str_replace_editor", view)
-    name = {"run_ipython": "execute_ipython_cell", "browse_interactive": "browser"}.get(kind, kind)
-    return Action(name, {k: v for k, v in text.items() if k not in ("impl_source", "security_risk")})
+    if kind == "run_ipython":  # the code is all the model wrote; the kernel's set-up is the harness's
+        return Action("execute_ipython_cell", {"code": str(args.get("code", ""))})
+    if kind == "browse_interactive":
+        return Action("browser", {"code": str(args.get("browser_actions", ""))})
+    return Action(kind, {k: v for k, v in text.items() if k not in _HARNESS_FIELDS})
 
 
 def observation_text(event: dict) -> str:

@@ -1,0 +1,282 @@
+"""Build an environment once: a virtual environment at ``/opt/swe-srl/venv`` over the base root filesystem.
+
+The build runs under bubblewrap with the base root filesystem's ``/usr`` and ``/etc`` (never the
+host's), the environment's source tree at ``/testbed`` and the future virtual environment at
+``/opt/swe-srl/venv``, both writable, and the network shared so pip reaches the package index
+through this machine's configuration (``pipconf.py``). In order it: creates the virtual environment
+(no system site-packages), bootstraps pip from the harness's own pip, runs ``pre_install``,
+installs the pinned ``packages``, runs ``install`` (e.g. an editable install of ``/testbed``), and
+records ``pip freeze``. Sandboxes later bind the result read-only at the same path, with no network.
+
+Built environments are cached under ``<cache>/envs/<build_key>``, built in a temporary directory
+renamed into place under a lock: concurrent callers build each key once. A build that cannot work
+here (another Python than the base provides) raises :class:`EnvironmentUnavailable` with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from swe_srl.environments.pipconf import read_pip_config
+from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
+from swe_srl.environments.spec import EnvSpec
+from swe_srl.sandbox.base import SandboxError
+
+VENV = "/opt/swe-srl/venv"
+BOOTSTRAP = "/run/swe-srl/bootstrap"
+OUT = "/run/swe-srl/out"
+HOST = "/run/swe-srl/host"  # host paths pip's configuration names, when the tree has no place for them
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_BUILD_TIMEOUT = 1800.0
+READY = "environment.json"
+
+
+class EnvironmentBuildError(SandboxError):
+    """An environment could not be built; the message names it and says why.
+
+    A sandbox cannot start without its environment, so this is a sandbox failure: validation and
+    grading report it per task (``sandbox failed: ...``) and go on.
+    """
+
+
+class EnvironmentUnavailable(EnvironmentBuildError):
+    """This machine cannot provide what the environment needs (another Python version, ...)."""
+
+
+@dataclass(frozen=True)
+class BuiltEnv:
+    """A built environment on disk: where its files are and what it holds."""
+
+    name: str
+    key: str
+    path: Path  # <cache>/envs/<key>
+    rootfs: Path  # the base root filesystem its interpreter comes from
+    python: str  # full version of the interpreter, e.g. "3.11.2"
+    freeze: tuple[str, ...]  # `pip freeze --all` inside the environment
+    build_seconds: float
+
+    @property
+    def venv(self) -> Path:
+        return self.path / "venv"
+
+
+def environments_root(cache_root: Path | None = None) -> Path:
+    return environments_cache(cache_root) / "envs"
+
+
+def load_built(spec: EnvSpec, cache_root: Path | None = None) -> BuiltEnv | None:
+    """The built environment of ``spec`` when it is in the cache, else None."""
+    path = environments_root(cache_root) / spec.build_key()
+    try:
+        meta = json.loads((path / READY).read_text())
+    except (OSError, ValueError):
+        return None
+    if not Path(meta["rootfs"]).is_dir():
+        return None  # its root filesystem was removed: build again
+    return BuiltEnv(
+        name=spec.name,
+        key=meta["key"],
+        path=path,
+        rootfs=Path(meta["rootfs"]),
+        python=meta["python"],
+        freeze=tuple(meta["freeze"]),
+        build_seconds=meta["build_seconds"],
+    )
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (one build of a key at a time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_environment(
+    spec: EnvSpec,
+    *,
+    cache_root: Path | None = None,
+    timeout: float = DEFAULT_BUILD_TIMEOUT,
+    force: bool = False,
+) -> BuiltEnv:
+    """Build ``spec`` (or return it from the cache); raise with the build log's tail on failure."""
+    if not force and (built := load_built(spec, cache_root)) is not None:
+        return built
+    root = environments_root(cache_root)
+    key = spec.build_key()
+    with locked(root / f".{key}.lock"):
+        if not force and (built := load_built(spec, cache_root)) is not None:
+            return built  # another process built it while we waited
+        rootfs = base_rootfs(spec.base_image, cache_root)
+        have = rootfs_python(rootfs)
+        if have != spec.python:
+            raise EnvironmentUnavailable(
+                f"environment {spec.name} needs Python {spec.python}; the base root filesystem "
+                f"({spec.base_image}) provides Python {have}"
+            )
+        if not Path(spec.repo_dir).is_dir():
+            raise EnvironmentBuildError(
+                f"environment {spec.name}: repo_dir {spec.repo_dir} is not a directory"
+            )
+        _build_into(spec, key, rootfs, root, timeout)
+    built = load_built(spec, cache_root)
+    assert built is not None
+    return built
+
+
+def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: float) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=root))
+    try:
+        for sub in ("venv", "out", "home"):
+            (tmp / sub).mkdir()
+        shutil.copytree(spec.repo_dir, tmp / "testbed", symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        start = time.monotonic()
+        _run_build(spec, rootfs, tmp, timeout)
+        python = (tmp / "out" / "python").read_text().strip()
+        freeze = [line for line in (tmp / "out" / "freeze.txt").read_text().splitlines() if line.strip()]
+        meta = {
+            "key": key,
+            "name": spec.name,
+            "rootfs": str(rootfs),
+            "python": python,
+            "freeze": freeze,
+            "build_seconds": round(time.monotonic() - start, 2),
+            "spec": spec.to_dict(),
+        }
+        (tmp / READY).write_text(json.dumps(meta, indent=2) + "\n")
+        final = root / key
+        if final.exists():
+            shutil.rmtree(final)
+        for sub in ("out", "home", "testbed"):  # sandboxes bring their own /testbed
+            shutil.rmtree(tmp / sub)
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would keep the sandbox's unprivileged account out
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bootstrap_pip() -> tuple[Path, str]:
+    """The harness's own pip (pure Python): it installs the environment's pip, then leaves."""
+    import pip
+
+    return Path(pip.__file__).resolve().parent, pip.__version__
+
+
+def build_script(spec: EnvSpec, pip_version: str) -> str:
+    """The shell script a build runs inside the sandbox (``set -e``: the first failure ends it)."""
+    packages = list(spec.packages)
+    if not any(p.lower().startswith("pip==") for p in packages):
+        packages.insert(0, f"pip=={pip_version}")
+    pin_pip = next(p for p in packages if p.lower().startswith("pip=="))
+    lines = [
+        "set -euxo pipefail",
+        f"python3 -m venv --without-pip {VENV}",
+        f"export VIRTUAL_ENV={VENV} PATH={VENV}/bin:{SYSTEM_PATH}",
+        f"PYTHONPATH={BOOTSTRAP} python -m pip install {shlex.quote(pin_pip)}",
+        "cd /testbed",
+        *spec.pre_install,
+        f"python -m pip install {' '.join(shlex.quote(p) for p in packages)}",
+        *spec.install,
+        f"python -c 'import platform; print(platform.python_version())' > {OUT}/python",
+        f"python -m pip freeze --all > {OUT}/freeze.txt",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _host_binds(rootfs: Path, paths: tuple[str, ...]) -> dict[str, str]:
+    """Where each host path pip's configuration names appears in the build (host path -> inside path).
+
+    A path under the tree's read-only ``/etc`` or ``/usr`` that the tree lacks has no mount point
+    there: it is bound under ``/run/swe-srl/host`` instead, and the configuration rewritten to match.
+    """
+    binds = {}
+    for path in paths:
+        in_system = path.startswith(("/etc/", "/usr/"))
+        binds[path] = path if not in_system or (rootfs / path.lstrip("/")).exists() else f"{HOST}{path}"
+    return binds
+
+
+def _rewrite(text: str, binds: dict[str, str]) -> str:
+    for host, inside in sorted(binds.items(), key=lambda kv: -len(kv[0])):
+        if host != inside:
+            text = text.replace(host, inside)
+    return text
+
+
+def _bwrap_build_argv(
+    rootfs: Path, tmp: Path, pip_dir: Path, binds: dict[str, str], pip_cache: Path
+) -> list[str]:
+    argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
+    argv += ["--ro-bind", str(rootfs / "usr"), "/usr", "--ro-bind", str(rootfs / "etc"), "/etc"]
+    for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        target = rootfs / link
+        if target.is_symlink():
+            argv += ["--symlink", os.readlink(target), f"/{link}"]
+    for name in ("resolv.conf", "hosts"):  # name resolution as on this machine, for the index
+        if Path("/etc", name).exists() and (rootfs / "etc" / name).exists():
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    for host, inside in binds.items():
+        argv += ["--ro-bind", host, inside]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    argv += ["--bind", str(tmp / "home"), "/root", "--bind", str(tmp / "testbed"), "/testbed"]
+    # pip's download cache outlives the build: rebuilding an environment (or CI) downloads nothing twice.
+    argv += ["--bind", str(pip_cache), "/root/.cache/pip"]
+    argv += ["--bind", str(tmp / "venv"), VENV, "--bind", str(tmp / "out"), OUT]
+    argv += ["--ro-bind", str(pip_dir), f"{BOOTSTRAP}/pip"]
+    return [*argv, "--chdir", "/testbed", "--clearenv"]
+
+
+def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
+    if shutil.which("bwrap") is None:
+        raise EnvironmentUnavailable("building environments needs bubblewrap (apt-get install bubblewrap)")
+    pip_dir, pip_version = _bootstrap_pip()
+    conf = read_pip_config()
+    binds = _host_binds(rootfs, conf.paths)
+    (tmp / "out" / "pip.conf").write_text(_rewrite(conf.text, binds))
+    env = {
+        **{k: _rewrite(v, binds) for k, v in conf.variables.items()},
+        "PIP_CONFIG_FILE": f"{OUT}/pip.conf",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+        "PIP_PROGRESS_BAR": "off",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "PATH": SYSTEM_PATH,
+        **spec.env,
+    }
+    pip_cache = tmp.parent / "pip-cache"
+    pip_cache.mkdir(exist_ok=True)
+    argv = _bwrap_build_argv(rootfs, tmp, pip_dir, binds, pip_cache)
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))
+    argv += ["bash", f"{OUT}/build.sh"]
+    log = tmp / "out" / "build.log"
+    with open(log, "wb") as handle:
+        try:
+            proc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise EnvironmentBuildError(
+                f"environment {spec.name}: build timed out after {timeout:g}s"
+            ) from None
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise EnvironmentBuildError(
+            f"environment {spec.name}: build failed (exit {proc.returncode}):\n{tail}"
+        )
+    shutil.copyfile(log, tmp / "build.log")

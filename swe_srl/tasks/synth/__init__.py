@@ -1,0 +1,6 @@
+"""Tasks from real projects: ``synth`` (procedural bugs their own tests catch) and ``mine`` (real fixes).
+
+``project`` (a pinned PyPI sdist and its environment) → ``pipeline`` (mutations from ``mutations``,
+kept by running the project's tests with ``testrun``, statements from ``statement``) or ``mine``
+(real fixes between releases) → ``suite`` (rows merged into a suite folder's ``tasks.jsonl``).
+"""

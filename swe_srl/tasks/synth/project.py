@@ -1,0 +1,100 @@
+"""A real project as a suite input: which sdist, how its tests run, and its environment spec.
+
+One ``ProjectConfig`` per project version (``envs/pypi/projects.json`` lists them). ``prepare_project``
+turns it into a source tree under the suite folder (the sdist unpacked once, its hash checked) and
+an :class:`~swe_srl.environments.spec.EnvSpec` with every dependency pinned by pip's resolver, written
+to the suite's ``environments.jsonl`` so tasks can name it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swe_srl.environments.spec import (
+    DEFAULT_ENV_VARS,
+    ENVIRONMENTS_FILE,
+    EnvSpec,
+    read_environments,
+    write_environments,
+)
+from swe_srl.records import RecordError
+from swe_srl.tasks.synth.sources import download_sdist, extract_sdist, resolve_pins, sha256_of
+
+REPOS_DIR = "repos"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """One PyPI project version to build tasks from."""
+
+    name: str  # its name on the package index
+    version: str
+    repo: str  # owner/name of its source repository
+    sha256: str = ""  # of the sdist; pinned once known
+    test_paths: tuple[str, ...] = ("tests",)
+    source_paths: tuple[str, ...] = ()  # where bugs may be injected (package folders or modules)
+    test_packages: tuple[str, ...] = ("pytest==8.3.3",)  # what running the tests needs besides the project
+    test_cmd: str = "python -m pytest -rA -p no:cacheprovider --color=no"
+    log_parser: str = "pytest"
+    pytest_plugins: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ENV_VARS))
+    synth: int = 10  # synthesized tasks wanted
+    max_candidates: int = 60  # mutations tried at most
+    max_failing: int = 25  # a bug breaking more tests than this is not localized enough
+    mine_from: tuple[str, ...] = ()  # earlier versions whose fixes up to this one may be mined
+
+    @property
+    def env_name(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    @property
+    def instance_prefix(self) -> str:
+        return f"{self.repo.replace('/', '__')}-{self.version}"
+
+
+def project_from_dict(data: Mapping[str, Any], source: str = "") -> ProjectConfig:
+    """Validate one raw project entry (unknown fields are errors)."""
+    names = {f.name for f in dataclasses.fields(ProjectConfig)}
+    record = str(data.get("name", "?"))
+    unknown = set(data) - names
+    if unknown:
+        raise RecordError(f"unknown field(s) {sorted(unknown)}", source=source, record=record)
+    for required in ("name", "version", "repo"):
+        if not isinstance(data.get(required), str) or not data[required]:
+            raise RecordError(
+                "required; a non-empty string", source=source, record=record, field_name=required
+            )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return ProjectConfig(**values)
+
+
+def prepare_project(config: ProjectConfig, suite_dir: Path, cache: Path) -> EnvSpec:
+    """Unpack the project's sdist under ``suite_dir/repos`` and record its environment spec there."""
+    tree = suite_dir / REPOS_DIR / config.env_name
+    archive = download_sdist(config.name, config.version, cache, config.sha256)
+    digest = sha256_of(archive)
+    if not tree.is_dir():
+        extract_sdist(archive, tree)
+    env_file = suite_dir / ENVIRONMENTS_FILE
+    existing = read_environments(env_file) if env_file.is_file() else {}
+    if config.env_name in existing and Path(existing[config.env_name].repo_dir) == tree.resolve():
+        return existing[config.env_name]
+    spec = EnvSpec(
+        name=config.env_name,
+        repo=config.repo,
+        version=config.version,
+        repo_dir=str(tree.resolve()),
+        packages=tuple(resolve_pins(tree, list(config.test_packages), config.name)),
+        test_cmd=config.test_cmd,
+        log_parser=config.log_parser,
+        pytest_plugins=config.pytest_plugins,
+        env=dict(config.env),
+        source={"sdist": archive.name, "sha256": digest, "index_name": config.name},
+    )
+    existing[spec.name] = spec
+    write_environments(env_file, sorted(existing.values(), key=lambda s: s.name), base_dir=suite_dir)
+    return read_environments(env_file)[spec.name]
