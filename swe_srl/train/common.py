@@ -287,13 +287,6 @@ def peft_config(lora: LoraConfig, *, for_vllm: bool = False):
     )
 
 
-def latest_checkpoint(run: Path) -> str | None:
-    """The newest complete ``checkpoint-N`` folder of a run (one with its trainer state), for ``--resume``."""
-    complete = [p for p in run.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    complete.sort(key=lambda p: int(p.name.rpartition("-")[2]) if p.name.rpartition("-")[2].isdigit() else -1)
-    return str(complete[-1]) if complete else None
-
-
 def save_model(trainer, folder: Path) -> None:
     """Save the trained model (or adapter) with every rank taking part; only the main process writes.
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from swe_srl.records import RecordError
 from swe_srl.train.data import HeldOutRow
 
 
@@ -154,16 +155,30 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics file; a torn last line (the writer killed mid-line) is skipped."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if number == len(lines):  # no newline after it
+                continue
+            raise RecordError("not valid JSON", source=str(path), record=f"line {number}") from None
+    return records
 
 
 def truncate_after(path: Path, step: int) -> int:
-    """Drop records logged after ``step`` (a resumed run logs those steps again); returns how many."""
+    """Drop records logged after ``step`` (a resumed run logs those steps again) and a torn last
+    line; returns how many records were dropped."""
     records = read_jsonl(path)
     keep = [r for r in records if int(r.get("step", 0)) <= step]
-    if len(keep) != len(records):
+    torn = path.is_file() and not path.read_bytes().endswith(b"\n") and path.stat().st_size > 0
+    if len(keep) != len(records) or torn:
         path.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
     return len(records) - len(keep)
 

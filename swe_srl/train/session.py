@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swe_srl.train.checkpoints import ResumePoint, resume_point, set_aside
 from swe_srl.train.common import RunPaths
 from swe_srl.train.config import TrainConfig
 from swe_srl.train.data import HeldOutRow
@@ -74,7 +75,6 @@ def run_training(
         accept_indexed_cpu_locations,
         check_run_folder,
         is_main_process,
-        latest_checkpoint,
         launch_record,
         load_dtype,
         load_for_training,
@@ -83,7 +83,6 @@ def run_training(
         trainer_args,
         write_launch,
     )
-    from swe_srl.train.metrics import truncate_after
     from swe_srl.train.plots import plot_run
     from swe_srl.train.progress import quiet_libraries
 
@@ -95,13 +94,14 @@ def run_training(
         accept_indexed_cpu_locations()
     launch = launch_record(args, load_dtype(config, args))
     _announce_plan(method, config, args, model_path)
-    checkpoint = latest_checkpoint(paths.root) if resume else None
+    point = resume_point(paths.root) if resume else ResumePoint(None)
+    checkpoint = str(point.checkpoint) if point.checkpoint else None
     # Every process has looked at the run folder before the main process writes to it (the
     # rendezvous does this for a process's first run; a second run in the same process needs it).
     PartialState().wait_for_everyone()
     prepare_run(paths, config)
-    if checkpoint and is_main_process():
-        truncate_after(paths.metrics, int(Path(checkpoint).name.rpartition("-")[2]))
+    if resume and is_main_process():
+        _prepare_resume(paths, point)
     PartialState().wait_for_everyone()
     model, tokenizer = load_for_training(config, args, paths, model_path)
 
@@ -124,6 +124,18 @@ def run_training(
         plot_run(paths.root)
     PartialState().wait_for_everyone()  # every process returns once the run folder is complete
     return TrainingOutcome(paths.root, final, step, False, float(output.training_loss), history, trainer)
+
+
+def _prepare_resume(paths: RunPaths, point: ResumePoint) -> None:
+    """Set incomplete checkpoints aside (reported) and drop metrics logged after the resume point."""
+    from swe_srl.train.common import announce
+    from swe_srl.train.metrics import truncate_after
+
+    for item, target in set_aside(paths.root, point):
+        announce(f"--resume: {item.folder.name} is incomplete ({item.missing}); moved to {target}")
+    where = point.checkpoint.name if point.checkpoint else "step 0 (no complete checkpoint)"
+    announce(f"--resume: continuing from {where}")
+    truncate_after(paths.metrics, point.step if point.checkpoint else -1)
 
 
 def _callbacks(method: str, config: TrainConfig, paths: RunPaths, tokenizer, held_out):
