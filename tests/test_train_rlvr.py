@@ -108,6 +108,35 @@ def test_an_infrastructure_failure_is_masked_not_scored(sample_tasks, tmp_path):
     assert advantages[0] == pytest.approx((1 - 1 / 3) / (math.sqrt(1 / 3) + 1e-4), rel=1e-4)
 
 
+def test_rlvr_reply_arguments_reach_the_editor_exactly(sample_tasks):
+    """Whitespace and newlines around a str_replace argument are part of it: the RLVR reply goes
+    through SweEnv's one action parser, which keeps every argument byte for byte (block values sit
+    on their own lines, as ``render_action`` writes them and the prompt's format shows)."""
+    from swe_srl.actions import render_action
+
+    write = "printf 'a\\n    keep  \\n\\nb\\n' > /testbed/ws.txt"
+    replace = (
+        "<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n"
+        "<parameter=path>/testbed/ws.txt</parameter>\n"
+        "<parameter=old_str>\n\n    keep  \n\n</parameter>\n<parameter=new_str>\n\n  X\t\n\n</parameter>\n"
+        "</function>"
+    )
+    show = "cat -A /testbed/ws.txt"
+    script = [
+        f"<think>w</think>\n<function=bash>\n<parameter=command>{write}</parameter>\n</function>",
+        f"<think>swap the indented line</think>\n{replace}",
+        f"<think>c</think>\n<function=bash>\n<parameter=command>{show}</parameter>\n</function>",
+        "<think>done</think>\n<function=submit>\n</function>",
+    ]
+    records, _ = _scripted_episodes(sample_tasks, [script])
+    steps = records[0].trajectory.steps
+    assert records[0].reward == 0.0 and not records[0].failure
+    assert steps[1].action.args["old_str"] == "\n    keep  \n"
+    assert steps[1].action.args["new_str"] == "\n  X\t\n"
+    assert render_action(steps[1].action) == replace  # the same text back: nothing altered
+    assert steps[2].observation.strip() == "a$\n  X^I$\n$\nb$"  # stripped arguments give "    X  $"
+
+
 def test_step_shaping_adds_similarity_to_the_expert():
     from swe_srl.records import Action, Step, Trajectory
     from swe_srl.train.episodes import step_shaping
