@@ -77,5 +77,11 @@ def test_doctor_reports_packages_gpus_and_features():
     assert "GPUs: 0" in out  # this machine has none
     assert "[yes] train sft|srl|rlvr on CPU" in out
     assert "[yes] several processes on CPU (gloo)" in out
-    assert "[no ] vLLM generation (colocate or server): vllm (not installed); needs 1+ CUDA GPU(s)" in out
+    vllm = next(line.strip() for line in out.splitlines() if "vLLM generation (colocate or server)" in line)
+    assert vllm.startswith("[no ] vLLM generation (colocate or server): vllm (not installed); ")
+    assert vllm.endswith("needs 1+ CUDA GPU(s), found 0")
+    installed = metadata.version("transformers")
+    # A transformers outside vLLM 0.31's range (CPU installs take the newest 5.x) is named, with the fix.
+    outside = Version(installed) not in VLLM_031_REQUIRES["transformers"]
+    assert (f"transformers {installed} (vLLM 0.31 needs >=5.10.4,<5.18" in vllm) == outside
     assert "[no ] DeepSpeed ZeRO-3:" in out
