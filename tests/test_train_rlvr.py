@@ -223,8 +223,12 @@ def test_one_rlvr_optimisation_step_with_the_tiny_model(sample_tasks, tmp_path, 
 
 
 @pytest.mark.slow
-def test_rlvr_with_two_processes(tmp_path, tiny_dir):
-    """Two ranks, one episode each, turns generated in lockstep; both ranks train and the run ends."""
+@pytest.mark.parametrize("fsdp", [False, True], ids=["ddp", "fsdp"])
+def test_rlvr_with_two_processes(tmp_path, tiny_dir, fsdp):
+    """Two ranks, one episode each, turns generated in lockstep; both ranks train and the run ends,
+    under DDP and under FSDP2 (generation from the sharded model, the final model gathered)."""
+    import json
+
     from train_launch import launch
 
     from swe_srl.train.metrics import read_jsonl
@@ -234,9 +238,12 @@ def test_rlvr_with_two_processes(tmp_path, tiny_dir):
     args += ["--config", str(CONFIGS / "rlvr_tiny_cpu.yaml")]
     for item in ("rlvr.per_device_train_batch_size=1", "rlvr.max_completion_length=8", "rlvr.max_turns=2"):
         args += ["--set", item]
-    result = launch(args, tmp_path, timeout=600)
+    result = launch(args, tmp_path, fsdp=fsdp, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    launched = json.loads((run / "launch.json").read_text())
+    assert launched["distributed_type"] == ("FSDP" if fsdp else "MULTI_CPU")
     train = [r for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train" and "loss" in r]
     assert [r["step"] for r in train] == [1]
     assert train[0]["rlvr/turns_per_episode"] == 2.0
     assert (run / "final" / "config.json").is_file()
+    assert any((run / "final").glob("*.safetensors"))  # the full model, not an empty sharded save
