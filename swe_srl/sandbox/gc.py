@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -11,15 +10,17 @@ from pathlib import Path
 
 from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
 from swe_srl.sandbox.local import workspace_root
+from swe_srl.sandbox.localfs import remove_tree
 
 
 @dataclass(frozen=True)
 class Removed:
-    """One sandbox that was removed."""
+    """One sandbox that was removed, or that gc tried to remove and could not (``error`` says why)."""
 
     kind: str  # "container" | "workspace"
     name: str
     age_seconds: float
+    error: str = ""  # empty once it is gone
 
 
 def _pid_alive(pid: int) -> bool:
@@ -42,6 +43,8 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
     """Remove local workspaces older than ``older_than`` seconds whose owning process has exited.
 
     Workspace directories are named ``<instance>.<pid>.<created>.<random>`` by the local backend.
+    Whatever an agent left in them (trees of any depth, unreadable directories) is removed; one that
+    cannot be is returned with its ``error`` and the sweep goes on.
     """
     root = root or workspace_root()
     now = time.time() if now is None else now
@@ -55,8 +58,7 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
         age = now - int(parts[2])
         if age < older_than or (_pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
             continue  # still young, or its owner still runs (unless it is a day old)
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(Removed("workspace", str(entry), age))
+        removed.append(Removed("workspace", str(entry), age, remove_tree(entry) or ""))
     return removed
 
 
