@@ -1,78 +1,77 @@
-"""Ctrl-C during ``swe-srl train``: stop at a step boundary with a checkpoint, then say how to resume.
+"""Ctrl-C during training: the first press stops cleanly with a checkpoint, a second one exits at once.
 
-Used by every trainer here (``sft``, ``srl``, ``rlvr``) around ``trainer.train``. The first Ctrl-C
-lets the current optimisation step finish, saves a checkpoint (``RUN/checkpoint-N``) and stops;
-:meth:`GracefulStop.check` then raises :class:`TrainingInterrupted` instead of saving ``final`` as
-if the run had ended. A second Ctrl-C stops at once (``KeyboardInterrupt``): the last checkpoint
-saved before it is what ``--resume`` continues from.
+The first SIGINT only raises a flag. At the end of the current optimizer step every process agrees
+on it (one all-reduce: ranks may see the signal a step apart, and stopping at different steps
+would leave collectives waiting), the trainer saves a checkpoint and stops, and the run ends with
+the command that resumes it. A second SIGINT restores Python's handler and interrupts at once.
+
+Under ``accelerate launch`` the launcher forwards a terminal's SIGINT to each worker, so a worker
+receives the same press twice in quick succession: presses closer than ``SAME_PRESS_SECONDS`` count
+as one. The launcher kills workers that have not exited after its own grace period (torchrun's is 30 s),
+which a large checkpoint may not fit in; the last periodic checkpoint is then the one to resume.
 """
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+import time
 
 from transformers import TrainerCallback
 
-from swe_srl.records import SweSrlError
+SAME_PRESS_SECONDS = 1.0
 
 
-class TrainingInterrupted(SweSrlError):
-    """Ctrl-C stopped training after saving the checkpoint of step ``step`` in ``run``."""
+class InterruptCallback(TrainerCallback):
+    """Install with ``with InterruptCallback() as stop:``; ``stop.stopped_at`` is the step it saved at."""
 
-    def __init__(self, run: Path, step: int):
-        super().__init__(f"training interrupted at step {step}; checkpoint saved in {run}/checkpoint-{step}")
-        self.run, self.step = run, step
-
-
-class GracefulStop(TrainerCallback):
-    """Asks the trainer to save and stop at the end of the step during which Ctrl-C came."""
-
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self):
+        self.requested_at: float | None = None
         self.stopped_at: int | None = None
+        self._previous = None
 
-    def request(self) -> None:
-        self.requested = True
+    def __enter__(self) -> InterruptCallback:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        if self.requested and self.stopped_at is None:
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        now = time.monotonic()
+        if self.requested_at is None:
+            self.requested_at = now
+            print(
+                "\ninterrupt: stopping after this step and saving a checkpoint (Ctrl-C again to exit now)",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        if now - self.requested_at < SAME_PRESS_SECONDS:
+            return
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt
+
+    def _agreed(self) -> bool:
+        """True on every process when any process was interrupted."""
+        from accelerate import PartialState
+
+        state = PartialState()
+        if state.num_processes == 1:
+            return self.requested_at is not None
+        import torch
+
+        flag = torch.tensor([1.0 if self.requested_at is not None else 0.0], device=state.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.stopped_at is None and self._agreed():
+            self.stopped_at = state.global_step
             control.should_save = True
             control.should_training_stop = True
-            self.stopped_at = state.global_step
         return control
-
-    def check(self, run: Path) -> None:
-        """Raise :class:`TrainingInterrupted` when Ctrl-C stopped the run (after its checkpoint)."""
-        if self.stopped_at is not None:
-            raise TrainingInterrupted(Path(run), self.stopped_at)
-
-
-@contextlib.contextmanager
-def graceful_stop(trainer: Any) -> Iterator[GracefulStop]:
-    """Add a :class:`GracefulStop` to ``trainer`` and route Ctrl-C to it while the block runs."""
-    stop = GracefulStop()
-    trainer.add_callback(stop)
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals reach the main thread only: Ctrl-C keeps its default there
-        return
-
-    def first(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the second Ctrl-C stops at once
-        print(
-            "\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again stops at once)",
-            file=sys.stderr,
-            flush=True,
-        )
-        stop.request()
-
-    previous = signal.signal(signal.SIGINT, first)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
