@@ -108,6 +108,17 @@ def test_an_infrastructure_failure_is_masked_not_scored(sample_tasks, tmp_path):
     assert advantages[0] == pytest.approx((1 - 1 / 3) / (math.sqrt(1 / 3) + 1e-4), rel=1e-4)
 
 
+def test_tests_that_hang_under_the_patch_are_scored_not_masked():
+    from swe_srl.records import EvalResult
+    from swe_srl.train.episodes import infrastructure_failure
+
+    hung = EvalResult("t", "error", False, "tests timed out after 3s")  # the patch's doing: no cause
+    assert infrastructure_failure({"eval": hung}) == ""
+    lost = EvalResult("t", "error", False, "the container died", cause="sandbox")
+    assert infrastructure_failure({"eval": lost}) == "grader error (sandbox): the container died"
+    assert infrastructure_failure({"eval": EvalResult("t", "unresolved", False)}) == ""
+
+
 def test_rlvr_reply_arguments_reach_the_editor_exactly(sample_tasks):
     """Whitespace and newlines around a str_replace argument are part of it: the RLVR reply goes
     through SweEnv's one action parser, which keeps every argument byte for byte (block values sit

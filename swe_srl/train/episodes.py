@@ -22,6 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.records import Step, Task, Trajectory
 
 
@@ -63,10 +64,15 @@ class _LastInfo(gym.Wrapper):
 
 
 def infrastructure_failure(info: dict[str, Any]) -> str:
-    """Why a finished episode's outcome says nothing about the model ("" when it does)."""
+    """Why a finished episode's outcome says nothing about the model ("" when it does).
+
+    Only a grader error with an infrastructure cause (``swe_srl.engine.is_infrastructure_error``):
+    tests that hang or crash under the model's patch are an ``error`` without a cause, the patch's
+    failure, and scored; masking them would let a policy trade a 0 for no signal by hanging the tests.
+    """
     result = info.get("eval")
-    if result is not None and getattr(result, "status", "") == "error":
-        return f"grader error: {getattr(result, 'error', '') or 'unknown'}"
+    if result is not None and is_infrastructure_error(result):
+        return f"grader error ({result.cause}): {result.reason or 'unknown'}"
     return ""
 
 
