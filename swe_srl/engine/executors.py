@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from swe_srl.engine.jobs import Job, JobResult, NodeSettings, Work, run_on_node
 from swe_srl.engine.leases import reap_leases
 from swe_srl.engine.node import NodeState
+from swe_srl.engine.sandboxes import wait_for_starts
 from swe_srl.engine.taxonomy import one_line
 
 LOCAL_NODE = "local"
+START_GRACE = 60.0  # the longest the final sweep waits for sandbox starts still under way
 EXECUTORS = ("local", "ray")
 
 
@@ -108,6 +110,9 @@ class LocalExecutor:
         return None  # a thread cannot be killed: its watchdog already closed its sandboxes
 
     def sweep(self, run_id: str) -> list[str]:
+        # A cancelled job may still be starting a sandbox (its workspace made, no lease yet): let the
+        # start finish and close what it made before the leases are swept and the process exits.
+        wait_for_starts(START_GRACE)
         reaped = reap_leases(run_id, dead_owners_only=False)
         NodeState.of(LOCAL_NODE).forget_run(run_id)
         return reaped

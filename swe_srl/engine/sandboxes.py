@@ -5,6 +5,10 @@ while a task runs, so the agent's sandbox, the grader's, and any other the task'
 pass through it. Its watchdog thread closes them all when the task's budget runs out (plus a short
 grace, so a phase stopping by itself at the deadline goes first) or the run cancels the task: the
 command a stuck task waits on dies, and the task returns. Leases are removed when the task ends.
+
+A sandbox still starting when its task is cancelled is not tracked yet (its workspace exists, its
+object does not): :func:`wait_for_starts` lets the run's final sweep wait for such starts to end, so
+the start closes what it made (it sees the task reaped) before the process exits.
 """
 
 from __future__ import annotations
@@ -22,6 +26,22 @@ from swe_srl.records import Task
 WATCH_SECONDS = 0.25  # how often the watchdog looks at the cancel switch
 DEADLINE_GRACE = 2.0  # the watchdog waits this long past the deadline for a phase to stop itself
 REAP_WAIT = 60.0  # how long a task waits for its watchdog to finish closing its sandboxes
+
+_starting = threading.Condition()
+_starts_in_progress = 0  # sandbox starts under way in this process
+
+
+def wait_for_starts(timeout: float) -> bool:
+    """Wait until no sandbox start is under way in this process (at most ``timeout`` seconds)."""
+    with _starting:
+        return _starting.wait_for(lambda: _starts_in_progress == 0, timeout)
+
+
+def _count_start(delta: int) -> None:
+    global _starts_in_progress
+    with _starting:
+        _starts_in_progress += delta
+        _starting.notify_all()
 
 
 class SandboxTracker:
@@ -41,18 +61,22 @@ class SandboxTracker:
         from swe_srl.sandbox import open_sandbox
 
         self.budget.check("a sandbox start")
-        with self.node.start_slot(self.start_cap, self.budget):
-            began = time.monotonic()
-            sandbox = open_sandbox(kind, task, **options)
-        self.starts.append(round(time.monotonic() - began, 3))
-        lease = write_lease(self.run_id, self.key, sandbox)
-        with self._lock:
-            self._open.append((sandbox, lease))
-            reaped = self.reaped
-        if reaped:  # the deadline passed while it started
-            self._close_all()
-            raise BudgetExceeded(self.budget.why())
-        return sandbox
+        _count_start(+1)
+        try:
+            with self.node.start_slot(self.start_cap, self.budget):
+                began = time.monotonic()
+                sandbox = open_sandbox(kind, task, **options)
+            self.starts.append(round(time.monotonic() - began, 3))
+            lease = write_lease(self.run_id, self.key, sandbox)
+            with self._lock:
+                self._open.append((sandbox, lease))
+                reaped = self.reaped
+            if reaped:  # the deadline passed, or the run cancelled the task, while it started
+                self._close_all()
+                raise BudgetExceeded(self.budget.why())
+            return sandbox
+        finally:
+            _count_start(-1)
 
     def _close_all(self) -> list[Path]:
         """Close every sandbox (idempotent); return the leases of those that failed to close."""
