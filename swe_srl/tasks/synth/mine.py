@@ -25,6 +25,7 @@ from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import TESTBED, Sandbox
 from swe_srl.tasks.synth.pipeline import DEFAULT_TEST_TIMEOUT, Progress, open_project_sandbox, unified_diff
 from swe_srl.tasks.synth.project import ProjectConfig
+from swe_srl.tasks.synth.redact import redact_tree
 from swe_srl.tasks.synth.runs import SuiteRun, failure_options, run_suite
 from swe_srl.tasks.synth.sources import download_sdist, extract_sdist
 from swe_srl.tasks.synth.statement import write_statement
@@ -138,6 +139,7 @@ def mine_fixes(
     """Tasks from the real source changes between ``old_version`` and ``config.version``."""
     with tempfile.TemporaryDirectory(prefix="swe-srl-mine-") as tmp:
         old_tree = extract_sdist(download_sdist(config.name, old_version, cache), Path(tmp) / "old")
+        redact_tree(old_tree)  # as this release's tree was: host names are no change between them
         changes = changes_between(old_tree, Path(spec.repo_dir))
     tests = [c for c in changes if is_test_path(c.path)]
     sources = [
