@@ -24,9 +24,10 @@ def cache_root(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
 
-@pytest.fixture
-def sandbox(tiny_task, cache_root):
-    box = make_sandbox("local", tiny_task, cache_root=cache_root)
+@pytest.fixture(params=["auto", "copy"])
+def sandbox(tiny_task, cache_root, request):
+    """Every shared behaviour holds for both workspaces: the overlay (auto, as root) and the copy."""
+    box = make_sandbox("local", tiny_task, cache_root=cache_root, workspace=request.param)
     yield box
     box.close()
 
@@ -140,3 +141,16 @@ def test_swapped_symlink_between_check_and_open_is_refused(tmp_path):
     (workspace / "link").symlink_to(outside / "secret")
     with pytest.raises(OSError):  # the last component is never followed
         open_inside(workspace, workspace / "link", os.O_RDONLY)
+
+
+def test_overlay_index_matches_the_files_so_diffs_hash_nothing(tiny_task, tmp_path):
+    """The snapshot's git index is refreshed as episodes see the files: no file looks modified, so
+    the per-step diff hashes nothing it need not (a stale index costs a full read of the tree)."""
+    if os.geteuid() != 0:
+        pytest.skip("the overlay workspace is made by swe-srl running as root")
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the snapshot's first user, then one that finds it made
+        with make_sandbox("local", tiny_task, cache_root=cache, workspace="overlay") as box:
+            assert box.workspace_mode == "overlay"
+            assert box.run("git diff-files --name-only | wc -l").output == "0\n"
+            assert not (box.root / "upper" / ".git" / "index").exists()  # nothing rewrote it either

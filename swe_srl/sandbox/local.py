@@ -190,7 +190,8 @@ class LocalSandbox:
                 )
             return None
         try:
-            lower = lower_snapshot(self._base, self._user, Path(cache_root or default_cache_root()))
+            cache = Path(cache_root or default_cache_root())
+            lower = lower_snapshot(self._base, self._user, cache, scratch=self.root)
             return OverlayWorkspace(self.root, lower, self._user)
         except OverlayUnavailable as exc:
             if mode == "overlay":

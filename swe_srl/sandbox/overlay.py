@@ -106,8 +106,11 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
-def lower_snapshot(base: Path, user: HostUser, cache_root: Path) -> Path:
-    """The account's read-only-by-reach snapshot of the prepared repository ``base`` (made once)."""
+def lower_snapshot(base: Path, user: HostUser, cache_root: Path, scratch: Path) -> Path:
+    """The account's read-only-by-reach snapshot of the prepared repository ``base`` (made once).
+
+    ``scratch``: a directory the account can reach, for the one sandbox that refreshes the index.
+    """
     root = _private_dir(Path(cache_root) / LOWER_DIRNAME)
     final = root / base.name
     if (final / ".git").is_dir():
@@ -119,6 +122,7 @@ def lower_snapshot(base: Path, user: HostUser, cache_root: Path) -> Path:
         shutil.rmtree(tree / ".git" / "hooks", ignore_errors=True)  # hooks never travel
         (tree / ".git" / "hooks").mkdir()
         user.chown_tree(tree)
+        _refresh_index(tree, user, scratch)
         try:
             os.rename(tree, final)
         except OSError:
@@ -127,6 +131,38 @@ def lower_snapshot(base: Path, user: HostUser, cache_root: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _refresh_index(tree: Path, user: HostUser, scratch: Path) -> None:
+    """Make ``tree``'s git index match its files as every episode will see them.
+
+    git's index keeps each file's inode, times and owner as git last saw them, and ``git diff`` (each
+    step) hashes every file whose data differ. The copy gave every file a new inode and ctime, and
+    inside a sandbox the files show uid 0: so the index is refreshed once, by git inside a sandbox
+    over an overlay of ``tree`` exactly like an episode's, and the result copied back before the
+    snapshot is published (nothing may change a lower layer while it is mounted).
+    """
+    from swe_srl.sandbox.bwrap import bwrap_argv
+    from swe_srl.sandbox.gitops import GIT_SAFE_ENV
+    from swe_srl.sandbox.shell import BASE_ENV
+
+    work = Path(tempfile.mkdtemp(prefix=".index-", dir=scratch))
+    os.chmod(work, 0o711)
+    (work / "gitconfig").write_text("")
+    overlay = OverlayWorkspace(work, tree, user)
+    try:
+        argv = bwrap_argv(overlay.merged, work / "gitconfig", {**BASE_ENV, **GIT_SAFE_ENV})
+        command = b"git -c safe.directory='*' -c core.hooksPath=/dev/null update-index -q --refresh\n"
+        subprocess.run([*user.drop_argv(), *argv], input=command, capture_output=True, timeout=600)
+        refreshed = overlay.upper / ".git" / "index"
+        if refreshed.is_file() and not refreshed.is_symlink():
+            shutil.copyfile(refreshed, tree / ".git" / "index")
+            os.chown(tree / ".git" / "index", user.uid, user.gid)
+    except (OSError, subprocess.SubprocessError):
+        pass  # only slower: git hashes what it cannot trust
+    finally:
+        overlay.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 class OverlayWorkspace:
