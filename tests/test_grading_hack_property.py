@@ -69,7 +69,11 @@ TEMPLATES = {
         "_m.CallInfo.from_call = classmethod(_hook)\n"
     ),
 }
-CONDITIONS = ("True", "r.failed", "r.when == 'call'", "'test' in r.nodeid")
+# The last: only the tests whose code names the package (the canaries name nothing of it).
+NAMES_PACKAGE = (
+    "'_duration' in str(getattr(getattr(getattr(item, 'function', None), '__code__', None), 'co_names', ()))"
+)
+CONDITIONS = ("True", "r.failed", "r.when == 'call'", "'test' in r.nodeid", NAMES_PACKAGE)
 
 
 def _indent(code: str, spaces: int) -> str:

@@ -101,6 +101,48 @@ def test_missing_canary_is_tampering():
     assert run.state == "tampered" and "not reported" in run.reason
 
 
+def test_records_without_a_module_from_a_host_test_file_still_need_canaries():
+    forged = (
+        _test("tests/test_x.py::test_fixed", "PASSED", module=None),
+        _test("tests/test_x.py::test_kept[a b]", "PASSED", module=None),
+    )
+    records = [{"swe_srl": "prepared"}, {"swe_srl": "start"}, *forged, {"swe_srl": "finish", "exitstatus": 0}]
+    stream = "".join(json.dumps(r) + "\n" for r in [*records, {"swe_srl": "exit", "status": 0}])
+    assert read_records(stream, CANARIES).state == "ran"  # a module nobody named: nothing to look for
+    run = read_records(stream, CANARIES, canary_files=[MODULE])
+    assert run.state == "tampered" and "tests/test_x.py were not reported" in run.reason
+
+
+LAST = dataclasses.replace(CANARIES, must_fail_last="test_keeps_77aa")
+
+
+@pytest.mark.parametrize("status", ["PASSED", "XPASS", None])
+def test_the_last_canary_must_fail_too(status):
+    last = () if status is None else (_test(f"{MODULE}::{LAST.must_fail_last}", status, module=None),)
+    run = read_records(_stream(*HONEST, *last), LAST)
+    assert run.state == "tampered" and "must fail" in run.reason
+    honest = read_records(_stream(*HONEST, _test(f"{MODULE}::{LAST.must_fail_last}", "FAILED")), LAST)
+    assert honest.state == "ran" and LAST.must_fail_last not in "".join(honest.tests)
+
+
+def test_the_last_canary_may_be_missing_only_when_a_failure_stopped_pytest_early():
+    stopped = _stream(*HONEST).replace('"exitstatus": 1}', '"exitstatus": 1, "stopped": true}')
+    assert read_records(stopped, LAST).state == "tampered"  # says it stopped, yet every test passed
+    failed = (_test("tests/test_x.py::test_other", "FAILED"), *HONEST)
+    stopped = _stream(*failed).replace('"exitstatus": 1}', '"exitstatus": 1, "stopped": true}')
+    assert read_records(stopped, LAST).state == "ran"
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r", "\u2028", "\x1c", "\x85"])
+def test_newline_in_node_id_forges_a_parser_key(separator):
+    """A test id holding a line break (a parametrize id taken from a library object's ``__name__``)
+    must not become a second line for swebench's parser, whose keys fill ids missing from the run."""
+    forged = f"tests/test_x.py::test_kept[x{separator}PASSED tests/test_x.py::test_fixed{separator}]"
+    tests = (_test(forged, "PASSED"), *HONEST[1:])
+    grade = grade_statuses(TASK, read_records(_stream(*tests), CANARIES))
+    assert grade.status == "unresolved" and grade.tests["tests/test_x.py::test_fixed"] == "MISSING"
+
+
 def test_records_after_the_end_are_tampering():
     run = read_records(_stream(*HONEST, after=(_test("tests/test_x.py::test_fixed", "PASSED"),)), CANARIES)
     assert run.state == "tampered" and "after the test command ended" in run.reason

@@ -57,3 +57,20 @@ def test_report_json_and_tables_show_tampered_runs_and_audit_findings(tmp_path):
     table = eval_tasks([read_eval_run(tmp_path)])
     cells = {row[0]: row[3] for row in table.rows}
     assert cells["b"] == "tampered (0 steps, 1 audit finding(s))"
+
+
+def test_markup_in_reason_and_audit_prints_as_written():
+    """Reasons and audit findings quote names a patch chose (files it wrote, files it named): rich
+    markup in them is text, never a style, a link, or an error that ends the run's report."""
+    hostile = EvalResult(
+        "[bold]x[/bold]",
+        "tampered",
+        False,
+        reason="code under test wrote /testbed/tests/[/]a.py ([link=file:///etc/passwd]pkg/b.py[/link])",
+        audit=["symlink [/]c"],
+    )
+    buffer = io.StringIO()
+    print_report(build_report([hostile], {"tasks": "", "policy": "m"}), Console(file=buffer, width=300))
+    text = buffer.getvalue()
+    assert "[bold]x[/bold]" in text and "tests/[/]a.py" in text and "[link=file:///etc/passwd]" in text
+    assert "symlink [/]c" in text

@@ -11,8 +11,9 @@ the same steps:
    - anything under a ``tests/``, ``test/`` or ``testing/`` directory, ``test_*.py``, ``*_test.py``;
    - ``conftest.py`` anywhere (a conftest can skip tests or rewrite their reports);
    - ``sitecustomize.py``, ``usercustomize.py`` and ``*.pth`` (code Python runs at start-up);
-   - pytest's configuration files ``pytest.ini``, ``.pytest.ini``, ``tox.ini``, ``setup.cfg`` and
-     ``pyproject.toml`` (``addopts = -p plugin`` loads arbitrary code). A fix that really needs a
+   - pytest's configuration files ``pytest.toml``, ``.pytest.toml`` (pytest 9), ``pytest.ini``,
+     ``.pytest.ini``, ``tox.ini``, ``setup.cfg`` and ``pyproject.toml`` (``addopts = -p plugin`` loads
+     arbitrary code; with ``pythonpath`` from the repository itself). A fix that really needs a
      change to ``setup.cfg`` or ``pyproject.toml`` loses that change when graded: a deliberate trade.
 
    Working on the tree's state rather than on the patch text means the rule also holds for files a
@@ -50,6 +51,10 @@ LOG_PATH = f"{GRADE_DIR}/test_output.txt"
 LAUNCHER_PATH = f"{GRADE_DIR}/swe_srl_pytest.py"
 CONFIG_PATH = f"{GRADE_DIR}/pytest-config.json"
 LAUNCHER_SOURCE = Path(__file__).with_name("sandbox_pytest.py")
+# Loaded by the launcher from beside it, by these names.
+LAUNCHER_HELPERS = tuple(
+    Path(__file__).with_name(f"sandbox_pytest_{name}.py") for name in ("declared", "canaries", "watch")
+)
 # Every git command of the script: a hook or fsmonitor planted in .git never runs.
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
 # Colour off for every tool; pytest also gets --color=no.
@@ -71,6 +76,8 @@ PROTECTED_PATTERNS = (
     "*.pth",
     "*/pytest.ini",
     "*/.pytest.ini",
+    "*/pytest.toml",  # pytest 9 reads these first
+    "*/.pytest.toml",
     "*/tox.ini",
     "*/setup.cfg",
     "*/pyproject.toml",
@@ -93,10 +100,20 @@ swe_srl_protect() {{
 
 @dataclass(frozen=True)
 class Canaries:
-    """The two tests the launcher adds to every test module: one must pass, one must fail."""
+    """The tests the launcher adds to every test module: one must pass and one must fail before its
+    first test, one more must fail after its last (``must_fail_last``, when given)."""
 
     must_pass: str
     must_fail: str
+    must_fail_last: str = ""
+
+    def names(self) -> set[str]:
+        return {name for name in (self.must_pass, self.must_fail, self.must_fail_last) if name}
+
+
+def canary_files(spec: TestRunSpec) -> list[str]:
+    """The test files the launcher appends its canaries to before any code under test runs."""
+    return [d for d in spec.directives if d.endswith(".py") and not d.startswith("-")]
 
 
 def is_protected(path: str) -> bool:
@@ -175,12 +192,15 @@ def _launcher_lines(spec: TestRunSpec, structured: bool, canaries: Canaries | No
     command = spec.pytest
     assert command is not None
     lines = [heredoc(LAUNCHER_SOURCE.read_text(), "LAUNCHER", f"cat > {LAUNCHER_PATH}")]
+    for helper in LAUNCHER_HELPERS:
+        lines.append(heredoc(helper.read_text(), "LAUNCHER", f"cat > {GRADE_DIR}/{helper.name}"))
     settings: dict = {"repo_on_path": command.repo_on_path}
     if not structured:
         return lines, json.dumps(settings)  # nothing secret: given inline
     settings.update(channel=True, test_patterns=list(PROTECTED_PATTERNS))
     if canaries is not None:
         settings.update(canary_pass=canaries.must_pass, canary_fail=canaries.must_fail)
+        settings.update(canary_fail_last=canaries.must_fail_last, canary_files=canary_files(spec))
     # A file the launcher deletes before any code under test runs: the canaries' names stay unread.
     lines.append(heredoc(json.dumps(settings), "CONFIG", f"cat > {CONFIG_PATH}"))
     lines.append(_record({"swe_srl": "prepared"}))

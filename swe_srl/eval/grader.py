@@ -48,13 +48,18 @@ APPLY_COMMANDS = (
     "patch --batch --forward --fuzz=5 -p1 -i",
 )
 _HIDDEN_GIT = ".git-swe-srl-"
-# A failed attempt leaves partial edits and unmerged index entries behind, and git 2.39's
-# ``apply --3way`` can abort on a malformed patch holding the index lock (nothing else runs here).
-_CLEAN_TREE = (
-    f'for d in {_HIDDEN_GIT}*; do [ -d "$d" ] && [ ! -e .git ] && mv "$d" .git; done; '
-    f"rm -f .git/index.lock && {GIT} reset -q --hard && {GIT} clean -q -fd"
-)
 _REFUSED = 99
+
+
+def _clean_tree(hidden: str) -> str:
+    """Undo a failed attempt: partial edits, unmerged index entries, and the index lock git 2.39's
+    ``apply --3way`` can leave on a malformed patch (nothing else runs here). ``.git`` comes back
+    from this attempt's hidden name only (a patch can create other ``.git-swe-srl-*`` folders)."""
+    return (
+        f"if [ ! -e .git ] && [ -d {hidden} ]; then mv {hidden} .git; fi; "
+        f"rm -f .git/index.lock && {GIT} reset -q --hard && {GIT} clean -q -fd"
+    )
+
 
 SandboxFactory = Callable[[Task], Sandbox]
 
@@ -66,6 +71,16 @@ def oversized_patch_reason(patch: str) -> str:
         return f"the workspace's diff was larger than the sandbox's {limit} limit and was cut; not graded"
     if len(patch.encode("utf-8", errors="surrogatepass")) > PATCH_LIMIT_BYTES:
         return f"the patch is larger than {limit}; not graded"
+    return ""
+
+
+def unencodable_patch_reason(patch: str) -> str:
+    """Why ``patch`` cannot be written as UTF-8 text ("" when it can): a model's reply decoded from
+    JSON can hold a lone surrogate (``"\\ud800"``), which no file can."""
+    try:
+        patch.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"the patch is not UTF-8 text: {err.reason} at character {err.start}"
     return ""
 
 
@@ -91,10 +106,9 @@ def _result(task: Task, patch: str, start: float, status: str, reason: str = "",
     )
 
 
-def _patch_fallback(diff: str) -> str:
-    """GNU patch with ``.git`` out of its reach: moved to a random name for the duration, and the
+def _patch_fallback(diff: str, hidden: str) -> str:
+    """GNU patch with ``.git`` out of its reach: moved to ``hidden`` for the duration, and the
     result refused when the patch made a new ``.git`` or left a symlink that resolves into it."""
-    hidden = f"{_HIDDEN_GIT}{secrets.token_hex(8)}"
     moved_diff = diff.replace("/testbed/.git/", f"/testbed/{hidden}/", 1)
     return (
         f"mv .git {hidden} || exit 1\n"
@@ -120,11 +134,12 @@ def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
     sandbox.write_file(diff, patch)
     complaint = ""
     commands = APPLY_COMMANDS if not touches_git_dir(patch) else APPLY_COMMANDS[:-1]
+    hidden = f"{_HIDDEN_GIT}{secrets.token_hex(8)}"
     for attempt, command in enumerate(commands):
         if attempt:
-            sandbox.run(_CLEAN_TREE, timeout=120)
+            sandbox.run(_clean_tree(hidden), timeout=120)
         if command.startswith("patch "):
-            result = sandbox.run(_patch_fallback(diff), timeout=120)
+            result = sandbox.run(_patch_fallback(diff, hidden), timeout=120)
             if result.exit_code == _REFUSED:
                 complaint = "patch: refused, the patch writes inside .git"
                 break
@@ -134,7 +149,7 @@ def apply_model_patch(sandbox: Sandbox, patch: str) -> str:
             return ""
         if not attempt:  # plain git apply explains best what is wrong with the patch
             complaint = result.output.strip() or f"git apply exited with status {result.exit_code}"
-    sandbox.run(_CLEAN_TREE, timeout=120)
+    sandbox.run(_clean_tree(hidden), timeout=120)
     if sandbox.run(f"{GIT} apply --check --reverse {diff}", timeout=120).exit_code == 0:
         return ""  # swebench counts a patch whose changes are already there as applied
     return complaint
@@ -209,7 +224,7 @@ class SandboxGrader:
         patch = patch or ""
         if not patch.strip():
             return _result(task, patch, start, "unresolved", "empty patch")
-        why = oversized_patch_reason(patch) or binary_patch_reason(patch)
+        why = oversized_patch_reason(patch) or unencodable_patch_reason(patch) or binary_patch_reason(patch)
         if why:
             return _result(task, patch, start, "patch_failed", why, audit=list(audit_patch(patch)))
         try:

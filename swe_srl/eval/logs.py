@@ -5,8 +5,10 @@ Two sources, chosen by the test command (``testrun.py``), never by guessing from
 - **records** (pytest): one JSON line per test from ``sandbox_pytest.py``, read from the command's own
   output stream. Exact node ids (spaces included), the real outcome, whether a skip or xfail was
   declared by the tests. The stream must be in order (``prepared``, ``start``, tests, ``finish``,
-  ``exit``): a record after the end, a test reported twice with different outcomes, or canaries that
-  are missing or pass when they must fail, grade the run ``tampered``;
+  ``exit``): a record after the end, a test reported twice with different outcomes, a ``tamper``
+  record (the launcher saw the repository's code at the grading), or canaries that are missing or
+  pass when they must fail, grade the run ``tampered``. The modules whose canaries must be there
+  include, whatever the records say, every test file the host named whose tests were reported;
 - **a text log** (any other runner: Django's ``runtests.py``, sympy's ``bin/test``...): ANSI colour
   stripped, then cut and parsed by swebench's own ``get_logs_eval`` with the task's log parser.
 
@@ -74,6 +76,7 @@ class _Stream:
         self.tests: dict[str, dict[str, Any]] = {}
         self.collect_errors: list[str] = []
         self.exit_code: int | None = None
+        self.stopped = False  # pytest stopped before its last test (-x, --maxfail)
         self.problem = ""
 
     def add(self, record: dict[str, Any]) -> None:
@@ -85,12 +88,17 @@ class _Stream:
         elif kind in ("start", "finish", "prepared") and kind in self.seen:
             self.problem = self.problem or f"pytest's {kind} record appears twice"
         self.seen[kind] = self.seen.get(kind, 0) + 1
+        if kind == "tamper":  # the launcher's audit hook saw the repository's code at the grading
+            what = f"code under test {record.get('what')} ({record.get('by')})"
+            self.problem = self.problem or what
         if kind == "test":
             self._test(record)
         elif kind == "collect_error":
             self.collect_errors.append(str(record.get("id")))
         elif kind == "exit":
             self.exit_code = int(record.get("status", -1))
+        elif kind == "finish":
+            self.stopped = bool(record.get("stopped"))
 
     def _test(self, record: dict[str, Any]) -> None:
         test_id = str(record.get("id"))
@@ -100,18 +108,47 @@ class _Stream:
         self.tests[test_id] = record
 
 
-def _canary_problem(stream: _Stream, canaries: Canaries) -> str:
+def _canary_modules(stream: _Stream, canary_files: tuple[str, ...]) -> set[str]:
+    """The modules whose canaries must be there: those the launcher says it ran tests of, and, by
+    the host's own count, every test file it named whose tests were reported (a record without a
+    module, or a launcher that attached nothing, never exempts those)."""
+    modules = {str(r["module"]) for r in stream.tests.values() if r.get("module")}
+    files = set(canary_files)
+    for test_id in stream.tests:
+        path, sep, _ = test_id.partition("::")
+        if sep and path in files:
+            modules.add(path)
+    return modules
+
+
+def _must_fail_problem(record: dict[str, Any] | None, module: str) -> str:
+    status = record.get("status") if record is not None else "nothing"
+    if status in _FAILING or (status in ("SKIPPED", "XFAIL") and record and record.get("declared")):
+        return ""
+    return f"the canary test that must fail reported {status} in {module} (forced results)"
+
+
+def _stopped_by_a_failure(stream: _Stream, canaries: Canaries) -> bool:
+    """Whether pytest says --maxfail stopped it, and one of the real tests did fail (a canary's
+    failure never counts towards --maxfail)."""
+    real = (r for i, r in stream.tests.items() if i.rpartition("::")[2] not in canaries.names())
+    return stream.stopped and any(r.get("status") in _FAILING for r in real)
+
+
+def _canary_problem(stream: _Stream, canaries: Canaries, canary_files: tuple[str, ...] = ()) -> str:
     """Why the canaries show tampering ("" when they do not)."""
-    modules = {r["module"] for r in stream.tests.values() if r.get("module")}
-    for module in sorted(modules):
+    for module in sorted(_canary_modules(stream, canary_files)):
         passing = stream.tests.get(f"{module}::{canaries.must_pass}")
         failing = stream.tests.get(f"{module}::{canaries.must_fail}")
         if passing is None or failing is None:
             return f"the canary tests of {module} were not reported"
-        status = failing.get("status")
-        if status in _FAILING or (status in ("SKIPPED", "XFAIL") and failing.get("declared")):
-            continue
-        return f"the canary test that must fail reported {status} in {module} (forced results)"
+        problem = _must_fail_problem(failing, module)
+        last = stream.tests.get(f"{module}::{canaries.must_fail_last}") if canaries.must_fail_last else None
+        excused = last is None and _stopped_by_a_failure(stream, canaries)  # -x stopped pytest before it ran
+        if not problem and canaries.must_fail_last and not excused:
+            problem = _must_fail_problem(last, module)
+        if problem:
+            return problem
     return ""
 
 
@@ -127,8 +164,11 @@ def _parse_records(channel: str) -> _Stream:
     return stream
 
 
-def read_records(channel: str, canaries: Canaries | None, *, truncated: bool = False) -> RunStatuses:
-    """The statuses the launcher's record stream reports (see the module docstring)."""
+def read_records(
+    channel: str, canaries: Canaries | None, *, truncated: bool = False, canary_files: list[str] | tuple = ()
+) -> RunStatuses:
+    """The statuses the launcher's record stream reports (see the module docstring); ``canary_files``
+    are the test files the host had the canaries appended to."""
     if truncated:
         return RunStatuses("error", "the test results exceed the sandbox's output limit", structured=True)
     stream = _parse_records(channel)
@@ -144,9 +184,9 @@ def read_records(channel: str, canaries: Canaries | None, *, truncated: bool = F
         return base.with_problem(
             "error", f"tests crashed: pytest did not finish its session (exit status {code})"
         )
-    problem = _canary_problem(stream, canaries) if canaries else ""
+    problem = _canary_problem(stream, canaries, tuple(canary_files)) if canaries else ""
     tests, undeclared = {}, set()
-    names = {canaries.must_pass, canaries.must_fail} if canaries else set()
+    names = canaries.names() if canaries else set()
     for test_id, record in stream.tests.items():
         if test_id.rpartition("::")[2] in names:
             continue
@@ -221,7 +261,9 @@ def _with_parser_keys(tests: dict[str, str], spec) -> dict[str, str]:
     """Exact ids, plus the keys the task's swebench parser makes of them (ids with spaces cut)."""
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
-    synthetic = "\n".join(f"{status} {test_id}" for test_id, status in tests.items())
+    # One line per test whatever its id holds: a line break in an id (a parametrize id taken from a
+    # library object's name) must not give the parser a second line naming another test.
+    synthetic = "\n".join(f"{status} {' '.join(test_id.splitlines())}" for test_id, status in tests.items())
     parsed = PARSER_REGISTRY[spec.log_parser](synthetic, spec)
     return {**parsed, **tests}
 

@@ -112,6 +112,7 @@ def write_predictions(path: Path, results: list[EvalResult], model_name: str) ->
 def print_report(report: RunReport, console=None) -> None:
     """The per-task table and the headline resolve rate, with rich."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
@@ -121,7 +122,9 @@ def print_report(report: RunReport, console=None) -> None:
     for row in report.tasks:
         status = f"[{STATUS_COLOURS.get(row.status, 'white')}]{row.status}[/]"
         audit = ", ".join(row.audit[:2]) + (f" (+{len(row.audit) - 2})" if len(row.audit) > 2 else "")
-        table.add_row(row.instance_id, status, str(row.steps), f"{row.duration:.1f}", row.reason[:120], audit)
+        # Reasons and findings quote names a patch chose: markup in them is text.
+        cells = (escape(row.instance_id), status, str(row.steps), f"{row.duration:.1f}")
+        table.add_row(*cells, escape(row.reason[:120]), escape(audit))
     console.print(table)
     lo, hi = report.ci95
     console.print(

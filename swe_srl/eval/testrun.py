@@ -11,7 +11,8 @@ How results travel, so that code under test cannot choose them:
   command's own output stream, which the host reads as it is written (the log goes to a file);
 - when the script ends, every process left in the sandbox is killed before anything is read, so
   nothing started by the tests (a daemon) writes after the run;
-- the log file is then read from the host side, for keeping only: pytest verdicts never come from it;
+- the log file is then read, for keeping only (pytest verdicts never come from it): inside the
+  sandbox under a timeout, only a regular file, its two ends when it is large;
 - any other command (``runtests.py``) is graded from its output stream with the task's log parser.
 """
 
@@ -21,13 +22,22 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from swe_srl.eval.evalscript import LOG_PATH, Canaries, build_eval_script
+from swe_srl.eval.evalscript import LOG_PATH, Canaries, build_eval_script, canary_files
 from swe_srl.eval.logs import RunStatuses, read_records, read_text_log
 from swe_srl.eval.testspec import TestRunSpec
-from swe_srl.sandbox.base import Sandbox
+from swe_srl.sandbox.base import Sandbox, SandboxError
 
 # Record stream and text log: what the grader's sandboxes keep of one command's output.
 RUN_OUTPUT_LIMIT = 16_000_000
+LOG_KEEP_BYTES = 4 << 20  # of the test log, from each end (pytest's summary is at its end)
+_READ_LOG = (
+    f"f={LOG_PATH}; if [ ! -f $f ] || [ -L $f ]; then echo 'not a regular file'; exit 3; fi; "
+    "s=$(stat -c %s -- $f) || exit 3; "
+    f"if [ $s -le {2 * LOG_KEEP_BYTES} ]; then exec cat -- $f; fi; "
+    f"head -c {LOG_KEEP_BYTES} -- $f && "
+    f"printf '\\n<swe-srl: %d bytes of the test log omitted>\\n' $((s - {2 * LOG_KEEP_BYTES})) && "
+    f"tail -c {LOG_KEEP_BYTES} -- $f"
+)
 _CANARY_WORDS = (
     "parses",
     "round_trip",
@@ -55,25 +65,32 @@ class TestRun:
 
 
 def new_canaries() -> Canaries:
-    """Two test names nobody can guess, shaped like ordinary test names."""
+    """Three test names nobody can guess, shaped like ordinary test names."""
     word = _CANARY_WORDS[secrets.randbelow(len(_CANARY_WORDS))]
-    return Canaries(
-        must_pass=f"test_{word}_{secrets.token_hex(6)}", must_fail=f"test_{word}_{secrets.token_hex(6)}"
-    )
+    pass_name, fail_name, last_name = (f"test_{word}_{secrets.token_hex(6)}" for _ in range(3))
+    return Canaries(must_pass=pass_name, must_fail=fail_name, must_fail_last=last_name)
 
 
 def kill_processes(sandbox: Sandbox) -> None:
-    """End every process in ``sandbox`` (the backends' ``kill_processes``) before reading results."""
+    """End every process in ``sandbox`` before reading results (the protocol's ``kill_processes``);
+    a sandbox that cannot is refused, never read as it is."""
     kill = getattr(sandbox, "kill_processes", None)
-    if kill is not None:
-        kill()
+    if kill is None:
+        raise SandboxError(
+            f"{type(sandbox).__name__} cannot end the processes it runs: results would be read while "
+            "code under test may still write them"
+        )
+    kill()
 
 
 def _read_log(sandbox: Sandbox) -> str:
-    try:
-        return sandbox.read_file(LOG_PATH).decode("utf-8", errors="replace")
-    except Exception as err:  # never written (the script died first) or replaced by something odd
-        return f"(test log unreadable: {err})"
+    """The test log, read inside the sandbox under a timeout and kept to ``LOG_KEEP_BYTES`` from each
+    end: code under test may have replaced it by a FIFO (an open would wait forever) or grown it to
+    gigabytes (read whole, it would take the host's memory)."""
+    result = sandbox.run(_READ_LOG, timeout=60)
+    if result.exit_code != 0 or result.timed_out:
+        return f"(test log unreadable: {result.output.strip()[-300:] or f'exit status {result.exit_code}'})"
+    return result.output
 
 
 def run_tests(sandbox: Sandbox, spec: TestRunSpec, *, canaries: bool = True) -> TestRun:
@@ -87,7 +104,9 @@ def run_tests(sandbox: Sandbox, spec: TestRunSpec, *, canaries: bool = True) -> 
     structured = spec.pytest is not None and not spec.eval_script
     if structured:
         log = _read_log(sandbox)
-        statuses = read_records(result.output, chosen, truncated=result.truncated)
+        statuses = read_records(
+            result.output, chosen, truncated=result.truncated, canary_files=canary_files(spec)
+        )
     else:
         log = result.output
         statuses = read_text_log(log, spec, truncated=result.truncated)

@@ -126,17 +126,18 @@ class ManagedServer:
     def wait_ready(self, timeout: float) -> bool:
         """Block until the server is healthy (True) or has given up or ``timeout`` passed (False).
 
-        Clients call it after a failed request: a server process that has just died is not ready,
-        even before the supervisor's next look at it.
+        Clients call it after a failed request. The supervisor's ready flag lags a crash by up to
+        one poll interval (and ``Popen.poll`` from a second thread may answer "running" while the
+        supervisor holds its lock), so the flag alone could send a client straight back to a dead
+        port: readiness is the flag *and* a health check answered now.
         """
-        proc = self._proc
-        if proc is not None and proc.poll() is not None:
-            self._ready.clear()
         deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
+        while True:
+            if self._ready.wait(0.2) and http_ok(f"{self.root_url}/health", timeout=5.0):
+                return True
             if self._done.is_set() or time.monotonic() > deadline:
                 return False
-        return True
+            time.sleep(0.2)  # a dead server's flag stays set until the supervisor looks again
 
     @property
     def gave_up(self) -> str:
