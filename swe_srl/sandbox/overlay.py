@@ -158,6 +158,10 @@ def _refresh_index(tree: Path, user: HostUser, scratch: Path) -> None:
         if refreshed.is_file() and not refreshed.is_symlink():
             shutil.copyfile(refreshed, tree / ".git" / "index")
             os.chown(tree / ".git" / "index", user.uid, user.gid)
+            # Keep the index's own mtime: git rechecks the content of an entry whose file is not older
+            # than the index (racy git), and a newer one would hide a same-size edit in that second.
+            written = refreshed.stat()
+            os.utime(tree / ".git" / "index", ns=(written.st_atime_ns, written.st_mtime_ns))
     except (OSError, subprocess.SubprocessError):
         pass  # only slower: git hashes what it cannot trust
     finally:
