@@ -34,7 +34,7 @@ from gymnasium import spaces
 from swe_srl.actions import ActionParseError, parse_completion, validate_action
 from swe_srl.context import ContextConfig, build_messages, task_message
 from swe_srl.records import Action, EvalResult, Step, Task
-from swe_srl.sandbox.base import Sandbox, SandboxError
+from swe_srl.sandbox.base import BrokenRepository, Sandbox, SandboxError
 
 ENV_ID = "swe_srl/SWE-v0"
 MAX_TEXT_LENGTH = 2_000_000  # characters in one observation or action; tool outputs are capped far below
@@ -331,7 +331,7 @@ class SweEnv(gym.Env[str, str]):
         if result.submitted and result.patch is not None:
             episode.patch = result.patch
         elif self.diff_every_step and not _is_view(action):
-            episode.patch = self._sandbox.diff()  # a view cannot change the tree: skip the git call
+            episode.patch = self._diff()  # a view cannot change the tree: skip the git call
         info = self._info(
             episode,
             action,
@@ -342,6 +342,14 @@ class SweEnv(gym.Env[str, str]):
             submitted=bool(result.submitted),
         )
         return result.observation, info
+
+    def _diff(self) -> str:
+        """The episode's patch so far: empty while the agent's ``.git`` is too broken for git to diff
+        (the sandbox tells the agent with its next command)."""
+        try:
+            return self._sandbox.diff()
+        except BrokenRepository:
+            return ""
 
     def _info(
         self,
@@ -383,7 +391,7 @@ class SweEnv(gym.Env[str, str]):
         """Close the episode: grade the final patch and return the outcome reward."""
         episode.done = True
         if exit_status != "submitted" and not self.diff_every_step:
-            episode.patch = info["patch"] = self._sandbox.diff()
+            episode.patch = info["patch"] = self._diff()
         info["exit_status"] = exit_status
         info["elapsed"] = episode.elapsed()
         if self.grader is None:

@@ -16,7 +16,8 @@ def sandbox_gc(
 ) -> None:
     """Remove leftover sandboxes: labelled containers, stale local workspaces and their cgroups.
 
-    Sandboxes whose owning process still runs on this host are kept (for up to a day).
+    Sandboxes whose owning process still runs on this host are kept (for up to a day). One that
+    cannot be removed is reported and the sweep goes on; the exit status is then 1.
     """
     from swe_srl.sandbox.gc import gc_containers, gc_workspaces
     from swe_srl.sandbox.limits import gc_cgroups
@@ -30,8 +31,15 @@ def sandbox_gc(
         except Exception as exc:  # no engine: local clean-up still counts
             typer.echo(f"docker: skipped ({exc.__class__.__name__}: {exc})", err=True)
     for item in removed:
-        typer.echo(f"removed {item.kind} {item.name} (age {item.age_seconds:.0f}s)")
-    typer.echo(f"{len(removed)} sandbox(es) removed")
+        if item.error:
+            typer.echo(f"could not remove {item.kind} {item.name}: {item.error}", err=True)
+        else:
+            typer.echo(f"removed {item.kind} {item.name} (age {item.age_seconds:.0f}s)")
+    failed = sum(1 for item in removed if item.error)
+    typer.echo(f"{len(removed) - failed} sandbox(es) removed")
+    if failed:  # every other leftover was still swept; the exit status says that some remain
+        typer.echo(f"{failed} sandbox(es) could not be removed", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

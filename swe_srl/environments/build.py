@@ -35,6 +35,7 @@ from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import SandboxError
+from swe_srl.sandbox.localfs import remove_tree
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_BUILD_TIMEOUT = 1800.0
@@ -160,13 +161,19 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
         (tmp / READY).write_text(json.dumps(meta, indent=2) + "\n")
         final = root / key
         if final.exists():
-            shutil.rmtree(final)
+            _remove(final)
         for sub in ("out", "home", "testbed"):  # sandboxes bring their own /testbed
-            shutil.rmtree(tmp / sub)
+            _remove(tmp / sub)
         os.chmod(tmp, 0o755)  # mkdtemp's 0700 would keep the sandbox's unprivileged account out
         os.rename(tmp, final)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
+
+
+def _remove(path: Path) -> None:
+    """Remove what the sandboxed build wrote (the repository's install may nest trees of any depth)."""
+    if (why := remove_tree(path)) is not None:
+        raise SandboxError(f"cannot remove {path}: {why}")
 
 
 def _bootstrap_pip() -> tuple[Path, str]:

@@ -31,6 +31,22 @@ class IsolationUnavailable(SandboxError):
     """No isolation mechanism is available and the user did not explicitly opt out of isolation."""
 
 
+class ScriptError(SandboxError):
+    """A script of the harness ran to its end in a working shell and failed (not a dead or hung shell)."""
+
+    def __init__(self, what: str, exit_code: int, output: str):
+        super().__init__(f"{what} failed (exit {exit_code}): {output[-2000:]}")
+        self.exit_code, self.output = exit_code, output
+
+
+class BrokenRepository(SandboxError):
+    """git cannot diff the workspace: the agent broke its repository (``.git`` removed or corrupted).
+
+    The sandbox itself works; the patch is empty until git works again (``reset()`` restores the
+    base). The message ends with git's complaint, which the agent also reads after its next command.
+    """
+
+
 class FileTooLarge(SandboxError):
     """``read_file`` refused a file larger than the caller's ``max_bytes`` (nothing was read past it)."""
 
@@ -78,8 +94,10 @@ class Sandbox(Protocol):
         """The workspace's git diff against the task's base commit (new files included).
 
         Cut at :data:`PATCH_LIMIT_BYTES` with :data:`PATCH_TRUNCATION_MARKER` when larger
-        (:func:`is_truncated_patch` tells). Nested repositories are left out; nothing from the
-        workspace's git configuration (hooks, fsmonitor, filters, external diff) is executed.
+        (:func:`is_truncated_patch` tells). Nested repositories and files git cannot read are left
+        out, never an error; nothing from the workspace's git configuration (hooks, fsmonitor,
+        filters, external diff) is executed. Raises :class:`BrokenRepository` when the agent broke
+        ``.git`` so that git cannot diff at all.
         """
         ...
 

@@ -3,10 +3,10 @@
 The command line (:func:`bwrap_argv`) gives the shell no network and no namespace shared with the
 host, a user namespace mapping the unprivileged user that runs bubblewrap to uid 0 with every
 capability dropped and no nested user namespaces, the host's ``/usr`` and ``/etc`` read-only (secrets
-masked, ``/usr/local`` hidden), sized tmpfs for ``/tmp``, ``$HOME`` and the shell's control directory,
-and the workspace read-write at ``/testbed``. :class:`PipeChannel` talks to the shell over its stdin
-and stdout and, on close, waits until bubblewrap's pid namespace is gone, which the kernel allows
-only once every process in it has died.
+masked, ``/usr/local`` hidden), sized tmpfs for ``/tmp``, ``$HOME``, ``/dev/shm`` and the shell's
+control directory (``/dev`` read-only), and the workspace read-write at ``/testbed``.
+:class:`PipeChannel` talks to the shell over its stdin and stdout and, on close, waits until
+bubblewrap's pid namespace is gone, which the kernel allows only once every process in it has died.
 """
 
 from __future__ import annotations
@@ -150,9 +150,12 @@ def bwrap_argv(
     for source, dest in ro_binds:
         argv += ["--ro-bind", str(source), dest]
     size = ["--size", str(tmpfs_bytes)]  # an unsized tmpfs would grow into the host's RAM
-    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"]]
-    argv += [*size, "--tmpfs", CONTROL_DIR]
-    argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--remount-ro", "/", "--clearenv"]
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
+    argv += [*size, "--tmpfs", "/tmp", *size, "--tmpfs", env["HOME"], *size, "--tmpfs", CONTROL_DIR]
+    argv += ["--bind", str(workspace), TESTBED, "--chdir", TESTBED, "--clearenv"]
+    # /dev is one more tmpfs bubblewrap makes without a size: read-only, as / (its device nodes,
+    # /dev/pts and the sized /dev/shm are mounts of their own and stay writable).
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return [*argv, *SHELL_ARGV]

@@ -43,6 +43,7 @@ from swe_srl.sandbox.base import (
     SandboxError,
 )
 from swe_srl.sandbox.docker_io import KILL_EVERY_PROCESS, ExecChannel, read_archive, write_archive
+from swe_srl.sandbox.gitops import git_diff
 from swe_srl.sandbox.limits import (
     PidsWatch,
     ResourceLimits,
@@ -268,7 +269,8 @@ class DockerSandbox:
 
     def diff(self) -> str:
         self._check_open()
-        return self._session.git_diff(self.base_commit or "HEAD", self._clean_env, PATCH_LIMIT_BYTES)
+        base = self.base_commit or "HEAD"
+        return git_diff(self._session, base, self._clean_env, PATCH_LIMIT_BYTES, self.kill_processes)
 
     def reset(self) -> None:
         """A new episode in a new container: nothing the last one changed, anywhere, survives."""

@@ -129,6 +129,8 @@ def read_archive(container: Any, resolved: str, path: str, max_bytes: int) -> by
         chunks, _ = container.get_archive(resolved, chunk_size=1 << 20)
     except docker.errors.NotFound as exc:
         raise SandboxError(f"cannot read {path}: no such file") from exc
+    except docker.errors.APIError as exc:  # e.g. a path longer than PATH_MAX
+        raise SandboxError(f"cannot read {path[:200]!r}: {exc.explanation or exc}") from exc
     try:
         stream = io.BufferedReader(_CappedStream(iter(chunks), max_bytes + _TAR_SLACK, path, max_bytes))
         with tarfile.open(fileobj=stream, mode="r|") as tar:
@@ -152,5 +154,11 @@ def write_archive(container: Any, resolved: str, payload: bytes, mode: str, path
         info = tarfile.TarInfo(resolved.rsplit("/", 1)[1])
         info.size, info.mtime, info.mode = len(payload), int(time.time()), int(mode or "644", 8)
         tar.addfile(info, io.BytesIO(payload))
-    if not container.put_archive(resolved.rsplit("/", 1)[0] or "/", buffer.getvalue()):
+    import docker
+
+    try:
+        written = container.put_archive(resolved.rsplit("/", 1)[0] or "/", buffer.getvalue())
+    except docker.errors.APIError as exc:  # e.g. a path longer than PATH_MAX
+        raise SandboxError(f"cannot write {path[:200]!r}: {exc.explanation or exc}") from exc
+    if not written:
         raise SandboxError(f"cannot write {path}")

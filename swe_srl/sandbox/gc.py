@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -11,16 +10,18 @@ from pathlib import Path
 
 from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
 from swe_srl.sandbox.local import workspace_root
+from swe_srl.sandbox.localfs import remove_tree
 from swe_srl.sandbox.overlay import unmount_under
 
 
 @dataclass(frozen=True)
 class Removed:
-    """One sandbox that was removed."""
+    """One sandbox that was removed, or that gc tried to remove and could not (``error`` says why)."""
 
     kind: str  # "container" | "workspace"
     name: str
     age_seconds: float
+    error: str = ""  # empty once it is gone
 
 
 def _pid_alive(pid: int) -> bool:
@@ -44,6 +45,8 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
     (their overlay, if still mounted, unmounted first).
 
     Workspace directories are named ``<instance>.<pid>.<created>.<random>`` by the local backend.
+    Whatever an agent left in them (trees of any depth, unreadable directories) is removed; one that
+    cannot be is returned with its ``error`` and the sweep goes on.
     """
     root = root or workspace_root()
     now = time.time() if now is None else now
@@ -58,8 +61,7 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
         if age < older_than or (_pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
             continue  # still young, or its owner still runs (unless it is a day old)
         unmount_under(entry)  # a crashed run's overlay: never delete through it
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(Removed("workspace", str(entry), age))
+        removed.append(Removed("workspace", str(entry), age, remove_tree(entry) or ""))
     return removed
 
 

@@ -1,4 +1,4 @@
-"""The harness's own git, as scripts run inside the sandbox: the diff of every step and the reset.
+"""The harness's own git, run inside the sandbox: the diff of every step and the reset.
 
 They run inside because the repository (config, hooks, attributes, objects) is the agent's to change:
 on the host, a planted ``core.fsmonitor`` or filter driver would run as the harness. Inside, they
@@ -7,11 +7,21 @@ episode's patch. So git runs with hooks and fsmonitor off, every filter driver t
 names emptied, ``--no-ext-diff --no-textconv``, and no system or global configuration
 (:data:`GIT_SAFE_ENV`); nested repositories never make the diff fail, and the diff is cut inside
 the sandbox, so the host never reads more than its cap.
+
+The agent's processes share the sandbox with the shell these scripts run in, so they can stop it,
+steal its input, or take every process slot or byte of memory while git runs; and the agent can
+break ``.git``. A failed diff is therefore tried again after every process of the sandbox was
+killed, and one that fails again is the agent's broken repository (:class:`BrokenRepository`), never
+an error of the sandbox.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+
+from swe_srl.sandbox.base import BrokenRepository, SandboxError, ScriptError, truncate_patch
+from swe_srl.sandbox.shell import ShellSession
 
 # Byte-compiled files never belong in a model patch (a binary diff would not even apply).
 DIFF_EXCLUDES = (":(exclude)*.pyc",)
@@ -55,8 +65,8 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
     """``git diff`` against ``base`` with untracked files, through a temporary index in ``ctl_dir``.
 
     Nested repositories (an agent's ``git init sub``) are left out: git would refuse an empty one and
-    record another as a bare gitlink. At most ``limit + 1`` bytes come out, so the caller can tell a
-    cut diff (:func:`~swe_srl.sandbox.base.truncate_patch`).
+    record another as a bare gitlink; so are files git cannot read. At most ``limit + 1`` bytes come
+    out, so the caller can tell a cut diff (:func:`~swe_srl.sandbox.base.truncate_patch`).
     """
     excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
     return _GIT_PRELUDE + (
@@ -67,14 +77,11 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
         # file (racy git); a copy with a newer mtime would hide a same-size edit made in that second.
         'cp -p -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
         'export GIT_INDEX_FILE="$idx"\n'
-        'add() { "${g[@]}" add -A -- . "${ex[@]}" 2>"$idx.err"; }\n'
-        # An empty nested repository makes `git add` fail: only then list them (a second scan of the
-        # untracked files). One with commits would be a gitlink, which --ignore-submodules hides.
-        "if ! add; then\n"
-        "  while IFS= read -r -d '' p; do [[ $p == */ ]] && ex+=(\":(exclude,literal)${p%/}\"); done "
-        '< <("${g[@]}" ls-files -z --others --exclude-standard 2>/dev/null)\n'
-        '  add || { cat -- "$idx.err"; exit 1; }\n'
-        "fi\n"
+        # What git cannot add is left out, not fatal: a file or directory the agent made unreadable
+        # (root inside holds no capability), an empty nested repository (one with commits becomes a
+        # gitlink, which --ignore-submodules hides). Status 1 is such a file; 128 is git failing.
+        '"${g[@]}" add -A --ignore-errors -- . "${ex[@]}" 2>"$idx.err"\n'
+        '(( $? <= 1 )) || { cat -- "$idx.err"; exit 1; }\n'
         '"${g[@]}" diff --cached --no-ext-diff --no-textconv --ignore-submodules=all '
         f"{shlex.quote(base)} -- | head -c {limit + 1}\n"
         's=("${PIPESTATUS[@]}"); (( s[0] == 0 || s[0] == 141 )) || exit "${s[0]}"\n'
@@ -93,3 +100,45 @@ def reset_script(base: str) -> str:
         # Directories the agent made unwritable stop git (root inside holds no capability).
         "restore 2>/dev/null || { chmod -R u+rwX -- . 2>/dev/null; restore; }\n"
     )
+
+
+RECOVERED_NOTE = (
+    "\n<the harness's git diff failed in this sandbox; every process in it was killed and the shell "
+    "restarted at /testbed to run it again>\n"
+)
+BROKEN_REPOSITORY_NOTE = "\n<git cannot diff the repository ({detail}): the patch is empty until it can>\n"
+
+
+def git_diff(
+    session: ShellSession, base: str, env: dict[str, str], limit: int, recover: Callable[[], None]
+) -> str:
+    """The workspace's diff against ``base`` (:func:`diff_script`), run in ``session`` with ``env``.
+
+    A first failure calls ``recover()`` (the sandbox's ``kill_processes``) and tries again; git
+    failing again in a working shell raises :class:`BrokenRepository` and tells the agent why. While
+    the repository stays broken, later diffs are tried once, without killing anything.
+    """
+    script, env = diff_script(base, session.ctl_dir, limit), {**env, **GIT_SAFE_ENV}
+    for attempt in range(2):
+        try:
+            output = session.run_clean(script, env, "git diff", limit=limit + 1)
+        except ScriptError as exc:
+            if attempt or session.repository_broken:
+                detail = (exc.output.strip().splitlines() or [f"exit status {exc.exit_code}"])[-1][:300]
+                session.repository_broken = True
+                session.note(BROKEN_REPOSITORY_NOTE.format(detail=detail))
+                raise BrokenRepository(f"git cannot diff the workspace: {detail}") from exc
+        except SandboxError:
+            if attempt:
+                raise
+        else:
+            session.repository_broken = False
+            return truncate_patch(output, limit)
+        recover()
+        session.note(RECOVERED_NOTE)
+    raise AssertionError("unreachable")
+
+
+def git_reset(session: ShellSession, base: str, env: dict[str, str]) -> None:
+    """Restore ``base``'s tree in place (:func:`reset_script`); git's output is only for the error."""
+    session.run_clean(reset_script(base), {**env, **GIT_SAFE_ENV}, "git reset", limit=1 << 16)

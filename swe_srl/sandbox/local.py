@@ -19,8 +19,9 @@ unprivileged, no overlay support, or ``workspace="copy"``) it is a copy of the c
 
 ``reset()`` kills every process (bubblewrap's pid namespace dies with it, and the tmpfs mounts with
 it), then mounts a fresh upper layer over the pristine tree (overlay), or puts back the pristine
-``.git`` from the cache and restores the tree with git run inside the sandbox (copy), and starts a
-fresh shell, so no state of one episode reaches the next.
+``.git`` from the cache and the tree's shape (:mod:`swe_srl.sandbox.tree`) and restores the files
+with git run inside the sandbox (copy), and starts a fresh shell, so no state of one episode reaches
+the next.
 
 ``isolation=False`` (or ``SWE_SRL_UNSAFE_NO_SANDBOX=1``) is an explicit opt-out for machines
 without bubblewrap: the same shell runs unsandboxed in the workspace directory, so commands see
@@ -53,6 +54,7 @@ from swe_srl.sandbox.base import (
     SandboxError,
 )
 from swe_srl.sandbox.bwrap import PipeChannel, bwrap_argv
+from swe_srl.sandbox.gitops import git_diff, git_reset
 from swe_srl.sandbox.identity import HostUser, sandbox_user
 from swe_srl.sandbox.limits import CgroupJail, PidsWatch, ResourceLimits, disk_watch, run_guarded
 from swe_srl.sandbox.localfs import (
@@ -65,6 +67,7 @@ from swe_srl.sandbox.localfs import (
 )
 from swe_srl.sandbox.overlay import OverlayUnavailable, OverlayWorkspace, lower_snapshot, unmount_under
 from swe_srl.sandbox.shell import BASE_ENV, CONTROL_DIR, GITCONFIG, SHELL_ARGV, ShellSession
+from swe_srl.sandbox.tree import TreeShape, restore_shape
 from swe_srl.sandbox.workspace import default_cache_root, head_of, prepare_base_repo
 
 __all__ = ["LocalSandbox", "bwrap_argv", "open_inside", "resolve_in_workspace", "workspace_root"]
@@ -148,6 +151,7 @@ class LocalSandbox:
         self._overlay: OverlayWorkspace | None = None
         self._base = prepare_base_repo(task, cache_root)
         self.base_commit = head_of(self._base)
+        self._shape: TreeShape | None = None  # the copy's reset needs it; an overlay's never does
         self.root = self._make_root(task)
         self.workspace = self.root / "testbed"
         try:
@@ -243,7 +247,7 @@ class LocalSandbox:
             argv = self._jail.wrap(bwrap)  # join the cgroup and set rlimits as root, then drop
             self._pids_watch = self._jail.watch()
             return ShellSession(
-                lambda: PipeChannel(argv, str(self.root), self.root / "shell.log", env={}, bwrap=True),
+                lambda: self._open(argv, str(self.root), env={}, bwrap=True),
                 ctl_dir=CONTROL_DIR,
                 pid_namespace=True,
                 guard=guard,
@@ -255,12 +259,19 @@ class LocalSandbox:
         self._clean_env = {**BASE_ENV, **extra}
         argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *SHELL_ARGV]
         return ShellSession(
-            lambda: PipeChannel(argv, str(self.workspace), self.root / "shell.log"),
+            lambda: self._open(argv, str(self.workspace)),
             ctl_dir=str(self.root / "ctl"),
             home=str(self.workspace),
             pid_namespace=False,
             guard=guard,
         )
+
+    def _open(self, argv: list[str], cwd: str, **options) -> PipeChannel:
+        """A fresh shell, in a workspace root the last one may have locked (``chmod 000 /testbed``)."""
+        mode = stat.S_IMODE(os.stat(self.workspace).st_mode)
+        if mode & 0o700 != 0o700:
+            os.chmod(self.workspace, mode | 0o700)
+        return PipeChannel(argv, cwd, self.root / "shell.log", **options)
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60.0) -> ExecResult:
@@ -271,13 +282,22 @@ class LocalSandbox:
     def diff(self) -> str:
         """``git diff`` of the workspace against the base commit, untracked files included."""
         self._check_open()
-        return self._session.git_diff(self.base_commit, self._clean_env, PATCH_LIMIT_BYTES)
+        return git_diff(
+            self._session, self.base_commit, self._clean_env, PATCH_LIMIT_BYTES, self.kill_processes
+        )
 
     def reset(self) -> None:
-        """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell."""
+        """A new episode: no process, no tmpfs content, pristine ``.git``, the base tree, a fresh shell.
+
+        With every process dead, the host puts back ``.git`` and the tree's shape (directories'
+        modes and attributes; strays git cannot see or remove moved aside, :mod:`swe_srl.sandbox.tree`);
+        then git, inside the sandbox, restores the files.
+        """
         self._check_open()
         self.kill_processes()
         self._session.discard()  # what the last episode's processes left pending is not this one's
+        if self._pids_watch is not None:
+            self._pids_watch.tripped()  # nor are the forks its fork bomb had refused
         trash = self.root / "trash"
         trash.mkdir(mode=0o700, exist_ok=True)
         if self._overlay is not None:
@@ -286,9 +306,12 @@ class LocalSandbox:
             self._session.start()
             return
         restore_git_dir(self._base, self.workspace, self._user, trash=trash)
+        if self._shape is None:
+            self._shape = TreeShape.of(self._base)  # the base is the cache's: it never changes
+        restore_shape(self._shape, self.workspace, trash)
         self._empty_trash(trash)
         self._session.start()
-        self._session.git_reset(self.base_commit, self._clean_env)
+        git_reset(self._session, self.base_commit, self._clean_env)
 
     def _empty_trash(self, trash: Path) -> None:
         """Delete the last episode's ``.git`` off the reset's critical path (it is outside every bind)."""

@@ -10,7 +10,9 @@ of the sandbox is dead, so nothing races it.
 Host-side reads and writes (``read_file``/``write_file``) walk the path one directory at a time
 with ``O_NOFOLLOW``: a process inside that swaps a directory for a symlink between the check and the
 open makes the call fail instead of redirecting it, and anything but a regular file (a FIFO renamed
-over a file the host reads) is refused without blocking.
+over a file the host reads) is refused without blocking. The host writes only files the sandbox's
+user owns: the sandbox can move a root-owned object link anywhere in its tree, and root writing
+through it would rewrite the shared cache.
 """
 
 from __future__ import annotations
@@ -88,20 +90,26 @@ def restore_git_dir(base: Path, workspace: Path, user: HostUser | None, trash: P
         _copy_tree(pristine, objects, user)
 
 
-def remove_tree(root: Path) -> None:
-    """Remove a tree an agent may have made unwritable or unsearchable (nothing in it may run)."""
+def remove_tree(root: Path) -> str | None:
+    """Remove a tree an agent may have made unwritable, unsearchable or deeper than ``PATH_MAX``.
+
+    Nothing in it may run. GNU ``rm`` and ``chmod`` walk any depth with descriptors and never follow
+    a link (Python's ``rmtree`` recurses, and a few thousand nested directories overflow it). Never
+    raises: returns ``None`` once ``root`` is gone, else why it is still there (``rm``'s first
+    complaint), for a caller that reports it (``swe-srl sandbox gc``).
+    """
+    if not os.path.lexists(root):
+        return None
     if os.geteuid() != 0:  # root is not stopped by permission bits
-        _make_removable(root)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-def _make_removable(root: Path) -> None:
-    """Directories an agent made unwritable or unsearchable would stop ``rmtree`` (root or not)."""
-    for dirpath, dirnames, _ in os.walk(root):
-        for name in dirnames:
-            path = os.path.join(dirpath, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
+        subprocess.run(["chmod", "-R", "u+rwX", "--", str(root)], stderr=subprocess.DEVNULL)
+    try:
+        argv = ["rm", "-rf", "--one-file-system", "--", str(root)]
+        rm = subprocess.run(argv, stderr=subprocess.PIPE, text=True, errors="replace")
+    except OSError as exc:
+        return f"cannot run rm: {exc}"
+    if not os.path.lexists(root):
+        return None
+    return (rm.stderr.strip().splitlines() or [f"rm exited {rm.returncode}"])[0][:500]
 
 
 def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
@@ -111,6 +119,7 @@ def copy_repo(base: Path, dest: Path, user: HostUser | None = None) -> None:
     in place, poisoning the cached base repository for every later episode.
     """
     dest.mkdir(parents=True)
+    dest.chmod(stat.S_IMODE(base.stat().st_mode))  # what reset() restores (sandbox.tree)
     entries = [str(p) for p in base.iterdir() if p.name != ".git"]
     if entries:  # one `cp` for a whole tree beats Python on large repositories (and makes reflinks)
         subprocess.run(["cp", "-a", "--reflink=auto", "-t", str(dest), *entries], check=True)
@@ -129,6 +138,8 @@ def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Pat
     Symlinks are followed by hand so that an absolute link to ``/testbed/x`` maps into the
     workspace, while any link leading outside it is refused.
     """
+    if "\0" in path:
+        raise SandboxError(f"path {path!r} contains a NUL byte")
     if not path.startswith("/"):
         path = f"{TESTBED}/{path}"
     if path != TESTBED and not path.startswith(TESTBED + "/"):
@@ -146,7 +157,13 @@ def resolve_in_workspace(workspace: Path, path: str, max_links: int = 40) -> Pat
             parts.pop()
             continue
         candidate = workspace.joinpath(*parts, name)
-        if candidate.is_symlink():
+        try:
+            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            is_link = False
+        except OSError as exc:  # a path longer than PATH_MAX
+            raise SandboxError(f"cannot resolve {path[:200]!r}: {exc.strerror}") from None
+        if is_link:
             links += 1
             if links > max_links:
                 raise SandboxError(f"path {path}: too many symbolic links")
@@ -229,9 +246,16 @@ def open_inside(
                 os.fchown(fd, user.uid, user.gid)
     finally:
         os.close(parent)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise SandboxError(f"{target} is not a regular file")
+    if writing and user is not None and st.st_uid != user.uid:
+        # Root writes only what the sandbox itself could: a file it does not own is a hard link
+        # into the shared base cache (a pack moved over a working-tree file), which root would
+        # otherwise rewrite for every later sandbox of the task.
+        os.close(fd)
+        raise SandboxError(f"{target} is not the sandbox's own file (owner uid {st.st_uid}): not written")
     return fd
 
 

@@ -35,9 +35,10 @@ class DiskWatch:
     """Trips when the sandbox eats into the reserves of free space or free inodes under ``path``.
 
     It trips only when free space (inodes) is under its reserve *and* dropped by more than the slack
-    since the watch was last armed (each command arms it as it starts): a disk another program filled
-    does not stop commands that write nothing, and ``rm`` (which frees space) always runs. A fast
-    writer overshoots the reserve by at most what it writes in one poll.
+    since the watch was last armed above the reserve (each command arms it as it starts), or since it
+    last tripped: ``rm`` (which frees space) always runs, and a sandbox is stopped at most once per
+    slack the disk loses below the reserve, whoever wrote it (no filesystem tells whose writes they
+    were). A fast writer overshoots the reserve by at most what it writes in one poll.
     """
 
     def __init__(
@@ -69,6 +70,23 @@ class DiskWatch:
         return None if got is None else got[0]
 
     def arm(self) -> None:
+        """Called as each command starts: from here on, the sandbox's writes count against it.
+
+        Below a reserve the baseline never follows the disk down, or a writer would be forgiven
+        its last step's worth at every step: one that splits its writes over many commands, or
+        writes in the background while the agent keeps stepping, would never be stopped.
+        """
+        free, start = self._free(), self._start
+        if free is None or start is None:
+            self._start = free
+            return
+        self._start = (
+            free[0] if free[0] >= self.reserve else max(start[0], free[0]),
+            free[1] if free[1] >= self.inode_reserve else max(start[1], free[1]),
+        )
+
+    def accept(self) -> None:
+        """After a trip: the disk stays full until files go, so what is free now is the new baseline."""
         self._start = self._free()
 
     def check(self) -> str:
@@ -125,7 +143,7 @@ class _Watchdog:
                     continue
                 note = watch.check()
                 if note:
-                    watch.arm()  # the disk stays full until files go: do not kill every next step
+                    watch.accept()  # the disk stays full until files go: do not kill every next step
                     try:
                         stop(note)
                     except Exception:

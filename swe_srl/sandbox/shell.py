@@ -13,9 +13,8 @@ trips, :meth:`ShellSession.interrupt` kills the whole shell (a busy shell cannot
 background writer has no command to stop) and the note ends the next result, which a fresh shell
 produces.
 
-The harness's own git commands (:meth:`ShellSession.git_diff`, :meth:`ShellSession.git_reset`, scripts
-of :mod:`swe_srl.sandbox.gitops`) run inside the sandbox too, because the repository's configuration
-is the agent's to change.
+The harness's own scripts (:meth:`ShellSession.run_clean`: the git of :mod:`swe_srl.sandbox.gitops`)
+run inside the sandbox too, because the repository's configuration is the agent's to change.
 
 State persists like an interactive shell for the working directory and exported variables: the
 subshell's ``EXIT`` trap writes ``cd`` + ``export -p`` to a state file that the shell loads after
@@ -34,15 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from swe_srl.records import ExecResult
-from swe_srl.sandbox.base import (
-    DEFAULT_OUTPUT_LIMIT,
-    PATCH_LIMIT_BYTES,
-    TESTBED,
-    TRUNCATION_MARKER,
-    SandboxError,
-    truncate_patch,
-)
-from swe_srl.sandbox.gitops import GIT_SAFE_ENV, diff_script, reset_script
+from swe_srl.sandbox.base import DEFAULT_OUTPUT_LIMIT, TESTBED, TRUNCATION_MARKER, SandboxError, ScriptError
 from swe_srl.sandbox.reserve import WATCHDOG
 
 # The environment every command starts from, identical in both backends (no host variables).
@@ -208,11 +199,14 @@ class ShellSession:
         self._carry = b""  # output that arrived after the previous sentinel (background processes)
         self._starting = False
         self._lock = threading.Lock()
-        self._notes: list[str] = []  # why the host killed the shell, for the agent's next observation
+        self._notes: list[str] = []  # what the host did behind the agent's back, for its next observation
+        self._killed = False  # the shell was killed from another thread: the next run starts a fresh one
         self.restarts = 0
+        self.repository_broken = False  # git could not diff the workspace last time (gitops.git_diff)
         self._watch = WATCHDOG.add(guard, self.interrupt) if guard is not None else None
 
     def start(self) -> None:
+        self._killed = False
         self._channel = self._opener()
         script = _PREAMBLE % {
             "mark": self._mark.decode(),
@@ -238,23 +232,28 @@ class ShellSession:
 
         Git runs inside the sandbox on purpose: the repository's config and attributes are the
         agent's to change (hooks, filters, fsmonitor), so they must never execute on the host.
+        A script that fails raises :class:`ScriptError`; a shell that died or hung meanwhile, plain
+        :class:`SandboxError`.
         """
         assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
         cmd = f"builtin cd -- {shlex.quote(self._home)} && env -i {assignments} bash -c {shlex.quote(script)}"
+        restarts = self.restarts
         result = self.run(cmd, timeout, save=False, limit=limit)
+        if result.exit_code != 0 and (result.timed_out or self.restarts != restarts):
+            raise SandboxError(f"{what}: the sandbox's shell died or hung (exit {result.exit_code})")
         if result.exit_code != 0:
-            raise SandboxError(f"{what} failed (exit {result.exit_code}): {result.output[-2000:]}")
+            raise ScriptError(what, result.exit_code, result.output)
         return result.output
 
-    def git_diff(self, base: str, env: dict[str, str], limit: int = PATCH_LIMIT_BYTES) -> str:
-        """The workspace's diff against ``base`` (see :func:`swe_srl.sandbox.gitops.diff_script`)."""
-        script = diff_script(base, self._ctl_dir, limit)
-        output = self.run_clean(script, {**env, **GIT_SAFE_ENV}, "git diff", limit=limit + 1)
-        return truncate_patch(output, limit)
+    @property
+    def ctl_dir(self) -> str:
+        """The shell's control directory inside the sandbox (a tmpfs of its own locally)."""
+        return self._ctl_dir
 
-    def git_reset(self, base: str, env: dict[str, str]) -> None:
-        """Restore the base commit's tree in place (see :func:`swe_srl.sandbox.gitops.reset_script`)."""
-        self.run_clean(reset_script(base), {**env, **GIT_SAFE_ENV}, "git reset")
+    def note(self, text: str) -> None:
+        """Say ``text`` at the end of the agent's next command (something the harness did or saw)."""
+        with self._lock:
+            self._notes.append(text)
 
     def interrupt(self, note: str) -> None:
         """Kill the shell and every process of the sandbox, from any thread; ``note`` ends the next result.
@@ -263,6 +262,7 @@ class ShellSession:
         """
         with self._lock:
             self._notes.append(note)
+            self._killed = True
             channel = self._channel
         if channel is not None:
             channel.kill()
@@ -282,7 +282,7 @@ class ShellSession:
             raise SandboxError("a command cannot contain NUL bytes")
         if self._channel is None:
             self.start()
-        elif self._notes and not self._starting:
+        elif self._killed and not self._starting:
             self._restart()  # the shell was killed between two steps: start the command in a fresh one
         started = time.monotonic()
         timeout = max(float(timeout), 0.001)
@@ -384,7 +384,9 @@ class ShellSession:
             getattr(channel, "detach", channel.close)()
         with self._lock:
             self._notes = []
+            self._killed = False
         self._carry = b""
+        self.repository_broken = False
 
     def detach(self) -> None:
         """Drop the channel without cleaning up inside (the caller is destroying the sandbox)."""

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from swe_srl.records import Task
 from swe_srl.sandbox.base import SandboxError
+from swe_srl.sandbox.localfs import remove_tree
 
 PREPARATION_VERSION = 3  # bump when the preparation recipe changes: old cache entries are then ignored
 BRANCH = "main"
@@ -240,7 +241,7 @@ def prepare_base_repo(task: Task, cache_root: Path | None = None) -> Path:
             if not (final / ".git").is_dir():  # lost a race only if the winner's repository is there
                 raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)  # what a build step left there may be of any depth
     return final
 
 

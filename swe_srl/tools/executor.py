@@ -15,7 +15,8 @@ when the sandbox itself fails (``SandboxError``), which the episode loop handles
   quoted into a shell line and no argument is limited by the command-line length. Its undo history
   (the last few versions of each edited file) lives in the sandbox's ``/tmp`` too, so it lasts one
   episode: ``reset()`` starts the next with an empty ``/tmp``.
-- ``submit`` ends the episode with the sandbox's diff against the base commit as the patch.
+- ``submit`` ends the episode with the sandbox's diff against the base commit as the patch (empty,
+  and the observation says why, when the agent broke ``.git`` so that git cannot diff).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from swe_srl.actions import FormatError, validate_action
 from swe_srl.records import Action, ExecResult
-from swe_srl.sandbox.base import TRUNCATION_MARKER, Sandbox
+from swe_srl.sandbox.base import TRUNCATION_MARKER, BrokenRepository, Sandbox
 from swe_srl.tools.observation import (
     TIMEOUT_MESSAGE,
     canonical_observation,
@@ -39,6 +40,7 @@ from swe_srl.tools.observation import (
 )
 
 EMPTY_PATCH = "Submitted, but the repository has no changes against the base commit (empty patch)."
+BROKEN_REPOSITORY_PATCH = "Submitted, but {reason}; the patch is empty."
 FORMAT_ERROR_EXIT = 2  # exit status reported for calls that never ran (bad tool or arguments)
 
 _SCRIPT_TEXT = (Path(__file__).parent / "editor_script.py").read_text()
@@ -107,9 +109,7 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
     elif action.tool == "str_replace_editor":
         result = _run_editor(sandbox, action, timeout)
     else:  # submit: validate_action admits no other tool
-        patch = sandbox.diff()
-        shown = clip_observation(canonical_observation(patch)) if patch else EMPTY_PATCH
-        result = ToolResult(shown, 0, submitted=True, patch=patch)
+        result = _submit(sandbox)
     return ToolResult(
         observation=result.observation,
         exit_code=result.exit_code,
@@ -118,6 +118,15 @@ def execute(sandbox: Sandbox, action: Action, timeout: float = 60.0) -> ToolResu
         duration=time.monotonic() - start,
         patch=result.patch,
     )
+
+
+def _submit(sandbox: Sandbox) -> ToolResult:
+    try:
+        patch = sandbox.diff()
+    except BrokenRepository as err:  # the agent broke .git: its patch is empty, and it is told why
+        return ToolResult(BROKEN_REPOSITORY_PATCH.format(reason=err), 1, submitted=True, patch="")
+    shown = clip_observation(canonical_observation(patch)) if patch else EMPTY_PATCH
+    return ToolResult(shown, 0, submitted=True, patch=patch)
 
 
 def _check_encodable(action: Action) -> None:

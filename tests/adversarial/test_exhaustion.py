@@ -61,6 +61,47 @@ def test_background_disk_writer_outlives_its_step(backend, tiny_task, cache_root
         assert_usable(box)
 
 
+def test_stepping_rearms_the_disk_reserve(backend, tiny_task, cache_root):
+    """Every step re-armed the watch at the current free space: a background writer slower than the
+    slack (16 MiB) per step was never stopped while the agent kept stepping."""
+    disk = _disk_of(backend)
+    reserve = shutil.disk_usage(disk).free - (48 << 20)  # crossed after ~48 MiB
+    limits = dataclasses.replace(TEST_LIMITS, disk_reserve_bytes=reserve)
+    with make_sandbox(backend, tiny_task, cache_root=cache_root, limits=limits) as box:
+        writer = (
+            "for i in $(seq 150); do head -c 1000000 /dev/zero > /testbed/bg.$i; sleep 0.05; done; "
+            "touch /testbed/bg.done"
+        )
+        bash(box, f"(setsid nohup sh -c '{writer}' >/dev/null 2>&1 &); echo started")
+        notes, deadline = "", time.monotonic() + 40  # the writer needs ~10 s for its 150 MB
+        while "free space fell below" not in notes and time.monotonic() < deadline:
+            notes += bash(box, "true").observation  # a step every ~0.1 s: ~1 MB written between two
+            time.sleep(0.05)
+        time.sleep(3)  # a writer still running would finish its 150 files meanwhile
+        assert "free space fell below" in notes
+        listing = bash(box, "ls /testbed | grep -c '^bg\\.'; ls /testbed/bg.done 2>/dev/null | wc -l")
+        count, done = listing.observation.split()[:2]
+        assert int(count) < 120 and done == "0", (count, done)
+        bash(box, "rm -f /testbed/bg.*")
+        assert_usable(box)
+
+
+def test_fill_dev_tmpfs(sandbox):
+    """/dev and /dev/shm were tmpfs mounts without a size: memory held until the sandbox dies, and
+    without a memory cgroup (swe-srl run by an ordinary user) as much as the host has."""
+    chunk = TEST_LIMITS.file_size_bytes // 2
+    fill = f"for i in $(seq 8); do head -c {chunk} /dev/zero > $d/fill.$i 2>/dev/null || break; done"
+    result = bash(
+        sandbox, f"for d in /dev /dev/shm; do {fill}; done; cat /dev/fill.* /dev/shm/fill.* | wc -c"
+    )
+    stored = int(result.observation.split()[-1])
+    assert stored <= 2 * TEST_LIMITS.tmpfs_bytes, stored >> 20  # Docker: 64 MiB each; local: /dev/shm only
+    bash(sandbox, "rm -f /dev/fill.* /dev/shm/fill.*")
+    assert bash(sandbox, "echo x > /dev/shm/small && cat /dev/shm/small").observation == "x"  # still usable
+    assert bash(sandbox, "echo quiet > /dev/null; head -c 3 /dev/zero | wc -c").observation == "3"
+    assert_usable(sandbox)
+
+
 def test_inode_exhaustion(backend, tiny_task, cache_root):
     """Millions of empty files use no space but every inode: the reserve covers inodes too."""
     stat = os.statvfs(_disk_of(backend))

@@ -22,7 +22,7 @@ import pytest
 from attacks import TEST_LIMITS, assert_usable, bash, editor
 
 from swe_srl.records import Action
-from swe_srl.sandbox import SandboxError, make_sandbox
+from swe_srl.sandbox import BrokenRepository, SandboxError, make_sandbox
 from swe_srl.tools.executor import execute
 
 ENGINE_RESTART_VAR = "SWE_SRL_TEST_ENGINE_RESTART"
@@ -129,10 +129,11 @@ def test_full_disk_in_workspace(backend, tiny_task, small_disk):
         assert "No space left on device" in filled.observation
         created = editor(box, command="create", path="/testbed/new.txt", file_text="x" * 4_000_000)
         assert created.exit_code != 0 or "No space" in created.observation or "rror" in created.observation
-        with pytest.raises(SandboxError):
+        with pytest.raises(BrokenRepository, match="No space left"):
             box.diff()  # `git add` in a temporary index cannot write objects
-        with pytest.raises(SandboxError):
-            execute(box, Action("submit", {}))
+        # Submitting is never an error of the sandbox: the patch is empty, and the agent reads why.
+        submitted = execute(box, Action("submit", {}))
+        assert submitted.submitted and submitted.patch == "" and "No space left" in submitted.observation
         bash(box, "rm -f fill.* new.txt")
         assert "+    return a + b" in box.diff()
         assert_usable(box)
