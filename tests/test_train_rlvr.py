@@ -1,12 +1,14 @@
-"""RLVR: the tool environment on the sample task (local sandbox, real grader) and one GRPO step.
+"""RLVR: episodes in SweEnv (local sandbox, real grader) driven by the trainer, and GRPO steps on them.
 
 No doubles: bubblewrap runs the tools, the real grader runs the task's tests, TRL's GRPOTrainer
-drives the episode through ``environment_factory``.
+machinery generates (``generate`` on CPU) and optimises.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,92 +27,223 @@ def sample_tasks():
     return load_tasks("sample")
 
 
-def _apply_gold(env, task) -> str:
-    return env.bash(
-        f"cd /testbed && cat > /tmp/gold.diff <<'GOLD_EOF'\n{task.patch}\nGOLD_EOF\ngit apply /tmp/gold.diff"
-    )
+def _scripted_episodes(tasks, scripts: list[list[str]], grader=None):
+    """Run one episode per script through TurnBatcher seats, answering each turn from the script."""
+    from swe_srl.context import build_messages
+    from swe_srl.env import SweEnv
+    from swe_srl.eval.grader import SandboxGrader
+    from swe_srl.train.episodes import EpisodeRecord, TurnBatcher, run_episode_thread
 
-
-def test_gold_patch_through_the_tools_is_rewarded(sample_tasks):
-    from swe_srl.train.config import RlvrConfig
-    from swe_srl.train.rlvr import SweToolEnv
-
-    task = sample_tasks[0]
-    env = SweToolEnv(sample_tasks, RlvrConfig(sandbox="local", max_turns=5))
+    batcher = TurnBatcher(len(scripts), build_messages)
+    records = [EpisodeRecord(i) for i in range(len(scripts))]
+    envs = [SweEnv(tasks=tasks, sandbox="local", grader=grader or SandboxGrader("local")) for _ in scripts]
+    threads = [
+        threading.Thread(
+            target=run_episode_thread,
+            args=(records[i], envs[i], batcher.policy(i), tasks[0]),
+            kwargs={"max_turns": len(scripts[i]), "on_end": lambda i=i: batcher.finish(i)},
+        )
+        for i in range(len(scripts))
+    ]
+    prompts: list[dict[int, list[dict]]] = []
     try:
-        assert env.reset(instance_id=task.instance_id, prompt=[]) is None
-        assert "durata" in env.bash("ls /testbed")
-        _apply_gold(env, task)
-        env.submit()
-        assert env.get_reward() == 1.0
-        assert "already submitted" in env.bash("ls")
-        # A fresh episode that changes nothing is not resolved; get_reward submits for the model.
-        env.reset(instance_id=task.instance_id)
-        assert "cat -n" in env.str_replace_editor("view", "/testbed/durata/units.py", view_range=[1, 3])
-        assert env.get_reward() == 0.0
-        assert (env.episodes, env.resolved) == (2, 1)
+        for thread in threads:
+            thread.start()
+        turn = 0
+        while True:
+            waiting = batcher.next_batch()
+            if not waiting:
+                break
+            prompts.append(waiting)
+            batcher.answer({i: scripts[i][turn] for i in waiting})
+            turn += 1
+        for thread in threads:
+            thread.join()
     finally:
-        env.env.close()
+        for env in envs:
+            env.close()
+    return records, prompts
 
 
-def test_step_shaping_adds_similarity_to_the_expert(sample_tasks):
-    from swe_srl.train.config import RlvrConfig
-    from swe_srl.train.rlvr import SweToolEnv
+def test_gold_fix_is_rewarded_and_an_empty_episode_is_not(sample_tasks):
+    from swe_srl.episode import SAMPLE_FIX_SCRIPT
 
-    task = sample_tasks[0]
+    fix = list(SAMPLE_FIX_SCRIPT)
+    idle = ["<think>look</think>\n<function=bash>\n<parameter=command>ls /testbed</parameter>\n</function>"]
+    records, prompts = _scripted_episodes(sample_tasks, [fix, idle])
+    assert (records[0].reward, records[1].reward) == (1.0, 0.0)  # the idle one is submitted for it
+    assert records[0].trajectory.resolved and not records[0].failure
+    assert len(prompts) == len(fix)  # turns in lockstep: turn 1 asks both, later turns only the fixer
+    assert set(prompts[0]) == {0, 1} and all(set(p) == {0} for p in prompts[1:])
+
+
+def test_finished_episodes_are_graded_in_their_own_threads(sample_tasks):
+    """Grading runs where the episode runs, so episodes that finish together are graded at once."""
+    from swe_srl.eval.grader import SandboxGrader
+
+    threads: list[str] = []
+
+    class Recording(SandboxGrader):  # the real grader; it notes which thread graded
+        def grade(self, task, patch):
+            threads.append(threading.current_thread().name)
+            return super().grade(task, patch)
+
+    submit = ["<think>done</think>\n<function=submit>\n</function>"]
+    records, _ = _scripted_episodes(sample_tasks, [submit, submit, submit], grader=Recording("local"))
+    assert [r.reward for r in records] == [0.0, 0.0, 0.0]
+    assert len(set(threads)) == 3 and threading.main_thread().name not in threads
+
+
+def test_an_infrastructure_failure_is_masked_not_scored(sample_tasks, tmp_path):
+    import dataclasses
+
+    from swe_srl.train.episodes import group_advantages
+
+    broken = dataclasses.replace(sample_tasks[0], repo_dir=str(tmp_path / "missing-repo"))
+    records, _ = _scripted_episodes([broken], [["<think>x</think>\n<function=submit>\n</function>"]])
+    assert records[0].reward is None and records[0].failure
+    # In its group the masked episode neither counts in the baseline nor gets an advantage.
+    advantages, keep = group_advantages([1.0, math.nan, 0.0, 0.0], 4, 1e-4)
+    assert keep == [True] and advantages[1] == 0.0
+    assert advantages[0] == pytest.approx((1 - 1 / 3) / (math.sqrt(1 / 3) + 1e-4), rel=1e-4)
+
+
+def test_rlvr_reply_arguments_reach_the_editor_exactly(sample_tasks):
+    """Whitespace and newlines around a str_replace argument are part of it: the RLVR reply goes
+    through SweEnv's one action parser, which keeps every argument byte for byte (block values sit
+    on their own lines, as ``render_action`` writes them and the prompt's format shows)."""
+    from swe_srl.actions import render_action
+
+    write = "printf 'a\\n    keep  \\n\\nb\\n' > /testbed/ws.txt"
+    replace = (
+        "<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n"
+        "<parameter=path>/testbed/ws.txt</parameter>\n"
+        "<parameter=old_str>\n\n    keep  \n\n</parameter>\n<parameter=new_str>\n\n  X\t\n\n</parameter>\n"
+        "</function>"
+    )
+    show = "cat -A /testbed/ws.txt"
+    script = [
+        f"<think>w</think>\n<function=bash>\n<parameter=command>{write}</parameter>\n</function>",
+        f"<think>swap the indented line</think>\n{replace}",
+        f"<think>c</think>\n<function=bash>\n<parameter=command>{show}</parameter>\n</function>",
+        "<think>done</think>\n<function=submit>\n</function>",
+    ]
+    records, _ = _scripted_episodes(sample_tasks, [script])
+    steps = records[0].trajectory.steps
+    assert records[0].reward == 0.0 and not records[0].failure
+    assert steps[1].action.args["old_str"] == "\n    keep  \n"
+    assert steps[1].action.args["new_str"] == "\n  X\t\n"
+    assert render_action(steps[1].action) == replace  # the same text back: nothing altered
+    assert steps[2].observation.strip() == "a$\n  X^I$\n$\nb$"  # stripped arguments give "    X  $"
+
+
+def test_step_shaping_adds_similarity_to_the_expert():
+    from swe_srl.records import Action, Step, Trajectory
+    from swe_srl.train.episodes import step_shaping
+
     expert = ["<function=bash>\n<parameter=command>ls /testbed</parameter>\n</function>"]
-    env = SweToolEnv(sample_tasks, RlvrConfig(step_reward_weight=0.5), {task.instance_id: expert})
-    try:
-        env.reset(instance_id=task.instance_id)
-        env.bash("ls /testbed")  # identical to the expert's first action: similarity 1.0
-        # Only indices the expert has count: (ls vs ls) = 1.0; the auto-submit at index 1 has no partner.
-        assert env.get_reward() == pytest.approx(0.5 * 1.0)
-    finally:
-        env.env.close()
-
-
-def test_response_template_parses_our_tool_calls(tmp_path):
-    from trl.chat_template_utils import parse_response
-
-    from swe_srl.train.rlvr import swe_response_template
-    from swe_srl.train.tiny_model import train_tokenizer
-
-    tokenizer = train_tokenizer(["def f():\n    return 1\n"] * 20, vocab_size=300)
-    tokenizer.response_template = swe_response_template()
-    prefix = tokenizer(
-        tokenizer.apply_chat_template(
-            [{"role": "user", "content": "x"}], tokenize=False, add_generation_prompt=True
-        ),
-        add_special_tokens=False,
-    )["input_ids"]
-    text = (
-        "<think>look</think>\n<function=str_replace_editor>\n<parameter=command>view</parameter>\n"
-        "<parameter=path>/testbed/a.py</parameter>\n</function><|im_end|>"
+    same = Step(thought="", action=Action("bash", {"command": "ls /testbed"}), observation="")
+    submit = Step(thought="", action=Action("submit", {}), observation="")
+    trajectory = Trajectory(
+        instance_id="t", source_format="x", model="m", problem_statement="p", steps=[same, submit]
     )
-    parsed = parse_response(tokenizer, tokenizer(text, add_special_tokens=False)["input_ids"], prefix=prefix)
-    assert parsed["reasoning_content"] == "look"
-    call = parsed["tool_calls"][0]["function"]
-    assert call == {"name": "str_replace_editor", "arguments": {"command": "view", "path": "/testbed/a.py"}}
+    assert step_shaping(trajectory, expert) == pytest.approx(1.0)  # the submit at index 1 has no partner
+    assert step_shaping(trajectory, []) == 0.0
+
+
+def _trainer(sample_tasks, tmp_path, tiny_dir, *overrides):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from swe_srl.train.common import RunPaths, trainer_args
+    from swe_srl.train.config import load_config
+    from swe_srl.train.rlvr import RlvrTrainer, resolved, task_dataset
+
+    config = load_config(CONFIGS / "rlvr_tiny_cpu.yaml", ["rlvr.max_completion_length=8", *overrides])
+    args = trainer_args("rlvr", config, RunPaths(tmp_path / "run"))
+    return RlvrTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_dir),
+        reward_funcs=[resolved],
+        args=args,
+        train_dataset=task_dataset(sample_tasks),
+        processing_class=AutoTokenizer.from_pretrained(tiny_dir),
+        tasks=sample_tasks,
+        rlvr=config.rlvr,
+        experts={},
+        prompt_limit=4096,
+    )
+
+
+def test_each_turn_prompt_is_the_evaluation_context(sample_tasks, tmp_path, tiny_dir):
+    """The student sees, at every turn, what evaluation shows it: build_messages through the chat
+    template, with the three tools and the XML reply format, and nothing else (no other tool, no
+    second tool-call format)."""
+    from swe_srl.context import build_messages
+
+    trainer = _trainer(sample_tasks, tmp_path, tiny_dir, "rlvr.max_turns=2")
+    try:
+        rows = [dict(trainer.train_dataset[0]) for _ in range(2)]
+        records = trainer._run_episodes(rows)
+    finally:
+        trainer.close_envs()
+    tokenizer = trainer.processing_class
+    for record in records:
+        assert len(record.turns) == len(record.trajectory.steps) == 2
+        for k, turn in enumerate(record.turns):
+            expected = build_messages(record.trajectory.problem_statement, record.trajectory.steps[:k])
+            text = tokenizer.apply_chat_template(expected, tokenize=False, add_generation_prompt=True)
+            assert tokenizer.decode(turn.prompt_ids) == text
+            assert record.trajectory.steps[k].raw_action == tokenizer.decode(
+                turn.completion_ids, skip_special_tokens=True
+            )
+        system = build_messages(record.trajectory.problem_statement, [])[0]["content"]
+        for tool in ("bash", "str_replace_editor", "submit"):
+            assert f"- {tool}:" in system
+        assert "step_shaping" not in tokenizer.decode(record.turns[0].prompt_ids)
+        assert "<tool_call>" not in tokenizer.decode(record.turns[0].prompt_ids)
 
 
 @pytest.mark.slow
-def test_one_rlvr_optimisation_step_with_the_tiny_model(sample_tasks, tmp_path):
+def test_one_rlvr_optimisation_step_with_the_tiny_model(sample_tasks, tmp_path, tiny_dir):
     from swe_srl.train.config import load_config
     from swe_srl.train.metrics import read_jsonl
     from swe_srl.train.rlvr import run_rlvr
-    from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
 
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text(sample_tasks[0].problem_statement * 5, encoding="utf-8")
-    model = init_tiny(tmp_path / "tiny", [corpus], TinyModelSpec(vocab_size=400, hidden_size=32))
     config = load_config(
         CONFIGS / "rlvr_tiny_cpu.yaml",
-        [f"model.path={model}", "rlvr.max_completion_length=16", "rlvr.max_turns=2"],
+        [f"model.path={tiny_dir}", "rlvr.max_completion_length=16", "rlvr.max_turns=2"],
     )
     result = run_rlvr(config, tmp_path / "run")
-    assert result.episodes == 2  # one prompt x G=2 rollouts, each graded
+    assert result.episodes == 2  # one task x G=2 episodes, each graded
     assert 0.0 <= result.resolved_rate <= 1.0
     train_logs = [r for r in read_jsonl(result.run / "metrics.jsonl") if r["kind"] == "train" and "loss" in r]
     assert train_logs and train_logs[0]["step"] == 1
-    assert "rewards/SweToolEnv/mean" in train_logs[0]
+    assert train_logs[0]["rlvr/turns_per_episode"] == 2.0 and train_logs[0]["rlvr/masked_episodes"] == 0.0
+    assert "rlvr/resolved_rate" in train_logs[0]
     assert (result.final_model / "config.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fsdp", [False, True], ids=["ddp", "fsdp"])
+def test_rlvr_with_two_processes(tmp_path, tiny_dir, fsdp):
+    """Two ranks, one episode each, turns generated in lockstep; both ranks train and the run ends,
+    under DDP and under FSDP2 (generation from the sharded model, the final model gathered)."""
+    import json
+
+    from train_launch import launch
+
+    from swe_srl.train.metrics import read_jsonl
+
+    run = tmp_path / "run"
+    args = ["train", "rlvr", "--tasks", "sample", "--model", str(tiny_dir), "--out", str(run)]
+    args += ["--config", str(CONFIGS / "rlvr_tiny_cpu.yaml")]
+    for item in ("rlvr.per_device_train_batch_size=1", "rlvr.max_completion_length=8", "rlvr.max_turns=2"):
+        args += ["--set", item]
+    result = launch(args, tmp_path, fsdp=fsdp, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    launched = json.loads((run / "launch.json").read_text())
+    assert launched["distributed_type"] == ("FSDP" if fsdp else "MULTI_CPU")
+    train = [r for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train" and "loss" in r]
+    assert [r["step"] for r in train] == [1]
+    assert train[0]["rlvr/turns_per_episode"] == 2.0
+    assert (run / "final" / "config.json").is_file()
+    assert any((run / "final").glob("*.safetensors"))  # the full model, not an empty sharded save

@@ -1,4 +1,4 @@
-"""SFT on CPU (step instances and whole trajectories), and the training configuration it reads."""
+"""SFT on CPU: step instances and whole trajectories (tests/test_train_config.py covers the config)."""
 
 from __future__ import annotations
 
@@ -6,68 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from swe_srl.train.config import ConfigError, TrainConfig, load_config
+from swe_srl.train.config import load_config
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration
-
-
-def test_every_shipped_config_loads():
-    names = sorted(p.name for p in CONFIGS.glob("*.yaml"))
-    assert {"srl_paper_qwen7b.yaml", "srl_tiny_cpu.yaml", "sft_tiny_cpu.yaml"} <= set(names)
-    for path in CONFIGS.glob("*.yaml"):
-        assert isinstance(load_config(path), TrainConfig)
-
-
-def test_paper_config_holds_the_paper_settings():
-    config = load_config(CONFIGS / "srl_paper_qwen7b.yaml")
-    srl = config.srl
-    assert (srl.num_generations, srl.temperature, srl.learning_rate, srl.beta) == (8, 1.0, 5e-7, 0.0)
-    assert srl.dynamic_sampling and config.model.dtype == "bfloat16" and srl.use_vllm
-    # 8 GPUs x per-device 8 x accumulation 64 = 4096 rollouts = 512 prompts x G
-    assert 8 * srl.per_device_batch_size * srl.gradient_accumulation_steps // srl.num_generations == 512
-
-
-def test_overrides_parse_yaml_values_in_order():
-    config = load_config(
-        CONFIGS / "srl_tiny_cpu.yaml",
-        [
-            "srl.learning_rate=3e-3",
-            "lora.enabled=true",
-            "data.tools=[bash]",
-            "srl.max_steps=5",
-            "srl.max_steps=6",
-        ],
-    )
-    assert config.srl.learning_rate == 3e-3 and config.lora.enabled
-    assert config.data.tools == ["bash"] and config.srl.max_steps == 6
-
-
-@pytest.mark.parametrize(
-    ("yaml_text", "key"),
-    [
-        ("srl:\n  learning_rate: fast\n", "srl.learning_rate"),
-        ("srl:\n  num_generation: 8\n", "srl.num_generation"),
-        ("model: 3\n", "model"),
-        ("data:\n  tools: bash\n", "data.tools"),
-        ("sft:\n  mode: both\n", "sft.mode"),
-        ("srl:\n  max_steps: true\n", "srl.max_steps"),
-    ],
-)
-def test_invalid_yaml_names_file_and_key(tmp_path, yaml_text, key):
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml_text, encoding="utf-8")
-    with pytest.raises(ConfigError) as err:
-        load_config(path)
-    assert str(path) in str(err.value) and repr(key) in str(err.value)
-
-
-def test_malformed_override_is_rejected():
-    with pytest.raises(ConfigError, match="key=value"):
-        load_config(None, ["srl.learning_rate"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +71,7 @@ def test_sft_on_whole_trajectories_with_lora(tiny_dir, tmp_path):
             f"data.path={trajectories}",
             "sft.mode=trajectories",
             "sft.max_steps=1",
-            "sft.per_device_batch_size=2",
+            "sft.per_device_train_batch_size=2",
             "lora.enabled=true",
             "lora.r=4",
         ],

@@ -22,7 +22,7 @@ def _config(steps_dir, model, *extra):
         f"model.path={model}",
         "data.max_train_rows=8",
         "data.max_eval_rows=4",
-        "srl.per_device_batch_size=4",
+        "srl.per_device_train_batch_size=4",
         "srl.num_generations=2",
         "srl.max_completion_length=8",
         "srl.dynamic_sampling_max_rounds=2",
@@ -71,7 +71,7 @@ def test_srl_cli_with_lora_and_plain_grpo(steps_dir, tiny_dir, tmp_path):
     for item in (
         "data.max_train_rows=4",
         "data.max_eval_rows=2",
-        "srl.per_device_batch_size=4",
+        "srl.per_device_train_batch_size=4",
         "srl.num_generations=2",
         "srl.max_completion_length=8",
         "srl.max_steps=1",

@@ -63,7 +63,7 @@ class DemoConfig:
                     "srl.max_steps=2",
                     "srl.eval_steps=0",
                     "srl.num_generations=2",
-                    "srl.per_device_batch_size=2",
+                    "srl.per_device_train_batch_size=2",
                     "srl.max_completion_length=32",
                     "srl.dynamic_sampling_max_rounds=1",
                     "eval.max_new_tokens=32",

@@ -123,13 +123,13 @@ def sft_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.train.sft import run_sft
 
     config = train_config(ctx, "sft", ctx.path(TINY))
-    ctx.advance(f"{config.sft.max_steps} steps")
+    ctx.advance(f"{config.sft.trl['max_steps']} steps")
     result = run_sft(config, ctx.path(SFT_RUN))
 
     run = read_training_run(ctx.path(SFT_RUN))
     held = [p.values for p in run.held_out if "mean_step_reward" in p.values]
     return StageResult(
-        f"{config.sft.max_steps} steps, train loss {result.train_loss:.2f}; {_held_out(held)}",
+        f"{config.sft.trl['max_steps']} steps, train loss {result.train_loss:.2f}; {_held_out(held)}",
         {"train_loss": result.train_loss, "eval_loss": result.eval_loss},
     )
 
@@ -139,17 +139,16 @@ def srl_stage(ctx: DemoContext) -> StageResult:
     from swe_srl.train.srl import run_srl
 
     config = train_config(ctx, "srl", ctx.path(SFT_RUN, "final"))
-    ctx.advance(f"{config.srl.max_steps} steps")
+    ctx.advance(f"{config.srl.trl['max_steps']} steps")
     result = run_srl(config, ctx.path(SRL_RUN))
 
     kept = read_training_run(ctx.path(SRL_RUN)).series("dynamic_sampling/kept_fraction")
     kept_text = (
         f"kept fraction per step {[round(v, 2) for _, v in kept]}" if kept else "no kept fraction logged"
     )
+    steps, group = config.srl.trl["max_steps"], config.srl.trl["num_generations"]
     return StageResult(
-        f"{config.srl.max_steps} GRPO steps (G={config.srl.num_generations}) from the SFT model, "
-        f"{kept_text}; "
-        f"{_held_out(result.eval_history)}",
+        f"{steps} GRPO steps (G={group}) from the SFT model, {kept_text}; {_held_out(result.eval_history)}",
         {"eval_history": result.eval_history},
     )
 

@@ -155,3 +155,58 @@ def load_validation(data) -> Any:
         max_message_chars=data.max_message_chars,
         tools=data.tools,
     )
+
+
+def prompt_tokens(prompt: list[dict[str, str]], tokenizer) -> int:
+    """Tokens of a chat prompt as the trainers render it (chat template and generation prompt)."""
+    from swe_srl.context import TokenCounter
+
+    return TokenCounter(tokenizer).messages(prompt)
+
+
+@dataclass(frozen=True)
+class CapReport:
+    """What the prompt-length cap did to a split."""
+
+    rows: int
+    trimmed: int  # prompts shortened by swe_srl.context.trim_messages to fit
+    dropped: int  # rows that could not fit (system prompt, issue and newest round over the limit)
+
+
+def cap_prompt_length(dataset, tokenizer, limit: int):
+    """The rows with each prompt fitted to ``limit`` tokens (minus an SFT row's completion), and a report.
+
+    A prompt over the model's context makes vLLM reject the request (and that rank's peers wait for
+    it forever); an SFT row over ``max_length`` would be cut inside the action it teaches. Long
+    prompts are shortened by the context builder's one policy (``trim_messages``: oldest
+    observations first, then oldest rounds); rows it cannot fit are dropped.
+    """
+    from datasets import Dataset
+
+    from swe_srl.context import TokenCounter, trim_messages
+
+    if limit <= 0:
+        return dataset, CapReport(len(dataset), 0, 0)
+    counter = TokenCounter(tokenizer)
+    kept, trimmed = [], 0
+    for row in dataset:
+        budget = limit - sum(counter.text(m["content"]) + 1 for m in row.get("completion") or [])
+        if counter.messages(row["prompt"]) <= budget:
+            kept.append(row)
+            continue
+        messages, report = trim_messages(row["prompt"], budget, counter)
+        if report.fits:
+            kept.append({**row, "prompt": messages})
+            trimmed += 1
+    report = CapReport(len(dataset), trimmed, len(dataset) - len(kept))
+    if not report.trimmed and not report.dropped:
+        return dataset, report
+    return Dataset.from_list(kept) if kept else dataset.select([]), report
+
+
+def prompt_limit(data, tokenizer, model_config, completion_tokens: int, context: int | None = None) -> int:
+    """``data.max_prompt_tokens``, else the model's context (or ``context``) minus the completion budget."""
+    if data.max_prompt_tokens > 0:
+        return data.max_prompt_tokens
+    window = context or getattr(model_config, "max_position_embeddings", 0) or tokenizer.model_max_length
+    return max(1, int(window) - completion_tokens)

@@ -7,7 +7,11 @@ from pathlib import Path
 # (file name, record kind, metric keys drawn on one figure)
 FIGURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("train_loss.png", "train", ("loss", "train_loss")),
-    ("train_reward.png", "train", ("reward", "rewards/srl_reward/mean", "dynamic_sampling/kept_fraction")),
+    (
+        "train_reward.png",
+        "train",
+        ("reward", "rewards/srl_reward/mean", "dynamic_sampling/kept_fraction", "rlvr/resolved_rate"),
+    ),
     ("heldout.png", "eval", ("mean_step_reward", "exact_match_rate", "format_error_rate")),
 )
 

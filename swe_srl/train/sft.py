@@ -7,7 +7,8 @@ Two views of the same expert trajectories:
 - ``trajectories``: whole conversations (``messages``) from normalized trajectory files, as SWE-Gym
   trains its SFT agents; ``data.path`` then names trajectory files or folders.
 
-TRL's ``SFTTrainer`` does the work; this module only wires data, config and callbacks.
+TRL's ``SFTTrainer`` does the work; ``swe_srl.train.session`` runs it (folders, launch, logging,
+held-out evaluation, interruption); this module only wires data, config and trainer.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ class SftResult:
     """What an SFT run produced."""
 
     run: Path
-    final_model: Path
-    train_loss: float
+    final_model: Path | None  # None when interrupted (resume with --resume)
+    train_loss: float | None
     eval_loss: float | None  # held-out token loss on the completion (steps mode)
+    interrupted: bool = False
+    global_step: int = 0
 
 
 def trajectory_conversations(paths: list[str]):
@@ -47,74 +50,65 @@ def trajectory_conversations(paths: list[str]):
 
 
 def _datasets(config: TrainConfig):
-    from swe_srl.train.data import load_train, load_validation, to_sft_rows
+    from swe_srl.train.data import load_train, load_validation
 
     data = config.data
     if config.sft.mode == "trajectories":
         return trajectory_conversations([data.path]), None
-    train = load_train(data)
-    validation = load_validation(data)
-    return to_sft_rows(train, data.max_thought_chars), validation
+    return load_train(data), load_validation(data)
 
 
 def run_sft(config: TrainConfig, out: str | Path, *, resume: bool = False) -> SftResult:
     """Train with SFT, evaluate on the validation split, save RUN/final and the curves."""
-    from trl import SFTConfig, SFTTrainer
+    from swe_srl.train.data import held_out_rows
+    from swe_srl.train.session import run_training
 
-    from swe_srl.train.common import (
-        latest_checkpoint,
-        load_model_and_tokenizer,
-        peft_config,
-        prepare_run,
-        save_final,
-        trainer_kwargs,
-    )
-    from swe_srl.train.data import held_out_rows, to_sft_rows
-    from swe_srl.train.metrics import HeldOutEvalCallback, JsonlLogCallback
-    from swe_srl.train.plots import plot_run
+    train, validation = _datasets(config)
 
-    paths = prepare_run(out, config)
-    model, tokenizer = load_model_and_tokenizer(config.model)
-    train_rows, validation = _datasets(config)
-    sft = config.sft
-    args = SFTConfig(
-        **trainer_kwargs(sft, config, paths),
-        max_length=sft.max_length,
-        completion_only_loss=True if sft.mode == "steps" else None,
-        packing=False,
-        eval_strategy="no",
-        per_device_eval_batch_size=config.eval.batch_size,
-    )
-    callbacks = [JsonlLogCallback(paths.metrics)]
-    if validation is not None:
-        rows = held_out_rows(validation)
-        callbacks.append(
-            HeldOutEvalCallback(
-                paths.metrics,
-                rows,
-                tokenizer,
-                config.eval.max_new_tokens,
-                config.eval.batch_size,
-                sft.eval_steps,
-            )
+    def build(ctx):
+        from trl import SFTTrainer
+
+        from swe_srl.train.common import cap_train_prompts, peft_config
+        from swe_srl.train.data import to_sft_rows
+
+        thought = config.data.max_thought_chars
+        rows = train if validation is None else to_sft_rows(train, thought)
+        if validation is not None:
+            rows = cap_train_prompts(rows, ctx.model, ctx.tokenizer, config, "sft")
+        trainer = SFTTrainer(
+            model=ctx.model,
+            args=ctx.args,
+            train_dataset=rows,
+            eval_dataset=to_sft_rows(validation, thought) if validation is not None else None,
+            processing_class=ctx.tokenizer,
+            peft_config=peft_config(config.lora),
+            callbacks=ctx.callbacks,
         )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_rows,
-        eval_dataset=to_sft_rows(validation, config.data.max_thought_chars)
-        if validation is not None
-        else None,
-        processing_class=tokenizer,
-        peft_config=peft_config(config.lora),
-        callbacks=callbacks,
+        return trainer
+
+    outcome = run_training(
+        "sft",
+        config,
+        out,
+        build,
+        resume=resume,
+        held_out=held_out_rows(validation) if validation is not None else None,
+        managed_args={
+            "completion_only_loss": True if config.sft.mode == "steps" else None,
+            "per_device_eval_batch_size": config.eval.batch_size,
+        },
     )
-    checkpoint = latest_checkpoint(paths.root) if resume else None
-    train_output = trainer.train(resume_from_checkpoint=checkpoint)
-    eval_loss = trainer.evaluate()["eval_loss"] if validation is not None else None
-    final = save_final(trainer, tokenizer, paths)
-    plot_run(paths.root)
-    return SftResult(paths.root, final, float(train_output.training_loss), eval_loss)
+    eval_loss = None
+    if validation is not None and not outcome.interrupted:  # every process takes part
+        eval_loss = float(outcome.trainer.evaluate()["eval_loss"])
+    return SftResult(
+        outcome.run,
+        outcome.final_model,
+        outcome.train_loss,
+        eval_loss,
+        outcome.interrupted,
+        outcome.global_step,
+    )
 
 
 def held_out_loss(config: TrainConfig, model_path: str) -> float:
@@ -127,6 +121,7 @@ def held_out_loss(config: TrainConfig, model_path: str) -> float:
     model, tokenizer = load_model_and_tokenizer(config.model, model_path)
     model.eval()
     validation = load_validation(config.data)
+    max_length = int(config.sft.trl.get("max_length") or 2048)
     total, count = 0.0, 0
     for row in validation:
         prompt = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
@@ -135,7 +130,7 @@ def held_out_loss(config: TrainConfig, model_path: str) -> float:
         answer = sft_completion_text(thought, row["target"]) + tokenizer.eos_token
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-        ids = torch.tensor([prompt_ids + answer_ids])[:, -config.sft.max_length :]
+        ids = torch.tensor([prompt_ids + answer_ids])[:, -max_length:]
         labels = ids.clone()
         labels[:, : max(0, ids.shape[1] - len(answer_ids))] = -100
         with torch.no_grad():

@@ -161,7 +161,7 @@ def build_tiny_model(tokenizer, spec: TinyModelSpec):
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.convert_tokens_to_ids(BOS),
+        bos_token_id=None,  # the tokenizer has no BOS (ChatML): a config id would be realigned with a warning
     )
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(
