@@ -6,8 +6,10 @@
    the task's repository each, as one image per instance does). Disk is the images' own layers
    (the shared base image excluded); the ratio is per-environment / per-task.
 2. **Time to first step** on a repository of more than 5,000 files (Django's sdist, with its
-   environment built first): creating a sandbox and running its first command, p50 / p90 over
-   repetitions, local and Docker, against the same on the small bundled sample task (baseline).
+   environment built first), p50 / p90 over repetitions, for a new sandbox (start + first command)
+   and for the next episode in the same sandbox (``reset()`` + first command): local with the
+   overlay workspace, local copying the workspace (the baseline: how every episode started before),
+   and Docker; each against the copy baseline in the same run, and against the small sample task.
 
 Needs the package index once (the environments build), bubblewrap and a Docker engine.
 Run: ``.venv/bin/python benchmarks/bench_environments.py [--env inflection-0.5.1] [--reps 7]``.
@@ -130,16 +132,55 @@ def large_task(cache: Path) -> Task:
     )
 
 
-def first_step(kind: str, task: Task, reps: int) -> dict:
-    make_sandbox(kind, task).close()  # warm: base repository prepared, images built
-    times = []
+def _quantiles(times: list[float]) -> dict:
+    times = sorted(times)
+    return {"p50": round(statistics.median(times), 3), "p90": round(times[int(0.9 * (len(times) - 1))], 3)}
+
+
+def first_step(kind: str, task: Task, reps: int, **options) -> dict:
+    """A new sandbox to its first command, and the next episode (``reset()``) to its first command."""
+    make_sandbox(kind, task, **options).close()  # warm: base repository prepared, images built
+    starts, resets = [], []
     for _ in range(reps):
         start = time.perf_counter()
-        with make_sandbox(kind, task) as sandbox:
+        with make_sandbox(kind, task, **options) as sandbox:
             sandbox.run("true")
-            times.append(time.perf_counter() - start)
-    times.sort()
-    return {"p50": round(statistics.median(times), 3), "p90": round(times[int(0.9 * (len(times) - 1))], 3)}
+            starts.append(time.perf_counter() - start)
+            sandbox.run("echo changed >> README.rst; rm -rf docs; touch new.txt")  # an episode's edits
+            start = time.perf_counter()
+            sandbox.reset()
+            sandbox.run("true")
+            resets.append(time.perf_counter() - start)
+    new, reset = _quantiles(starts), _quantiles(resets)
+    return {**new, "reset_p50": reset["p50"], "reset_p90": reset["p90"]}
+
+
+SETUPS = (("local", "overlay", {"workspace": "overlay"}), ("local", "copy", {"workspace": "copy"}),
+          ("docker", "", {}))  # fmt: skip
+
+
+def time_to_first_step(reps: int) -> tuple[list[dict], int]:
+    cache = Path(tempfile.gettempdir()) / "swe-srl-bench-large"
+    large = large_task(cache)
+    files = sum(1 for _ in Path(large.repo_dir).rglob("*") if _.is_file())
+    small = load_tasks("sample")[0]
+    rows = []
+    for kind, mode, options in SETUPS:
+        sample = {
+            "sandbox": kind,
+            "workspace": mode,
+            "repo": "sample",
+            **first_step(kind, small, reps, **options),
+        }
+        big = {"sandbox": kind, "workspace": mode, "repo": f"django ({files} files)",
+               **first_step(kind, large, reps, **options)}  # fmt: skip
+        big["ratio_vs_sample"] = round(big["p50"] / sample["p50"], 2)
+        rows += [sample, big]
+    baseline = {r["repo"]: r for r in rows if r["workspace"] == "copy"}
+    for row in rows:
+        row["ratio_vs_copy"] = round(row["p50"] / baseline[row["repo"]]["p50"], 3)
+        row["reset_ratio_vs_copy"] = round(row["reset_p50"] / baseline[row["repo"]]["reset_p50"], 3)
+    return rows, files
 
 
 def main() -> None:
@@ -177,23 +218,18 @@ def main() -> None:
         f"{disk['disk_ratio_per_env_vs_per_task']:.3f}x",
     )
     console.print(table)
-    cache = Path(tempfile.gettempdir()) / "swe-srl-bench-large"
-    large = large_task(cache)
-    files = sum(1 for _ in Path(large.repo_dir).rglob("*") if _.is_file())
-    small = load_tasks("sample")[0]
-    rows = []
-    for kind in ("local", "docker"):
-        rows.append({"sandbox": kind, "repo": "sample", **first_step(kind, small, args.reps)})
-        rows.append(
-            {"sandbox": kind, "repo": f"django ({files} files)", **first_step(kind, large, args.reps)}
-        )
-    for index in range(0, len(rows), 2):
-        rows[index + 1]["ratio_vs_sample"] = round(rows[index + 1]["p50"] / rows[index]["p50"], 2)
-    table = Table(title="time to first step (sandbox start + first command), seconds; target p50 <= 0.5 s")
-    for column in ("sandbox", "repository", "p50", "p90", "ratio vs sample"):
+    rows, files = time_to_first_step(args.reps)
+    table = Table(
+        title="time to first step, seconds (new sandbox / next episode after reset); target p50 <= 0.5 s"
+    )
+    columns = ("sandbox", "workspace", "repository", "new p50", "new p90", "vs copy", "reset p50",
+               "reset p90", "vs copy", "vs sample")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(row["sandbox"], row["repo"], f"{row['p50']:.3f}", f"{row['p90']:.3f}",
+        table.add_row(row["sandbox"], row["workspace"] or "-", row["repo"], f"{row['p50']:.3f}",
+                      f"{row['p90']:.3f}", f"{row['ratio_vs_copy']:.2f}x", f"{row['reset_p50']:.3f}",
+                      f"{row['reset_p90']:.3f}", f"{row['reset_ratio_vs_copy']:.2f}x",
                       f"{row.get('ratio_vs_sample', 1.0):.2f}x")  # fmt: skip
     console.print(table)
     result = {

@@ -30,6 +30,7 @@ __all__ = [
     "test_paths_outside_testbed_are_refused",
     "test_read_write_diff_and_reset",
     "test_run_exit_codes_and_merged_stderr",
+    "test_same_size_edit_in_the_second_the_index_was_written_is_diffed",
     "test_shell_killed_from_inside_is_restarted",
     "test_state_persists_between_commands",
     "test_timeout_kills_and_sandbox_stays_usable",
@@ -235,3 +236,19 @@ def test_kill_processes_stops_every_process(sandbox):
     assert len(sandbox.read_file("ticks")) == size > 0
     assert sandbox.run("echo [$KEPT]; pwd").output == "[]\n/testbed\n"  # a fresh shell
     assert sandbox.read_file("ticks")[:2] == b"x\n"  # the workspace is untouched
+
+
+def test_same_size_edit_in_the_second_the_index_was_written_is_diffed(sandbox):
+    """git trusts a file whose size, inode and times (to the second) match its index entry unless the
+    file is not older than the index file (racy git). The diff works on a copy of the index: a copy
+    with a newer mtime made an in-place, same-size fix, written in the second the file and the index
+    last were, invisible (an empty patch for a correct fix)."""
+    wrote_index_then_edited = (
+        "python3 -c 'import time; time.sleep(1 - time.time() % 1)'; "  # at the start of a second
+        "touch calc/ops.py && git read-tree HEAD && git update-index -q --refresh; "  # file and index
+        "printf 'def add(a, b):\\n    return a + b\\n' > calc/ops.py; "  # same size, same inode
+        "sleep 1.1"  # the diff runs in a later second
+    )
+    assert sandbox.run(wrote_index_then_edited).exit_code == 0
+    assert sandbox.run("cat calc/ops.py").output == "def add(a, b):\n    return a + b\n"
+    assert "+    return a + b" in sandbox.diff()

@@ -48,7 +48,8 @@ def _training_run(run: Path) -> Path:
     """A training run folder written by the trainers' own callbacks and scoring functions."""
     from transformers import TrainerState
 
-    from swe_srl.train.metrics import JsonlLogCallback, append_jsonl, score_completions
+    from swe_srl.jsonl import append_record
+    from swe_srl.train.metrics import JsonlLogCallback, score_completions
 
     logger = JsonlLogCallback(run / "metrics.jsonl")
     expert = "<function=bash>\n<parameter=command>ls /testbed</parameter>\n</function>"
@@ -61,7 +62,7 @@ def _training_run(run: Path) -> Path:
         completions = ["no tool call", f"<think>look</think>\n{expert}"][: 1 + (step > 1)]
         metrics = score_completions(completions, [expert] * len(completions))
         # the record HeldOutEvalCallback writes (it generates the completions with the model first)
-        append_jsonl(run / "metrics.jsonl", {"kind": "eval", "step": step, "time": 0.0, **asdict(metrics)})
+        append_record(run / "metrics.jsonl", {"kind": "eval", "step": step, "time": 0.0, **asdict(metrics)})
     write_step_rewards(
         run / "heldout_rewards.jsonl",
         [
@@ -239,15 +240,15 @@ def test_training_run_report(tmp_path):
 
 def _sft_then_srl(tmp_path) -> Path:
     """An SFT run and an SRL run that starts from the SFT run's final model (its config.yaml says so)."""
+    from swe_srl.jsonl import append_record
     from swe_srl.train.config import TrainConfig, save_config
-    from swe_srl.train.metrics import append_jsonl
 
     root = tmp_path / "chain"
     sft = root / "sft"
     (sft / "final").mkdir(parents=True)
     for step in range(1, 301, 50):
-        append_jsonl(sft / "metrics.jsonl", {"kind": "train", "step": step, "loss": 8.0 - step / 100})
-    append_jsonl(sft / "metrics.jsonl", {"kind": "eval", "step": 300, "mean_step_reward": 0.41})
+        append_record(sft / "metrics.jsonl", {"kind": "train", "step": step, "loss": 8.0 - step / 100})
+    append_record(sft / "metrics.jsonl", {"kind": "eval", "step": 300, "mean_step_reward": 0.41})
     srl = _training_run(root / "srl")
     config = TrainConfig()
     config.model.path = str(sft / "final")
@@ -281,10 +282,10 @@ def test_sft_then_srl_chain_is_aligned_on_one_step_axis(tmp_path):
 
 def test_training_again_into_a_run_keeps_the_newest_session(tmp_path):
     run = _training_run(tmp_path / "again")
-    from swe_srl.train.metrics import append_jsonl
+    from swe_srl.jsonl import append_record
 
     for step, loss in ((1, 5.0), (2, 4.0)):  # trained again from step 1 into the same folder
-        append_jsonl(run / "metrics.jsonl", {"kind": "train", "step": step, "loss": loss})
+        append_record(run / "metrics.jsonl", {"kind": "train", "step": step, "loss": loss})
     (training,) = collect(run).training_runs
     assert training.series("loss") == [(1, 5.0), (2, 4.0)]
 

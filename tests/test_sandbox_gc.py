@@ -98,3 +98,29 @@ def test_gc_reports_leftover_it_cannot_remove_and_goes_on(tmp_path):
         assert pinned.exists() and not deep.exists()
     finally:
         subprocess.run(["chattr", "-i", str(pinned)], check=True)
+
+
+def test_a_crashed_runs_overlay_is_unmounted_before_its_workspace_is_removed(tmp_path):
+    """A run killed mid-episode leaves its overlay mounted; gc unmounts it, never deleting through it."""
+    import pytest
+
+    from swe_srl.sandbox.gc import gc_workspaces
+    from swe_srl.sandbox.identity import sandbox_user
+    from swe_srl.sandbox.overlay import OverlayWorkspace
+
+    user = sandbox_user()
+    if user is None:
+        pytest.skip("overlays are mounted by swe-srl running as root")
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    (lower / "kept.py").write_text("x = 1\n")
+    root = tmp_path / "ws"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    entry = root / f"task.{dead.pid}.1000.abc"
+    entry.mkdir(parents=True)
+    OverlayWorkspace(entry, lower, user)  # never closed: what a crash leaves
+    assert os.path.ismount(entry / "testbed")
+    removed = gc_workspaces(older_than=0, root=root)
+    assert [r.name for r in removed] == [str(entry)] and not entry.exists()
+    assert (lower / "kept.py").read_text() == "x = 1\n"  # nothing was deleted through the mount

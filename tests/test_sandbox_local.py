@@ -24,9 +24,10 @@ def cache_root(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
 
-@pytest.fixture
-def sandbox(tiny_task, cache_root):
-    box = make_sandbox("local", tiny_task, cache_root=cache_root)
+@pytest.fixture(params=["auto", "copy"])
+def sandbox(tiny_task, cache_root, request):
+    """Every shared behaviour holds for both workspaces: the overlay (auto, as root) and the copy."""
+    box = make_sandbox("local", tiny_task, cache_root=cache_root, workspace=request.param)
     yield box
     box.close()
 
@@ -82,24 +83,36 @@ def test_trivial_step_is_fast(sandbox):
     assert statistics.median(times) < 0.015
 
 
-def test_agent_cannot_poison_cached_git_objects(tiny_task, cache_root):
+def _cache_digest(cache_root) -> dict[str, bytes]:
+    files = sorted(p for p in cache_root.rglob("*") if p.is_file() and not p.is_symlink())
+    return {str(p): p.read_bytes() for p in files}
+
+
+@pytest.mark.parametrize("mode", ["copy", "overlay"])
+def test_agent_cannot_poison_cached_git_objects(tiny_task, cache_root, mode):
     """Rewriting every object file in one episode leaves the next episode's repository intact.
 
-    The object files are the cache's own inodes, read-only to the sandbox's user: writing them in
-    place is refused, and replacing them only changes this workspace's copy.
+    Copy: the object files are the cache's own inodes, read-only to the sandbox's user, so writing
+    them in place is refused and replacing them only changes this workspace's copy. Overlay: every
+    write lands in the episode's upper layer; the snapshot below and the cache are byte-identical.
     """
-    with make_sandbox("local", tiny_task, cache_root=cache_root) as first:
+    if mode == "overlay" and os.geteuid() != 0:
+        pytest.skip("the overlay workspace is made by swe-srl running as root")
+    with make_sandbox("local", tiny_task, cache_root=cache_root, workspace=mode) as first:
+        before = _cache_digest(cache_root)
         in_place = first.run(
             'find /testbed/.git/objects -type f | while read f; do chmod u+w "$f"; echo junk > "$f"; done; '
             "git -C /testbed fsck >/dev/null 2>&1; echo fsck=$?"
         )
-        assert "fsck=0" in in_place.output and "Permission denied" in in_place.output
+        if mode == "copy":
+            assert "fsck=0" in in_place.output and "Permission denied" in in_place.output
         vandal = first.run(
             'find /testbed/.git/objects -type f | while read f; do rm -f "$f"; echo junk > "$f"; done; '
             "git -C /testbed fsck >/dev/null 2>&1; echo fsck=$?"
         )
         assert "fsck=0" not in vandal.output
-    with make_sandbox("local", tiny_task, cache_root=cache_root) as second:
+        assert _cache_digest(cache_root) == before
+    with make_sandbox("local", tiny_task, cache_root=cache_root, workspace=mode) as second:
         check = second.run(
             "git -C /testbed fsck --full >/dev/null 2>&1; echo fsck=$?; git -C /testbed log --oneline | wc -l"
         )
@@ -128,3 +141,16 @@ def test_swapped_symlink_between_check_and_open_is_refused(tmp_path):
     (workspace / "link").symlink_to(outside / "secret")
     with pytest.raises(OSError):  # the last component is never followed
         open_inside(workspace, workspace / "link", os.O_RDONLY)
+
+
+def test_overlay_index_matches_the_files_so_diffs_hash_nothing(tiny_task, tmp_path):
+    """The snapshot's git index is refreshed as episodes see the files: no file looks modified, so
+    the per-step diff hashes nothing it need not (a stale index costs a full read of the tree)."""
+    if os.geteuid() != 0:
+        pytest.skip("the overlay workspace is made by swe-srl running as root")
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the snapshot's first user, then one that finds it made
+        with make_sandbox("local", tiny_task, cache_root=cache, workspace="overlay") as box:
+            assert box.workspace_mode == "overlay"
+            assert box.run("git diff-files --name-only | wc -l").output == "0\n"
+            assert not (box.root / "upper" / ".git" / "index").exists()  # nothing rewrote it either

@@ -118,7 +118,8 @@ def test_resume_skips_checkpoint_killed_mid_write(tmp_path, steps_dir, tiny_dir)
     from typer.testing import CliRunner
 
     from swe_srl.cli import app
-    from swe_srl.train.metrics import append_jsonl, read_jsonl
+    from swe_srl.jsonl import append_record
+    from swe_srl.train.metrics import read_jsonl
 
     run = tmp_path / "run"
     first = CliRunner().invoke(app, _train_args(steps_dir, tiny_dir, run, 2)[3:])
@@ -131,7 +132,7 @@ def test_resume_skips_checkpoint_killed_mid_write(tmp_path, steps_dir, tiny_dir)
     records = [{**r, "before_kill": True} for r in read_jsonl(run / "metrics.jsonl") if r["step"] <= 2]
     (run / "metrics.jsonl").write_text("", encoding="utf-8")
     for record in records:
-        append_jsonl(run / "metrics.jsonl", record)
+        append_record(run / "metrics.jsonl", record)
     with (run / "metrics.jsonl").open("a", encoding="utf-8") as handle:
         handle.write('{"kind": "train", "step": 3, "lo')
 

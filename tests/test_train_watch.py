@@ -48,12 +48,13 @@ def test_run_folder_with_an_earlier_run_is_refused_without_resume(tmp_path):
 
 def test_resumed_run_drops_the_records_after_its_checkpoint(tmp_path):
     """A run killed after step 5 with its last checkpoint at 4 logs steps 5.. again when resumed."""
-    from swe_srl.train.metrics import append_jsonl, read_jsonl, truncate_after
+    from swe_srl.jsonl import append_record
+    from swe_srl.train.metrics import read_jsonl, truncate_after
 
     path = tmp_path / "metrics.jsonl"
     for step in range(1, 6):
-        append_jsonl(path, {"kind": "train", "step": step})
-    append_jsonl(path, {"kind": "eval", "step": 5})
+        append_record(path, {"kind": "train", "step": step})
+    append_record(path, {"kind": "eval", "step": 5})
     assert truncate_after(path, 4) == 2
     assert [r["step"] for r in read_jsonl(path)] == [1, 2, 3, 4]
 

@@ -1,8 +1,9 @@
 """Build an environment once: a virtual environment at ``/opt/swe-srl/venv`` over the base root filesystem.
 
-The build runs under bubblewrap with the base root filesystem's ``/usr`` and ``/etc`` (never the
-host's), the environment's source tree at ``/testbed`` and the future virtual environment at
-``/opt/swe-srl/venv``, both writable, and the network shared so pip reaches the package index
+The build runs under bubblewrap as the unprivileged sandbox account (``buildbox.py``: never as
+host root) with the base root filesystem's ``/usr`` and ``/etc`` (never the host's), the
+environment's source tree at ``/testbed`` and the future virtual environment at
+``/opt/swe-srl/venv``, both writable, and only the network shared, so pip reaches the package index
 through this machine's configuration (``pipconf.py``). In order it: creates the virtual environment
 (no system site-packages), bootstraps pip from the harness's own pip, runs ``pre_install``,
 installs the pinned ``packages``, runs ``install`` (e.g. an editable install of ``/testbed``), and
@@ -28,16 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from swe_srl.environments import buildbox
+from swe_srl.environments.buildbox import BOOTSTRAP, OUT, VENV
 from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import SandboxError
 from swe_srl.sandbox.localfs import remove_tree
 
-VENV = "/opt/swe-srl/venv"
-BOOTSTRAP = "/run/swe-srl/bootstrap"
-OUT = "/run/swe-srl/out"
-HOST = "/run/swe-srl/host"  # host paths pip's configuration names, when the tree has no place for them
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_BUILD_TIMEOUT = 1800.0
 READY = "environment.json"
@@ -205,58 +204,17 @@ def build_script(spec: EnvSpec, pip_version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _host_binds(rootfs: Path, paths: tuple[str, ...]) -> dict[str, str]:
-    """Where each host path pip's configuration names appears in the build (host path -> inside path).
-
-    A path under the tree's read-only ``/etc`` or ``/usr`` that the tree lacks has no mount point
-    there: it is bound under ``/run/swe-srl/host`` instead, and the configuration rewritten to match.
-    """
-    binds = {}
-    for path in paths:
-        in_system = path.startswith(("/etc/", "/usr/"))
-        binds[path] = path if not in_system or (rootfs / path.lstrip("/")).exists() else f"{HOST}{path}"
-    return binds
-
-
-def _rewrite(text: str, binds: dict[str, str]) -> str:
-    for host, inside in sorted(binds.items(), key=lambda kv: -len(kv[0])):
-        if host != inside:
-            text = text.replace(host, inside)
-    return text
-
-
-def _bwrap_build_argv(
-    rootfs: Path, tmp: Path, pip_dir: Path, binds: dict[str, str], pip_cache: Path
-) -> list[str]:
-    argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
-    argv += ["--ro-bind", str(rootfs / "usr"), "/usr", "--ro-bind", str(rootfs / "etc"), "/etc"]
-    for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        target = rootfs / link
-        if target.is_symlink():
-            argv += ["--symlink", os.readlink(target), f"/{link}"]
-    for name in ("resolv.conf", "hosts"):  # name resolution as on this machine, for the index
-        if Path("/etc", name).exists() and (rootfs / "etc" / name).exists():
-            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for host, inside in binds.items():
-        argv += ["--ro-bind", host, inside]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    argv += ["--bind", str(tmp / "home"), "/root", "--bind", str(tmp / "testbed"), "/testbed"]
-    # pip's download cache outlives the build: rebuilding an environment (or CI) downloads nothing twice.
-    argv += ["--bind", str(pip_cache), "/root/.cache/pip"]
-    argv += ["--bind", str(tmp / "venv"), VENV, "--bind", str(tmp / "out"), OUT]
-    argv += ["--ro-bind", str(pip_dir), f"{BOOTSTRAP}/pip"]
-    return [*argv, "--chdir", "/testbed", "--clearenv"]
-
-
 def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
     if shutil.which("bwrap") is None:
         raise EnvironmentUnavailable("building environments needs bubblewrap (apt-get install bubblewrap)")
+    user = buildbox.build_user()
     pip_dir, pip_version = _bootstrap_pip()
     conf = read_pip_config()
-    binds = _host_binds(rootfs, conf.paths)
-    (tmp / "out" / "pip.conf").write_text(_rewrite(conf.text, binds))
+    binds = buildbox.host_binds(rootfs, conf.paths)
+    sources = buildbox.readable_sources((*conf.paths, str(pip_dir)), tmp, user)
+    (tmp / "out" / "pip.conf").write_text(buildbox.rewrite(conf.text, binds))
     env = {
-        **{k: _rewrite(v, binds) for k, v in conf.variables.items()},
+        **{k: buildbox.rewrite(v, binds) for k, v in conf.variables.items()},
         "PIP_CONFIG_FILE": f"{OUT}/pip.conf",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_NO_INPUT": "1",
@@ -268,12 +226,14 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
     }
     pip_cache = tmp.parent / "pip-cache"
     pip_cache.mkdir(exist_ok=True)
-    argv = _bwrap_build_argv(rootfs, tmp, pip_dir, binds, pip_cache)
+    (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))
+    buildbox.hand_over(tmp, pip_cache, user)
+    pairs = [(sources[host], inside) for host, inside in binds.items()]
+    argv = buildbox.build_argv(rootfs, tmp, Path(sources[str(pip_dir)]), pairs, pip_cache, user)
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))
     argv += ["bash", f"{OUT}/build.sh"]
-    log = tmp / "out" / "build.log"
+    log = tmp / "build.log"
     with open(log, "wb") as handle:
         try:
             proc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
@@ -286,4 +246,4 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         raise EnvironmentBuildError(
             f"environment {spec.name}: build failed (exit {proc.returncode}):\n{tail}"
         )
-    shutil.copyfile(log, tmp / "build.log")
+    buildbox.take_back(tmp / "venv")

@@ -9,11 +9,10 @@ rerun resumes with exactly the tasks that were finished.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import threading
 from pathlib import Path
 
+from swe_srl.jsonl import append_record, read_records
 from swe_srl.records import EvalResult, RecordError
 
 _FIELDS = {f.name for f in dataclasses.fields(EvalResult)}
@@ -38,43 +37,12 @@ class ResultsLog:
 
     def load(self) -> dict[str, EvalResult]:
         """Every complete line, by instance id; a torn last line is skipped."""
-        if not self.path.exists():
-            return {}
         results: dict[str, EvalResult] = {}
-        raw = self.path.read_bytes()
-        lines = raw.split(b"\n")
-        complete = lines if raw.endswith(b"\n") else lines[:-1]
-        for number, line in enumerate(complete, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except ValueError:
-                if number == len(complete):
-                    continue  # torn by a crash mid-write
-                raise RecordError("not valid JSON", source=str(self.path), record=f"line {number}") from None
+        for number, data in read_records(self.path):
             result = result_from_dict(data, source=str(self.path), line=number)
             results[result.instance_id] = result
         return results
 
-    def _cut_torn_tail(self) -> None:
-        """Drop bytes after the last newline (a line a crash left half-written)."""
-        if not self.path.exists():
-            return
-        raw = self.path.read_bytes()
-        if raw and not raw.endswith(b"\n"):
-            keep = raw.rfind(b"\n") + 1
-            with self.path.open("r+b") as handle:
-                handle.truncate(keep)
-                handle.flush()
-                os.fsync(handle.fileno())
-
     def append(self, result: EvalResult) -> None:
-        line = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._cut_torn_tail()
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_record(self.path, result.to_dict(), sync=True)

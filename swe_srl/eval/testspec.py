@@ -3,7 +3,8 @@
 The one test runner (``testrun.py``: ``tasks validate``, the grader and ``replay-check``) takes
 everything from this record: the test command, the swebench log parser, extra environment variables,
 the pytest plugins to load by name, the test directives and the timeout. :meth:`TestRunSpec.from_task`
-builds it from a task; an environment record can fill the same fields.
+builds it from a task; :meth:`TestRunSpec.for_suite` from an environment alone, for a run of a
+project's whole test suite (``tasks synth`` and ``tasks mine`` find the passing set that way).
 
 Test directives are what the test command is given to run. As swebench's ``get_test_directives``
 does, they are the files the test patch adds or changes (minus data files; Django's runner gets
@@ -17,8 +18,12 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from swe_srl.records import Task
+
+if TYPE_CHECKING:
+    from swe_srl.environments.spec import EnvSpec
 
 DEFAULT_TEST_COMMAND = "python3 -m pytest -rA -p no:cacheprovider"
 DEFAULT_TIMEOUT = 300.0
@@ -82,6 +87,31 @@ class TestRunSpec:
             pytest_plugins=plugins,
             timeout=timeout,
             version=task.version,
+        )
+
+    @classmethod
+    def for_suite(
+        cls,
+        environment: EnvSpec,
+        *,
+        instance_id: str,
+        paths: tuple[str, ...] = (),
+        options: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> TestRunSpec:
+        """A run of the project's own tests in ``environment``: its test command, parser, variables and
+        plugins over ``paths`` (none: what the project's configuration collects), ``options`` added to
+        the command (``--tb=short``). No test patch: the tests are the tree's own."""
+        command = " ".join(part for part in (environment.test_cmd, options) if part)
+        return cls(
+            instance_id=instance_id,
+            test_command=command or DEFAULT_TEST_COMMAND,
+            log_parser=swebench_log_parser(environment.log_parser),
+            directives=tuple(paths),
+            env=tuple(environment.env.items()),
+            pytest_plugins=environment.pytest_plugins,
+            timeout=timeout,
+            version=environment.version,
         )
 
     @property

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from swe_srl.jsonl import read_records
 from swe_srl.records import RecordError
 from swe_srl.report.step_rewards import FILE_NAME as STEP_REWARDS_FILE
 from swe_srl.report.step_rewards import StepReward, read_step_rewards
@@ -91,17 +92,8 @@ def _numbers(record: dict) -> dict[str, float]:
 
 def _metrics_records(path: Path) -> list[dict]:
     """The JSON objects of ``metrics.jsonl``; a torn last line (a crash mid-write) is skipped."""
-    lines = path.read_text(encoding="utf-8").split("\n")
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as err:
-            if number == len(lines):  # no newline after it: the writer was killed mid-line
-                continue
-            raise RecordError(f"not valid JSON: {err}", source=str(path), record=f"line {number}") from None
+    for number, data in read_records(path):
         if not isinstance(data, dict):
             raise RecordError("expected a JSON object", source=str(path), record=f"line {number}")
         _need_int(data, "step", str(path), f"line {number}")

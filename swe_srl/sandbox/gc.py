@@ -11,6 +11,7 @@ from pathlib import Path
 from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
 from swe_srl.sandbox.local import workspace_root
 from swe_srl.sandbox.localfs import remove_tree
+from swe_srl.sandbox.overlay import unmount_under
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def _owned_by_live_process(owner: str) -> bool:
 
 
 def gc_workspaces(older_than: float, root: Path | None = None, now: float | None = None) -> list[Removed]:
-    """Remove local workspaces older than ``older_than`` seconds whose owning process has exited.
+    """Remove local workspaces older than ``older_than`` seconds whose owning process has exited
+    (their overlay, if still mounted, unmounted first).
 
     Workspace directories are named ``<instance>.<pid>.<created>.<random>`` by the local backend.
     Whatever an agent left in them (trees of any depth, unreadable directories) is removed; one that
@@ -58,6 +60,7 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
         age = now - int(parts[2])
         if age < older_than or (_pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
             continue  # still young, or its owner still runs (unless it is a day old)
+        unmount_under(entry)  # a crashed run's overlay: never delete through it
         removed.append(Removed("workspace", str(entry), age, remove_tree(entry) or ""))
     return removed
 

@@ -73,7 +73,9 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
         f"ex=({excludes})\n"
         f"idx={shlex.quote(ctl_dir)}/index.$$\n"
         'trap \'rm -f -- "$idx" "$idx.lock" "$idx.err"\' EXIT\n'
-        'cp -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
+        # -p: git trusts an entry whose stat matches unless its mtime is not older than the index
+        # file (racy git); a copy with a newer mtime would hide a same-size edit made in that second.
+        'cp -p -- "$GIT_DIR/index" "$idx" 2>/dev/null || rm -f -- "$idx"\n'
         'export GIT_INDEX_FILE="$idx"\n'
         # What git cannot add is left out, not fatal: a file or directory the agent made unreadable
         # (root inside holds no capability), an empty nested repository (one with commits becomes a

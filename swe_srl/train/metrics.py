@@ -24,7 +24,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from swe_srl.records import RecordError
+from swe_srl.jsonl import append_record, cut_torn_tail, read_records
 from swe_srl.train.data import HeldOutRow
 
 
@@ -148,28 +148,9 @@ def evaluate_sharded(model, tokenizer, rows: list[HeldOutRow], max_new_tokens: i
 # metrics.jsonl, TensorBoard, W&B
 
 
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The records of a metrics file; a torn last line (the writer killed mid-line) is skipped."""
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            if number == len(lines):  # no newline after it
-                continue
-            raise RecordError("not valid JSON", source=str(path), record=f"line {number}") from None
-    return records
+    return [record for _, record in read_records(path)]
 
 
 def truncate_after(path: Path, step: int) -> int:
@@ -177,7 +158,7 @@ def truncate_after(path: Path, step: int) -> int:
     line; returns how many records were dropped."""
     records = read_jsonl(path)
     keep = [r for r in records if int(r.get("step", 0)) <= step]
-    torn = path.is_file() and not path.read_bytes().endswith(b"\n") and path.stat().st_size > 0
+    torn = cut_torn_tail(path)
     if len(keep) != len(records) or torn:
         path.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
     return len(records) - len(keep)
@@ -209,7 +190,7 @@ class JsonlLogCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and state.is_world_process_zero:
             values = {k: v for k, v in logs.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-            append_jsonl(
+            append_record(
                 self.path, {"kind": "train", "step": state.global_step, "time": time.time(), **values}
             )
             self._scalars("train", state.global_step, values)
@@ -217,7 +198,7 @@ class JsonlLogCallback(TrainerCallback):
     def record_eval(self, step: int, metrics: HeldOutMetrics) -> dict[str, Any]:
         """Write one held-out score (call on the main process) and return its record."""
         record = {"kind": "eval", "step": step, "time": time.time(), **asdict(metrics)}
-        append_jsonl(self.path, record)
+        append_record(self.path, record)
         self._scalars("heldout", step, asdict(metrics))
         if self.echo is not None:
             self.echo(step, record)

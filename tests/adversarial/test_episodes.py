@@ -152,3 +152,83 @@ def test_diff_executes_nothing_from_workspace(sandbox):
     assert "+changed" in patch and "+* filter=x diff=t" in patch
     assert bash(sandbox, "ls /tmp | grep -c '^ran-'").observation == "0", bash(sandbox, "ls /tmp").observation
     assert execute(sandbox, Action("submit", {})).observation != EMPTY_PATCH
+
+
+# What an episode sees of /testbed: every path with its type, mode, content hash or link target, and
+# extended attributes. The index is left out: git may refresh it, which changes no file.
+_VIEW = r"""python3 - <<'PY'
+import hashlib, os
+def xattrs(p):
+    try:
+        return sorted(os.listxattr(p, follow_symlinks=False))
+    except OSError:
+        return []
+rows = []
+for d, dirs, files in os.walk("/testbed"):
+    for name in sorted(dirs) + sorted(files):
+        p = os.path.join(d, name)
+        if p == "/testbed/.git/index":
+            continue
+        st = os.lstat(p)
+        kind = "l" if os.path.islink(p) else "d" if os.path.isdir(p) else "f"
+        data = os.readlink(p) if kind == "l" else ""
+        if kind == "f":
+            try:
+                with open(p, "rb") as handle:
+                    data = hashlib.sha256(handle.read()).hexdigest()
+            except OSError as exc:  # a mode the episode set: root inside holds no capability
+                data = "unreadable %d" % exc.errno
+        rows.append("%s %s %o %s %s" % (p, kind, st.st_mode & 0o7777, data, xattrs(p)))
+print(hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest(), len(rows))
+PY"""
+
+# Everything an overlay lets an episode do to the files it was given: copy every file up and
+# change it, delete a file (a whiteout), replace a directory (an opaque one), rename a directory
+# (a redirect), hard-link a file and write through the link, change modes, and try to forge the
+# overlay's own attributes (whiteouts, redirects, opaque markers) as well as plant ordinary ones.
+_PLANT = r"""cd /testbed
+git ls-files -z | xargs -0 -I{} sh -c 'echo PLANTED >> "$1"' _ {}
+rm -f README.md
+rm -rf tests && mkdir tests && echo 'def test_add(): pass' > tests/test_ops.py
+mv calc calc.moved && mkdir calc && printf 'def add(a, b):\n    return a + b\n' > calc/ops.py
+ln calc.moved/ops.py .git/planted-link && echo via-link >> .git/planted-link
+chmod 0777 .git/config calc.moved; chmod 0 .git/description
+python3 - <<'PY'
+import os
+for path, name, value in [
+    ("/testbed/calc.moved", "trusted.overlay.opaque", b"y"),
+    ("/testbed/calc", "trusted.overlay.redirect", b"/tests"),
+    ("/testbed/.git/HEAD", "trusted.overlay.origin", b"x"),
+    ("/testbed/calc/ops.py", "user.planted", b"1"),
+]:
+    try:
+        os.setxattr(path, name, value)
+        print("set", name)
+    except OSError as exc:
+        print("refused", name, exc.errno)
+PY"""
+
+
+def test_plant_through_shared_snapshot_for_next_episode(open_sandbox, backend):
+    """Episodes of one task share one read-only snapshot (locally, as root, the overlay's lower layer;
+    in Docker, the image): whatever episode 1 does to /testbed, a concurrent episode sees none of it,
+    and neither does the next episode after ``reset()`` nor one in a new sandbox after it closed.
+    """
+    import os
+
+    first, sibling = open_sandbox(), open_sandbox()
+    if backend == "local" and os.geteuid() == 0:
+        assert first.workspace_mode == sibling.workspace_mode == "overlay"
+    pristine = bash(first, _VIEW).observation
+    assert bash(sibling, _VIEW).observation == pristine
+    planted = bash(first, _PLANT).observation
+    assert "set user.planted" in planted and "set trusted." not in planted, planted
+    assert bash(first, _VIEW).observation != pristine  # the planting took, in this episode
+    assert bash(sibling, _VIEW).observation == pristine
+    _assert_pristine(sibling)
+    first.reset()
+    assert bash(first, _VIEW).observation == pristine
+    _assert_pristine(first)
+    bash(first, _PLANT)
+    first.close()
+    assert bash(open_sandbox(), _VIEW).observation == pristine

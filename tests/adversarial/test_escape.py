@@ -167,3 +167,37 @@ def test_patch_under_grading_remounts_host_dirs(backend, task):
         assert not target.exists()
     finally:
         target.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_write_through_to_the_overlays_cached_tree(open_sandbox):
+    """The overlay workspace names its lower layer (the cached tree) in mountinfo: reach it and write.
+
+    Inside, the path does not exist (nothing of the host is mounted there); on the host, the
+    sandbox's account cannot traverse the root-only directory holding it; and an overlay never
+    writes its lower layer, so vandalising every file of /testbed leaves the cached tree as it was.
+    """
+    import os
+    import subprocess
+
+    from swe_srl.sandbox.identity import sandbox_user
+
+    sandbox = open_sandbox()
+    if getattr(sandbox, "workspace_mode", "copy") != "overlay":
+        pytest.skip("the workspace is a copy here (swe-srl not running as root)")
+    lower = bash(sandbox, "grep -o 'lowerdir=[^,]*' /proc/self/mountinfo | head -1 | cut -d= -f2").observation
+    assert lower.startswith("/") and Path(lower).is_dir()
+    before = {p: p.read_bytes() for p in Path(lower).rglob("*") if p.is_file()}
+    inside = bash(sandbox, f"ls {lower} 2>&1; touch {lower}/pwned 2>&1; echo rc=$?").observation
+    assert "rc=0" not in inside and not (Path(lower) / "pwned").exists()
+    account = sandbox_user()
+    outside = subprocess.run(
+        ["runuser", "-u", account.name, "--", "touch", f"{lower}/pwned"], capture_output=True, text=True
+    )
+    assert outside.returncode != 0 and "Permission denied" in outside.stderr
+    bash(sandbox, "find /testbed -type f -exec sh -c 'echo junk > \"$1\"' _ {} \\; ; rm -rf /testbed/*")
+    assert {p: p.read_bytes() for p in Path(lower).rglob("*") if p.is_file()} == before
+    assert os.stat(Path(lower)).st_uid == account.uid  # owned by the account...
+    assert os.stat(Path(lower).parent).st_mode & 0o077 == 0  # ...behind a directory it cannot enter
+    sandbox.reset()
+    assert bash(sandbox, "git status --porcelain | wc -l").observation == "0"

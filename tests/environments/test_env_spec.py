@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from swe_srl.environments.build import _host_binds, _rewrite, build_script
+from swe_srl.environments.build import build_script
+from swe_srl.environments.buildbox import host_binds, rewrite
 from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.reference import spec_for
 from swe_srl.environments.spec import EnvSpec, read_environments, spec_from_dict
@@ -115,12 +116,12 @@ def test_paths_the_root_filesystem_cannot_hold_are_moved_and_rewritten(tmp_path)
     rootfs = tmp_path / "rootfs"
     (rootfs / "etc" / "ssl").mkdir(parents=True)
     (rootfs / "etc" / "ssl" / "ca.pem").write_text("")
-    binds = _host_binds(rootfs, ("/etc/ssl/ca.pem", "/etc/xdg/pip/constraints.txt", "/opt/wheels"))
+    binds = host_binds(rootfs, ("/etc/ssl/ca.pem", "/etc/xdg/pip/constraints.txt", "/opt/wheels"))
     assert binds["/etc/ssl/ca.pem"] == "/etc/ssl/ca.pem"  # bound over the tree's own file
     assert binds["/opt/wheels"] == "/opt/wheels"  # outside /etc and /usr: any path can be made
     moved = binds["/etc/xdg/pip/constraints.txt"]
     assert moved.startswith("/run/swe-srl/host/")
-    assert _rewrite("constraint = /etc/xdg/pip/constraints.txt\n", binds) == f"constraint = {moved}\n"
+    assert rewrite("constraint = /etc/xdg/pip/constraints.txt\n", binds) == f"constraint = {moved}\n"
 
 
 def test_the_test_runner_record_comes_from_the_environment():

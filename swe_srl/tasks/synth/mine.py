@@ -7,6 +7,10 @@ pull requests: undo the change on the current version), so the agent sees the ea
 and not the new tests; the gold patch is the file's real change, the test patch the real test
 changes. A candidate is kept only when the diff isolates it: some tests fail without it and pass
 with it (FAIL_TO_PASS, at most ``max_failing``), and the change is small.
+
+Tests run through the one test runner (``runs.py``). With the fix the tree is this release itself,
+so one run of it serves every candidate; without it, this release with only that source file put
+back, its tests this release's: the state a task's tests see once its test patch is applied.
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ from typing import Any
 
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import TESTBED, Sandbox
-from swe_srl.tasks.synth.pipeline import DEFAULT_TEST_TIMEOUT, Progress, _source_task, unified_diff
+from swe_srl.tasks.synth.pipeline import DEFAULT_TEST_TIMEOUT, Progress, open_project_sandbox, unified_diff
 from swe_srl.tasks.synth.project import ProjectConfig
+from swe_srl.tasks.synth.redact import redact_tree
+from swe_srl.tasks.synth.runs import SuiteRun, failure_options, run_suite
 from swe_srl.tasks.synth.sources import download_sdist, extract_sdist
 from swe_srl.tasks.synth.statement import write_statement
-from swe_srl.tasks.synth.testrun import TestRun, run_tests
 
 MAX_FIX_LINES = 120  # a "fix" changing more lines than this is a feature or a refactoring
-_PATCH_FILE = f"{TESTBED}/.git/swe-srl-mine.diff"
 
 
 @dataclass(frozen=True)
@@ -90,28 +94,17 @@ def changes_between(old: Path, new: Path) -> list[FileChange]:
     ]
 
 
-def _apply(sandbox: Sandbox, patch: str) -> bool:
-    if not patch.strip():
-        return True
-    sandbox.write_file(_PATCH_FILE, patch)
-    return sandbox.run(f"git apply {_PATCH_FILE}", timeout=60).exit_code == 0
-
-
-def _trial(sandbox: Sandbox, spec: EnvSpec, config: ProjectConfig, setup: str, tests: str, fix: str,
-           timeout: float) -> tuple[TestRun, TestRun] | None:  # fmt: skip
+def _without(
+    sandbox: Sandbox, spec: EnvSpec, config: ProjectConfig, fix: FileChange, timeout: float
+) -> SuiteRun:
+    """The release's tests on the release with ``fix``'s file as it was before the fix."""
     sandbox.reset()
-    if not (_apply(sandbox, setup) and _apply(sandbox, tests)):
-        return None
-    before = run_tests(
-        sandbox, spec, config.test_paths, timeout, options="--tb=short" * (spec.log_parser == "pytest")
-    )
-    if not _apply(sandbox, fix):
-        return None
-    return before, run_tests(sandbox, spec, config.test_paths, timeout)
+    sandbox.write_file(f"{TESTBED}/{fix.path}", fix.before)
+    return run_suite(sandbox, spec, config.test_paths, timeout, options=failure_options(spec))
 
 
 def _row(config: ProjectConfig, spec: EnvSpec, old: str, fix: FileChange, setup: str, test_patch: str,
-         before: TestRun, f2p: list[str], p2p: list[str]) -> dict[str, Any]:  # fmt: skip
+         before: SuiteRun, f2p: list[str], p2p: list[str]) -> dict[str, Any]:  # fmt: skip
     digest = hashlib.sha256(fix.diff().encode()).hexdigest()[:8]
     return {
         "instance_id": f"{config.instance_prefix}.mined-{digest}",
@@ -144,10 +137,9 @@ def mine_fixes(
     progress: Progress = lambda _: None,
 ) -> list[dict[str, Any]]:
     """Tasks from the real source changes between ``old_version`` and ``config.version``."""
-    from swe_srl.sandbox import make_sandbox
-
     with tempfile.TemporaryDirectory(prefix="swe-srl-mine-") as tmp:
         old_tree = extract_sdist(download_sdist(config.name, old_version, cache), Path(tmp) / "old")
+        redact_tree(old_tree)  # as this release's tree was: host names are no change between them
         changes = changes_between(old_tree, Path(spec.repo_dir))
     tests = [c for c in changes if is_test_path(c.path)]
     sources = [
@@ -160,15 +152,17 @@ def mine_fixes(
         f"{len(tests)} test file(s) changed"
     )
     rows = []
-    with make_sandbox(sandbox_kind, _source_task(spec, suite_dir)) as sandbox:
+    if not sources:
+        return rows
+    with open_project_sandbox(sandbox_kind, spec, suite_dir) as sandbox:
+        after = run_suite(sandbox, spec, config.test_paths, timeout)
+        if after.problem:
+            raise RuntimeError(f"{spec.name}: the release's own tests did not run ({after.problem})")
         for fix in sources:
             setup = fix.reverse().diff() + revert_tests
-            outcome = _trial(sandbox, spec, config, setup, test_patch, fix.diff(), timeout)
-            if outcome is None:
-                continue
-            before, after = outcome
+            before = _without(sandbox, spec, config, fix, timeout)
             f2p = sorted(after.passed - before.passed)
-            if not f2p or len(f2p) > config.max_failing or before.timed_out or after.timed_out:
+            if before.problem or not f2p or len(f2p) > config.max_failing:
                 continue
             files = {t.split("::", 1)[0] for t in f2p}
             p2p = sorted(

@@ -1,13 +1,13 @@
 """``swe-srl tasks synth``: bugs injected into a real project, kept only when its own tests catch them.
 
 For one project version (SWE-smith's recipe over a PyPI sdist): prepare the source tree and its
-environment (``project.py``), run the whole test suite once to find the passing set, then try AST
-mutations (``mutations.py``) in a seeded order that cycles through the operators. A candidate is
-kept when at least one passing test now fails, no more than ``max_failing`` do, and every other
-passing test still passes; its FAIL_TO_PASS are the tests it broke, its PASS_TO_PASS the other
-passing tests of the same files. The bug is the task's ``setup_patch``, its reverse the gold
-``patch``, and the problem statement is written from the failing tests alone (``statement.py``).
-Same inputs and seed, same tasks.
+environment (``project.py``), run the whole test suite once through the one test runner
+(``runs.py``) to find the passing set, then try AST mutations (``mutations.py``) in a seeded
+order that cycles through the operators. A candidate is kept when at least one passing test now
+fails, no more than ``max_failing`` do, and every other passing test still passes; its
+FAIL_TO_PASS are the tests it broke, its PASS_TO_PASS the other passing tests of the same files.
+The bug is the task's ``setup_patch``, its reverse the gold ``patch``, and the problem statement
+is written from the failing tests alone (``statement.py``). Same inputs and seed, same tasks.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from swe_srl.environments.spec import ENVIRONMENTS_FILE, EnvSpec
+from swe_srl.eval.testrun import RUN_OUTPUT_LIMIT
 from swe_srl.records import Task
 from swe_srl.sandbox.base import TESTBED, Sandbox
 from swe_srl.tasks.synth.mutations import OPERATORS, Mutation, mutations
 from swe_srl.tasks.synth.project import ProjectConfig
+from swe_srl.tasks.synth.runs import SuiteRun, failure_options, run_suite
 from swe_srl.tasks.synth.statement import write_statement
-from swe_srl.tasks.synth.testrun import TestRun, run_tests
 
 DEFAULT_TEST_TIMEOUT = 300.0
 CANDIDATE_MIN_TIMEOUT = 30.0
@@ -93,7 +94,7 @@ def _test_file(test_id: str) -> str:
     return test_id.split("::", 1)[0]
 
 
-def _pass_to_pass(baseline: set[str], broken: set[str], parser: str) -> list[str]:
+def _pass_to_pass(baseline: frozenset[str], broken: set[str], parser: str) -> list[str]:
     if parser != "pytest":  # unittest-style ids name no file: every other passing test
         return sorted(baseline - broken)
     files = {_test_file(t) for t in broken}
@@ -111,17 +112,22 @@ def _source_task(spec: EnvSpec, suite_dir: Path) -> Task:
     )
 
 
+def open_project_sandbox(kind: str, spec: EnvSpec, suite_dir: Path) -> Sandbox:
+    """A sandbox on the project's unchanged source tree, sized for whole-suite runs (as ``validate``)."""
+    from swe_srl.sandbox import make_sandbox
+
+    return make_sandbox(kind, _source_task(spec, suite_dir), output_limit=RUN_OUTPUT_LIMIT)
+
+
 def _try(
     sandbox: Sandbox, spec: EnvSpec, config: ProjectConfig, candidate: Candidate, timeout: float
-) -> TestRun:
+) -> SuiteRun:
     sandbox.reset()
     sandbox.write_file(f"{TESTBED}/{candidate.path}", candidate.mutation.source)
-    return run_tests(
-        sandbox, spec, config.test_paths, timeout, options="--tb=short" if spec.log_parser == "pytest" else ""
-    )
+    return run_suite(sandbox, spec, config.test_paths, timeout, options=failure_options(spec))
 
 
-def _row(spec: EnvSpec, config: ProjectConfig, candidate: Candidate, original: str, run: TestRun,
+def _row(spec: EnvSpec, config: ProjectConfig, candidate: Candidate, original: str, run: SuiteRun,
          broken: list[str], p2p: list[str], seed: int) -> dict[str, Any]:  # fmt: skip
     bug = unified_diff(candidate.path, original, candidate.mutation.source)
     fix = unified_diff(candidate.path, candidate.mutation.source, original)
@@ -162,16 +168,17 @@ def synthesize(
     progress: Progress = lambda _: None,
 ) -> list[dict[str, Any]]:
     """Up to ``config.synth`` validated bug rows for one project (see the module docstring)."""
-    from swe_srl.sandbox import make_sandbox
-
     tree = Path(spec.repo_dir)
     rows: list[dict[str, Any]] = []
     seen_failures: dict[frozenset[str], int] = {}
-    with make_sandbox(sandbox_kind, _source_task(spec, suite_dir)) as sandbox:
+    with open_project_sandbox(sandbox_kind, spec, suite_dir) as sandbox:
         start = time.monotonic()
-        baseline = run_tests(sandbox, spec, config.test_paths, timeout).passed
-        if not baseline:
-            raise RuntimeError(f"{spec.name}: no test passes before any bug is injected")
+        first = run_suite(sandbox, spec, config.test_paths, timeout)
+        baseline = first.passed
+        if first.problem or not baseline:
+            raise RuntimeError(
+                f"{spec.name}: no test passes before any bug is injected ({first.problem or 'none passed'})"
+            )
         # A bug that makes the suite hang (a loop that never ends) is dropped after a few baseline runs' time.
         timeout = min(timeout, max(CANDIDATE_MIN_TIMEOUT, CANDIDATE_SLOWDOWN * (time.monotonic() - start)))
         progress(f"{spec.name}: {len(baseline)} tests pass at baseline")
@@ -182,7 +189,7 @@ def synthesize(
             broken = sorted(baseline - run.passed)
             key = frozenset(broken)
             if (
-                run.timed_out
+                run.problem
                 or not broken
                 or len(broken) > config.max_failing
                 or seen_failures.get(key, 0) >= 2

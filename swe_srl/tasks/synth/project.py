@@ -1,14 +1,16 @@
 """A real project as a suite input: which sdist, how its tests run, and its environment spec.
 
 One ``ProjectConfig`` per project version (``envs/pypi/projects.json`` lists them). ``prepare_project``
-turns it into a source tree under the suite folder (the sdist unpacked once, its hash checked) and
-an :class:`~swe_srl.environments.spec.EnvSpec` with every dependency pinned by pip's resolver, written
-to the suite's ``environments.jsonl`` so tasks can name it.
+turns it into a source tree under the suite folder (the sdist unpacked once, its hash checked, the
+package index's host names redacted and the redactions recorded in ``redactions.json``: see
+``redact.py``) and an :class:`~swe_srl.environments.spec.EnvSpec` with every dependency pinned by
+pip's resolver, written to the suite's ``environments.jsonl`` so tasks can name it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +24,11 @@ from swe_srl.environments.spec import (
     write_environments,
 )
 from swe_srl.records import RecordError
+from swe_srl.tasks.synth.redact import PLACEHOLDER, Redaction, redact_tree
 from swe_srl.tasks.synth.sources import download_sdist, extract_sdist, resolve_pins, sha256_of
 
 REPOS_DIR = "repos"
+REDACTIONS_FILE = "redactions.json"
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,12 @@ def prepare_project(config: ProjectConfig, suite_dir: Path, cache: Path) -> EnvS
     tree = suite_dir / REPOS_DIR / config.env_name
     archive = download_sdist(config.name, config.version, cache, config.sha256)
     digest = sha256_of(archive)
-    if not tree.is_dir():
+    fresh = not tree.is_dir()
+    if fresh:
         extract_sdist(archive, tree)
+    redacted = redact_tree(tree)  # idempotent: a tree unpacked by an earlier build is checked again
+    if fresh or redacted:
+        record_redactions(suite_dir, config.env_name, redacted)
     env_file = suite_dir / ENVIRONMENTS_FILE
     existing = read_environments(env_file) if env_file.is_file() else {}
     if config.env_name in existing and Path(existing[config.env_name].repo_dir) == tree.resolve():
@@ -98,3 +106,14 @@ def prepare_project(config: ProjectConfig, suite_dir: Path, cache: Path) -> EnvS
     existing[spec.name] = spec
     write_environments(env_file, sorted(existing.values(), key=lambda s: s.name), base_dir=suite_dir)
     return read_environments(env_file)[spec.name]
+
+
+def record_redactions(suite_dir: Path, env_name: str, redactions: list[Redaction]) -> None:
+    """Note in the suite's ``redactions.json`` what redaction changed in ``env_name``'s tree."""
+    path = suite_dir / REDACTIONS_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    trees = dict(data.get("trees", {}))
+    trees[env_name] = {r.path: ("removed" if r.removed else r.replaced) for r in redactions}
+    trees = {name: files for name, files in sorted(trees.items()) if files}
+    data = {"placeholder": PLACEHOLDER, "trees": trees}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

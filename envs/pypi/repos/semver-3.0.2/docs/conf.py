@@ -181,7 +181,7 @@ html_theme_options = {
     # -- Non-service sidebar control
     #: Dictionary mapping link names to link targets:
     "extra_nav_links": {
-        "PyPI": "https://pypi.org/project/semver/",
+        "PyPI": "https://package-index.invalid/project/semver/",
         "Libraries.io": "https://libraries.io/pypi/semver",
     },
     #: Boolean determining whether all TOC entries that
