@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import tempfile
@@ -21,6 +20,9 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from swe_srl.sandbox.localfs import remove_tree
+from swe_srl.sandbox.overlay import unmount_under
 
 ENGINE_DIRNAME = "swe-srl-engine"
 
@@ -112,7 +114,8 @@ def _reap(data: dict[str, Any]) -> str:
     _release_cgroups(list(data.get("cgroups", [])))
     root = data.get("root") or ""
     if root:
-        shutil.rmtree(root, ignore_errors=True)
+        unmount_under(Path(root))  # a dead owner's overlay /testbed: never delete through a mount
+        remove_tree(Path(root))  # any depth, whatever the agent left unwritable
     return f"workspace {root}"
 
 
