@@ -97,3 +97,15 @@ def test_a_server_listening_on_every_interface_is_reached_by_this_hosts_name():
 
     assert ServerSpec("/m", host="0.0.0.0", port=8000).base_url == f"http://{socket.gethostname()}:8000/v1"
     assert ServerSpec("/m", port=8000).base_url == "http://127.0.0.1:8000/v1"
+
+
+def test_serve_refuses_a_port_out_of_range_before_starting_a_server(tmp_path):
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    log = tmp_path / "server.log"
+    result = CliRunner().invoke(app, ["serve", str(tmp_path), "--port", "99999", "--log", str(log)])
+    assert result.exit_code == 2
+    assert "--port" in result.output and "65535" in result.output
+    assert not log.exists()  # no server process was started
