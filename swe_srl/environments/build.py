@@ -17,6 +17,7 @@ here (another Python than the base provides) raises :class:`EnvironmentUnavailab
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -35,11 +36,12 @@ from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import SandboxError
-from swe_srl.sandbox.localfs import remove_tree
+from swe_srl.sandbox.localfs import open_inside, read_regular, remove_tree
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_BUILD_TIMEOUT = 1800.0
 READY = "environment.json"
+OUTPUT_LIMIT = 1 << 20  # the build's python version and pip freeze
 
 
 class EnvironmentBuildError(SandboxError):
@@ -147,8 +149,8 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
         shutil.copytree(spec.repo_dir, tmp / "testbed", symlinks=True, ignore=shutil.ignore_patterns(".git"))
         start = time.monotonic()
         _run_build(spec, rootfs, tmp, timeout)
-        python = (tmp / "out" / "python").read_text().strip()
-        freeze = [line for line in (tmp / "out" / "freeze.txt").read_text().splitlines() if line.strip()]
+        python = _read_output(spec, tmp / "out", "python").strip()
+        freeze = [line for line in _read_output(spec, tmp / "out", "freeze.txt").splitlines() if line.strip()]
         meta = {
             "key": key,
             "name": spec.name,
@@ -168,6 +170,22 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
         os.rename(tmp, final)
     finally:
         remove_tree(tmp)
+
+
+def _read_output(spec: EnvSpec, out: Path, name: str) -> str:
+    """A file the build wrote, read as root: only a regular file in ``out`` (never through a link the
+    build planted to a host file, never a FIFO that would block the host), at most 1 MiB."""
+    try:
+        fd = open_inside(out, out / name, os.O_RDONLY)
+        try:
+            return read_regular(fd, name, OUTPUT_LIMIT).decode("utf-8", errors="replace")
+        finally:
+            os.close(fd)
+    except (OSError, SandboxError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+            why = "a symbolic link, not a regular file"
+        raise EnvironmentBuildError(f"environment {spec.name}: the build's {name}: {why}") from None
 
 
 def _remove(path: Path) -> None:
@@ -224,8 +242,10 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         "PATH": SYSTEM_PATH,
         **spec.env,
     }
-    pip_cache = tmp.parent / "pip-cache"
-    pip_cache.mkdir(exist_ok=True)
+    # pip's cache is the build's to write: one per environment (root's folder holds them), so no
+    # build can plant a wheel or an index page that another environment's build would install.
+    pip_cache = tmp.parent / "pip-caches" / spec.build_key()
+    pip_cache.mkdir(parents=True, exist_ok=True)
     (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))
     buildbox.hand_over(tmp, pip_cache, user)
     pairs = [(sources[host], inside) for host, inside in binds.items()]
@@ -246,4 +266,7 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         raise EnvironmentBuildError(
             f"environment {spec.name}: build failed (exit {proc.returncode}):\n{tail}"
         )
-    buildbox.take_back(tmp / "venv")
+    try:
+        buildbox.take_back(tmp / "venv")
+    except OSError as exc:
+        raise EnvironmentBuildError(f"environment {spec.name}: cannot take back its venv: {exc}") from None
