@@ -67,7 +67,7 @@ fi
 # the step fail. Such a file makes the repository one git cannot diff, said at once.
 _UNREADABLE_CHECK = r"""
 kinds=(\( -xtype p -o -xtype s -o -xtype c -o -xtype b \))
-odd=$(find "$PWD/.git" -mindepth 1 "${kinds[@]}" -print -quit 2>/dev/null)
+odd=$(find -H "$PWD/.git" -mindepth 1 "${kinds[@]}" -print -quit 2>/dev/null)
 [[ -n $odd ]] || odd=$(find . -path ./.git -prune -o \( -name .gitignore -o -name .gitattributes \
   -o -name .gitmodules \) "${kinds[@]}" -print -quit 2>/dev/null)
 [[ -z $odd ]] || { printf '%s is not a regular file\n' "${odd#"$PWD"/}"; exit 1; }

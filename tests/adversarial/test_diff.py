@@ -152,6 +152,8 @@ def test_fifo_in_git_dir_hangs_every_diff(backend, tiny_task, cache_root, monkey
     _without_long_waits(monkeypatch)
     for name in ("HEAD", "config", "index", "objects/info/alternates"):
         _break_repository(backend, tiny_task, cache_root, f"rm -f .git/{name} && mkfifo .git/{name}")
+    moved = "mv .git .g && ln -s .g .git && rm .g/config && mkfifo .g/config"
+    _break_repository(backend, tiny_task, cache_root, moved)  # `.git` itself a link to such a folder
 
 
 def test_fifo_gitignore_hangs_every_diff(backend, tiny_task, cache_root, monkeypatch):
