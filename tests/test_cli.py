@@ -114,3 +114,19 @@ def test_hub_dataset_named_explicitly_fails_in_one_line_when_offline(tmp_path):
         "trajectories", "stats", "hf:nobody/no-such-dataset", cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"}
     )
     assert_one_line_error(result, "file hf:nobody/no-such-dataset: cannot load the dataset")
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``swe-srl tasks list pypi | head -1``: the reader's exit is not an error of the command."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # smaller than the listing: the writer must wait
+    command = [sys.executable, "-m", "swe_srl.cli", "tasks", "list", "pypi"]
+    child = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert reader.readline()  # the first row, then the reader goes away
+    _, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr.decode()
+    assert stderr == b""

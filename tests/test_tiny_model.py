@@ -103,3 +103,4 @@ def test_cli_init_tiny(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+    assert result.output.strip().splitlines() == [f"tiny model written to {out}"]  # no library progress bars

@@ -46,6 +46,36 @@ def test_run_folder_with_an_earlier_run_is_refused_without_resume(tmp_path):
         check_run_folder(tmp_path / "empty", resume=True)
 
 
+def test_missing_model_folder_is_refused_before_the_run_folder_is_written(tmp_path, steps_dir, tiny_dir):
+    """A typo in --model is one line naming the option, and the corrected command is not refused."""
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    run = tmp_path / "run"
+    base = [
+        "train",
+        "sft",
+        "--data",
+        str(steps_dir),
+        "--out",
+        str(run),
+        "--config",
+        str(CONFIGS / "sft_tiny_cpu.yaml"),
+    ]
+    result = CliRunner().invoke(app, [*base, "--model", str(tmp_path / "no-such-model")])
+    assert result.exit_code == 2, result.output
+    assert (
+        "--model" in result.output
+        and "no-such-model" in result.output
+        and "no such model folder" in result.output
+    )
+    assert not run.exists()  # nothing written: the corrected command starts a new run
+    fixed = CliRunner().invoke(app, [*base, "--model", str(tiny_dir), "--set", "sft.max_steps=1"])
+    assert fixed.exit_code == 0, fixed.output
+    assert (run / "final").is_dir()
+
+
 def test_resumed_run_drops_the_records_after_its_checkpoint(tmp_path):
     """A run killed after step 5 with its last checkpoint at 4 logs steps 5.. again when resumed."""
     from swe_srl.jsonl import append_record

@@ -20,6 +20,8 @@ included, for bug reports. An exception of any other type is a bug and keeps its
 from __future__ import annotations
 
 import os
+import select
+import sys
 from typing import Any, NoReturn
 
 import typer
@@ -52,6 +54,19 @@ def _hide_flag_types(command: Any, parent: typer.Context | None = None) -> None:
         _hide_flag_types(sub, ctx)
 
 
+def _stdout_closed_by_reader() -> bool:
+    """Whether stdout is a pipe whose reader went away (``swe-srl report runs | head``); if so, stdout
+    now writes to /dev/null so Python's final flush stays quiet too."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    if not any(events & select.POLLERR for _, events in poller.poll(0)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return True
+
+
 class SweSrlGroup(TyperGroup):
     """The root command group: applies the error policy to every command below it."""
 
@@ -71,3 +86,7 @@ class SweSrlGroup(TyperGroup):
             if debug:
                 raise
             fail("interrupted", EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            if not _stdout_closed_by_reader():
+                raise  # a socket's broken pipe (a model server) is not the reader going away
+            raise typer.Exit(code=EXIT_OK) from None

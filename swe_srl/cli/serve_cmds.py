@@ -11,7 +11,7 @@ def serve_command(
     model: str = typer.Argument(..., help="Model folder (or a LoRA adapter folder), or a hub name."),
     engine: str = typer.Option("auto", "--engine", help="auto | vllm | transformers (auto: vllm on a GPU)"),
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port", min=0, help="0: a free port."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="0: a free port."),
     lora: str = typer.Option("", "--lora", help="LoRA adapter folder served on top of MODEL."),
     max_model_len: int = typer.Option(0, "--max-model-len", min=0, help="Context length (0: the model's)."),
     tensor_parallel_size: int = typer.Option(1, "--tensor-parallel-size", "-tp", min=1),

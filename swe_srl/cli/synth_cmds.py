@@ -30,6 +30,9 @@ _PKGS = typer.Option([], "--test-package", help="Pinned package the tests need (
 _SHA = typer.Option("", "--sha256", help="The sdist's sha256 (checked by pip).")
 _CMD = typer.Option("", "--test-cmd", help="Test command (default: pytest with -rA, no colour).")
 _PARSER = typer.Option("", "--log-parser", help="swebench log parser (pytest, django, ...).")
+_PLUGINS = typer.Option(
+    [], "--pytest-plugin", help="pytest plugin module the tests need (pytest_cov for --cov; repeatable)."
+)
 
 
 @tasks_app.command("synth")
@@ -43,6 +46,7 @@ def tasks_synth(
     sha256: str = _SHA,
     test_cmd: str = _CMD,
     log_parser: str = _PARSER,
+    pytest_plugin: list[str] = _PLUGINS,
     count: int = typer.Option(10, "--count", "-n", min=1, help="Tasks wanted."),
     max_candidates: int = typer.Option(60, "--max-candidates", help="Mutations tried at most."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same tasks."),
@@ -56,6 +60,7 @@ def tasks_synth(
         "sha256": sha256,
         "test_cmd": test_cmd,
         "log_parser": log_parser,
+        "pytest_plugins": pytest_plugin,
     }
     config = _config(requirement, repo, tests, sources, synth=count, max_candidates=max_candidates, **options)
     rows = build_project(config, out, seed=seed, sandbox_kind=sandbox, mine=False, progress=typer.echo)
@@ -77,6 +82,7 @@ def tasks_mine(
     sha256: str = _SHA,
     test_cmd: str = _CMD,
     log_parser: str = _PARSER,
+    pytest_plugin: list[str] = _PLUGINS,
     sandbox: str = typer.Option("local", "--sandbox", help="Sandbox kind the tests run in."),
 ) -> None:
     """Real fixes between two consecutive releases: a source change as gold, its tests as test patch."""
@@ -86,7 +92,7 @@ def tasks_mine(
     from swe_srl.tasks.synth.suite import default_download_cache, merge_rows, with_base_commit
 
     config = _config(requirement, repo, tests, [], test_packages=test_package, sha256=sha256,
-                     test_cmd=test_cmd, log_parser=log_parser)  # fmt: skip
+                     test_cmd=test_cmd, log_parser=log_parser, pytest_plugins=pytest_plugin)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     spec = prepare_project(config, out, default_download_cache())
     build_environment(spec)

@@ -101,8 +101,10 @@ def init_tiny_command(
     ),
 ) -> None:
     """Build a tiny random Qwen2 model and a BPE tokenizer trained on our own text (offline, seconds)."""
+    from swe_srl.train.progress import quiet_libraries
     from swe_srl.train.tiny_model import TinyModelSpec, init_tiny
 
+    quiet_libraries()  # transformers' "Writing model shards" bar says nothing the next line does not
     spec = TinyModelSpec(vocab_size=vocab, hidden_size=hidden, num_layers=layers, seed=seed)
     path = init_tiny(out, corpus=list(corpus) or None, spec=spec)
     typer.echo(f"tiny model written to {path}")

@@ -12,12 +12,16 @@ records ``pip freeze``. Sandboxes later bind the result read-only at the same pa
 Built environments are cached under ``<cache>/envs/<build_key>``, built in a temporary directory
 renamed into place under a lock: concurrent callers build each key once. A build that cannot work
 here (another Python than the base provides) raises :class:`EnvironmentUnavailable` with the reason.
+:func:`resolve_in_buildbox` runs pip's resolver over a source tree in the same sandbox (``tasks synth``
+pins an sdist's dependencies that way: resolving runs the sdist's build backend).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import os
 import shlex
@@ -35,11 +39,13 @@ from swe_srl.environments.pipconf import read_pip_config
 from swe_srl.environments.rootfs import base_rootfs, environments_cache, rootfs_python
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import SandboxError
-from swe_srl.sandbox.localfs import remove_tree
+from swe_srl.sandbox.localfs import open_inside, read_regular, remove_tree
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_BUILD_TIMEOUT = 1800.0
 READY = "environment.json"
+OUTPUT_LIMIT = 1 << 20  # the build's python version and pip freeze
+REPORT_LIMIT = 64 << 20  # pip's install report of a resolve
 
 
 class EnvironmentBuildError(SandboxError):
@@ -147,8 +153,9 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
         shutil.copytree(spec.repo_dir, tmp / "testbed", symlinks=True, ignore=shutil.ignore_patterns(".git"))
         start = time.monotonic()
         _run_build(spec, rootfs, tmp, timeout)
-        python = (tmp / "out" / "python").read_text().strip()
-        freeze = [line for line in (tmp / "out" / "freeze.txt").read_text().splitlines() if line.strip()]
+        what = f"environment {spec.name}"
+        python = _read_output(what, tmp / "out", "python").strip()
+        freeze = [line for line in _read_output(what, tmp / "out", "freeze.txt").splitlines() if line.strip()]
         meta = {
             "key": key,
             "name": spec.name,
@@ -168,6 +175,22 @@ def _build_into(spec: EnvSpec, key: str, rootfs: Path, root: Path, timeout: floa
         os.rename(tmp, final)
     finally:
         remove_tree(tmp)
+
+
+def _read_output(what: str, out: Path, name: str, limit: int = OUTPUT_LIMIT) -> str:
+    """A file the build wrote, read as root: only a regular file in ``out`` (never through a link the
+    build planted to a host file, never a FIFO that would block the host), at most ``limit`` bytes."""
+    try:
+        fd = open_inside(out, out / name, os.O_RDONLY)
+        try:
+            return read_regular(fd, name, limit).decode("utf-8", errors="replace")
+        finally:
+            os.close(fd)
+    except (OSError, SandboxError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+            why = "a symbolic link, not a regular file"
+        raise EnvironmentBuildError(f"{what}: the build's {name}: {why}") from None
 
 
 def _remove(path: Path) -> None:
@@ -205,10 +228,27 @@ def build_script(spec: EnvSpec, pip_version: str) -> str:
 
 
 def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
+    _, pip_version = _bootstrap_pip()
+    what = f"environment {spec.name}"
+    run_in_buildbox(what, build_script(spec, pip_version), rootfs, tmp, timeout, spec.env, spec.build_key())
+    try:
+        buildbox.take_back(tmp / "venv")
+    except OSError as exc:
+        raise EnvironmentBuildError(f"{what}: cannot take back its venv: {exc}") from None
+
+
+def run_in_buildbox(
+    what: str, script: str, rootfs: Path, tmp: Path, timeout: float, env: dict[str, str], cache_key: str
+) -> None:
+    """Run ``script`` in the build sandbox over ``tmp`` (its ``venv``, ``out``, ``home``, ``testbed``).
+
+    ``cache_key`` names pip's download cache: one per environment (root's folder holds them), so no
+    build can plant a wheel or an index page that another environment's build would install.
+    """
     if shutil.which("bwrap") is None:
         raise EnvironmentUnavailable("building environments needs bubblewrap (apt-get install bubblewrap)")
     user = buildbox.build_user()
-    pip_dir, pip_version = _bootstrap_pip()
+    pip_dir, _ = _bootstrap_pip()
     conf = read_pip_config()
     binds = buildbox.host_binds(rootfs, conf.paths)
     sources = buildbox.readable_sources((*conf.paths, str(pip_dir)), tmp, user)
@@ -222,11 +262,11 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         "HOME": "/root",
         "LANG": "C.UTF-8",
         "PATH": SYSTEM_PATH,
-        **spec.env,
+        **env,
     }
-    pip_cache = tmp.parent / "pip-cache"
-    pip_cache.mkdir(exist_ok=True)
-    (tmp / "out" / "build.sh").write_text(build_script(spec, pip_version))
+    pip_cache = tmp.parent / "pip-caches" / cache_key
+    pip_cache.mkdir(parents=True, exist_ok=True)
+    (tmp / "out" / "build.sh").write_text(script)
     buildbox.hand_over(tmp, pip_cache, user)
     pairs = [(sources[host], inside) for host, inside in binds.items()]
     argv = buildbox.build_argv(rootfs, tmp, Path(sources[str(pip_dir)]), pairs, pip_cache, user)
@@ -238,12 +278,40 @@ def _run_build(spec: EnvSpec, rootfs: Path, tmp: Path, timeout: float) -> None:
         try:
             proc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise EnvironmentBuildError(
-                f"environment {spec.name}: build timed out after {timeout:g}s"
-            ) from None
+            raise EnvironmentBuildError(f"{what}: build timed out after {timeout:g}s") from None
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
-        raise EnvironmentBuildError(
-            f"environment {spec.name}: build failed (exit {proc.returncode}):\n{tail}"
+        raise EnvironmentBuildError(f"{what}: build failed (exit {proc.returncode}):\n{tail}")
+
+
+def resolve_in_buildbox(
+    tree: Path, requirements: list[str], name: str, *, cache_root: Path | None = None, timeout: float = 900
+) -> dict:
+    """pip's install report (``--dry-run --report``) for ``tree`` plus ``requirements``, made in the
+    build sandbox: resolving a source tree runs its build backend, which must never run on the host."""
+    rootfs = base_rootfs(cache_root=cache_root)  # the default base image
+    root = environments_root(cache_root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".resolve-", dir=root))
+    try:
+        for sub in ("venv", "out", "home"):
+            (tmp / sub).mkdir()
+        shutil.copytree(tree, tmp / "testbed", symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        _, pip_version = _bootstrap_pip()
+        wanted = " ".join(shlex.quote(r) for r in ["/testbed", *requirements])
+        script = "\n".join(
+            [
+                "set -euo pipefail",
+                f"python3 -m venv --without-pip {VENV}",
+                f"export VIRTUAL_ENV={VENV} PATH={VENV}/bin:{SYSTEM_PATH}",
+                f"PYTHONPATH={BOOTSTRAP} python -m pip install -q {shlex.quote(f'pip=={pip_version}')}",
+                "python -m pip install --dry-run --ignore-installed --quiet "
+                f"--report {OUT}/report.json {wanted}",
+            ]
         )
-    buildbox.take_back(tmp / "venv")
+        cache_key = "resolve-" + hashlib.sha256(name.encode()).hexdigest()[:16]
+        what = f"resolving {name}"
+        run_in_buildbox(what, script + "\n", rootfs, tmp, timeout, {}, cache_key)
+        return json.loads(_read_output(what, tmp / "out", "report.json", REPORT_LIMIT))
+    finally:
+        remove_tree(tmp)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from swe_srl.sandbox.bwrap import bwrap_version
@@ -50,16 +51,33 @@ def hand_over(tmp: Path, pip_cache: Path, user: HostUser | None) -> None:
     os.chmod(pip_cache, 0o700)
 
 
-def take_back(venv: Path) -> None:
-    """The built virtual environment, root's again and writable by root alone (when we are root)."""
+def take_back(venv: Path, max_depth: int = 256) -> None:
+    """The built virtual environment, root's again and writable by root alone (when we are root).
+
+    Walked without recursion and without following links (the build wrote it, and may have nested
+    it past Python's recursion limit); a tree deeper than ``max_depth`` is refused with ``OSError``.
+    """
     if os.geteuid() != 0:
         return
-    for dirpath, dirnames, filenames in os.walk(venv):
-        for name in [*dirnames, *filenames, "."]:
-            path = os.path.join(dirpath, name) if name != "." else dirpath
-            os.chown(path, 0, 0, follow_symlinks=False)
-            if not os.path.islink(path):
-                os.chmod(path, os.lstat(path).st_mode & ~0o022)
+    pending = [(str(venv), 0)]
+    while pending:
+        path, depth = pending.pop()
+        if depth > max_depth:
+            raise OSError(f"{venv} nests directories deeper than {max_depth} levels")
+        with os.scandir(path) as listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, depth + 1))
+                else:
+                    _own_by_root(entry.path)
+        _own_by_root(path)
+
+
+def _own_by_root(path: str) -> None:
+    os.chown(path, 0, 0, follow_symlinks=False)
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISLNK(mode):  # nothing of the build runs now: the link check cannot be raced
+        os.chmod(path, mode & ~0o022)
 
 
 def readable_by(user: HostUser | None, path: str) -> bool:
@@ -148,7 +166,7 @@ def build_argv(
         argv += ["--ro-bind", source, inside]
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     argv += ["--bind", str(tmp / "home"), "/root", "--bind", str(tmp / "testbed"), "/testbed"]
-    # pip's download cache outlives the build: rebuilding an environment (or CI) downloads nothing twice.
+    # pip's download cache (this environment's own) outlives the build: a rebuild downloads nothing twice.
     argv += ["--bind", str(pip_cache), "/root/.cache/pip"]
     argv += ["--bind", str(tmp / "venv"), VENV, "--bind", str(tmp / "out"), OUT]
     argv += ["--ro-bind", str(pip_dir), f"{BOOTSTRAP}/pip"]

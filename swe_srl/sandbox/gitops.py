@@ -61,6 +61,20 @@ fi
 """
 
 
+# git opens what it reads in `.git` (HEAD, config, index, refs, objects, alternates) and every
+# .gitignore/.gitattributes it meets without asking what they are: a FIFO (or a link to one, or to
+# a device) there blocks or feeds it forever, so every diff would wait for its timeout, twice, and
+# the step fail. Such a file makes the repository one git cannot diff, said at once.
+_UNREADABLE_CHECK = r"""
+kinds=(\( -xtype p -o -xtype s -o -xtype c -o -xtype b \))
+odd=$(find -H "$PWD/.git" -mindepth 1 "${kinds[@]}" -print -quit 2>/dev/null)
+[[ -n $odd ]] || odd=$(find . -path ./.git -prune -o \( -name .gitignore -o -name .gitattributes \
+  -o -name .gitmodules \) "${kinds[@]}" -print -quit 2>/dev/null)
+[[ -z $odd ]] || { printf '%s is not a regular file\n' "${odd#"$PWD"/}"; exit 1; }
+"""
+_DIFF_PRELUDE = _UNREADABLE_CHECK + _GIT_PRELUDE
+
+
 def diff_script(base: str, ctl_dir: str, limit: int) -> str:
     """``git diff`` against ``base`` with untracked files, through a temporary index in ``ctl_dir``.
 
@@ -69,7 +83,7 @@ def diff_script(base: str, ctl_dir: str, limit: int) -> str:
     out, so the caller can tell a cut diff (:func:`~swe_srl.sandbox.base.truncate_patch`).
     """
     excludes = " ".join(shlex.quote(x) for x in DIFF_EXCLUDES)
-    return _GIT_PRELUDE + (
+    return _DIFF_PRELUDE + (
         f"ex=({excludes})\n"
         f"idx={shlex.quote(ctl_dir)}/index.$$\n"
         'trap \'rm -f -- "$idx" "$idx.lock" "$idx.err"\' EXIT\n'
@@ -102,6 +116,7 @@ def reset_script(base: str) -> str:
     )
 
 
+DIFF_TIMEOUT = 300.0  # a large repository's first diff hashes every file
 RECOVERED_NOTE = (
     "\n<the harness's git diff failed in this sandbox; every process in it was killed and the shell "
     "restarted at /testbed to run it again>\n"
@@ -121,7 +136,7 @@ def git_diff(
     script, env = diff_script(base, session.ctl_dir, limit), {**env, **GIT_SAFE_ENV}
     for attempt in range(2):
         try:
-            output = session.run_clean(script, env, "git diff", limit=limit + 1)
+            output = session.run_clean(script, env, "git diff", timeout=DIFF_TIMEOUT, limit=limit + 1)
         except ScriptError as exc:
             if attempt or session.repository_broken:
                 detail = (exc.output.strip().splitlines() or [f"exit status {exc.exit_code}"])[-1][:300]

@@ -9,6 +9,7 @@ for SIGINT/SIGTERM (or a server that cannot be brought back), stop.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -24,6 +25,21 @@ def _local(path: str) -> str:
     """A local folder as an absolute path (the server may resolve names differently); a hub name as is."""
     folder = Path(path).expanduser()
     return str(folder.resolve()) if folder.exists() else path
+
+
+def _check_model(name: str) -> None:
+    """A name that is no folder here is a hub name; offline, only one already in the hub cache serves."""
+    if Path(name).expanduser().exists():
+        return
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except HFValidationError as err:
+        raise ServeError(f"{name}: no such model folder, nor a hub name ({err})") from err
+    if not cached and os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+        raise ServeError(f"{name}: no such model folder (HF_HUB_OFFLINE is set: no hub download)")
 
 
 def server_spec(
@@ -42,6 +58,7 @@ def server_spec(
     engine = resolve_engine(engine)
     if fields.get("served_name") and engine == "transformers":
         raise ServeError("transformers serve answers under the model's path; --served-model-name needs vllm")
+    _check_model(model)
     model = _local(model)
     adapter = read_adapter(lora) if lora else read_adapter(model) if Path(model).is_dir() else None
     if lora and adapter is None:

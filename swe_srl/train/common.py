@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swe_srl.records import RecordError, SweSrlError
+from swe_srl.records import SweSrlError
 from swe_srl.train.config import TRL_CLASSES, ConfigError, LoraConfig, ModelConfig, TrainConfig, save_config
 
 
@@ -197,13 +197,19 @@ def load_dtype(config: TrainConfig, args) -> str:
     return "float32"
 
 
+def require_model_folder(path: str | Path, option: str) -> Path:
+    """The local model folder ``path`` names; ``option`` (the flag or key that gave it) is in the error."""
+    where = Path(path)
+    if not where.is_dir():
+        raise SweSrlError(f"{option} {path}: no such model folder (a local save_pretrained folder)")
+    return where
+
+
 def load_model_and_tokenizer(model_cfg: ModelConfig, path: str = "", dtype: str = ""):
     """A local causal LM and its tokenizer (a LoRA adapter folder is merged onto its base)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    where = Path(path or model_cfg.path)
-    if not where.is_dir():
-        raise RecordError("model folder not found (a local save_pretrained folder)", field_name=str(where))
+    where = require_model_folder(path or model_cfg.path, "model.path")
     torch_type = torch_dtype(dtype or model_cfg.dtype)
     if is_adapter(where):
         from peft import AutoPeftModelForCausalLM

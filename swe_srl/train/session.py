@@ -79,6 +79,7 @@ def run_training(
         load_dtype,
         load_for_training,
         prepare_run,
+        require_model_folder,
         save_final,
         trainer_args,
         write_launch,
@@ -89,6 +90,11 @@ def run_training(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     quiet_libraries()
     paths = check_run_folder(out, resume=resume)
+    # Checked before the run folder is written, so that a typo leaves nothing a rerun would refuse.
+    if model_path:
+        require_model_folder(model_path, f"--init ({method}.init)")
+    else:
+        require_model_folder(config.model.path, "--model (model.path)")
     args = trainer_args(method, config, paths, **(managed_args or {}))
     if args.device.type == "cpu" and args.world_size > 1:  # starts the process group (and DeepSpeed/FSDP)
         accept_indexed_cpu_locations()

@@ -8,7 +8,7 @@ from attacks import TEST_LIMITS
 
 from swe_srl.env import SweEnv
 from swe_srl.records import Action
-from swe_srl.sandbox import make_sandbox
+from swe_srl.sandbox import gitops, make_sandbox
 
 
 def _bash(command: str) -> Action:
@@ -139,3 +139,25 @@ def test_shell_killed_during_the_diff(backend, tiny_task, cache_root):
         assert observation.startswith("next") and "every process" in observation, observation
     finally:
         env.close()
+
+
+def _without_long_waits(monkeypatch) -> None:
+    """A diff that hangs fails within seconds here, not after 2 x 300 s (the attack's whole cost)."""
+    monkeypatch.setattr(gitops, "DIFF_TIMEOUT", 20.0)
+
+
+def test_fifo_in_git_dir_hangs_every_diff(backend, tiny_task, cache_root, monkeypatch):
+    """git opens `.git/HEAD`, `config`, `index`, alternates as they are: a FIFO there blocked every diff
+    until its timeout, twice, and then the step raised."""
+    _without_long_waits(monkeypatch)
+    for name in ("HEAD", "config", "index", "objects/info/alternates"):
+        _break_repository(backend, tiny_task, cache_root, f"rm -f .git/{name} && mkfifo .git/{name}")
+    moved = "mv .git .g && ln -s .g .git && rm .g/config && mkfifo .g/config"
+    _break_repository(backend, tiny_task, cache_root, moved)  # `.git` itself a link to such a folder
+
+
+def test_fifo_gitignore_hangs_every_diff(backend, tiny_task, cache_root, monkeypatch):
+    """A `.gitignore` that is a FIFO (or a link to one, or to a device) blocked or fed `git add` forever."""
+    _without_long_waits(monkeypatch)
+    _break_repository(backend, tiny_task, cache_root, "mkdir -p sub && mkfifo sub/.gitignore")
+    _break_repository(backend, tiny_task, cache_root, "ln -s /dev/zero .gitattributes")

@@ -97,3 +97,30 @@ def test_a_server_listening_on_every_interface_is_reached_by_this_hosts_name():
 
     assert ServerSpec("/m", host="0.0.0.0", port=8000).base_url == f"http://{socket.gethostname()}:8000/v1"
     assert ServerSpec("/m", port=8000).base_url == "http://127.0.0.1:8000/v1"
+
+
+def test_serve_refuses_a_port_out_of_range_before_starting_a_server(tmp_path):
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    log = tmp_path / "server.log"
+    result = CliRunner().invoke(app, ["serve", str(tmp_path), "--port", "99999", "--log", str(log)])
+    assert result.exit_code == 2
+    assert "--port" in result.output and "65535" in result.output
+    assert not log.exists()  # no server process was started
+
+
+@pytest.mark.parametrize("name", ["models/nope", "./models/nope", "nope"])
+def test_a_model_that_is_no_folder_and_not_cached_is_refused_offline(tmp_path, monkeypatch, name):
+    """Offline, a name that is no folder here can only be a hub model already in the cache; any
+    other is one line before a server starts (not the server's advice to check the internet)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ServeError, match="no such model folder") as refused:
+        server_spec(name, engine="transformers", port=8000)
+    assert name.startswith("./") or "HF_HUB_OFFLINE" in str(refused.value)  # "./..." is no hub name at all
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert server_spec("models/nope", engine="transformers", port=8000).model == "models/nope"  # a hub name
+    with pytest.raises(ServeError, match="no such model folder"):
+        server_spec("no such/model/here", engine="transformers", port=8000)  # a hub name cannot look so

@@ -92,3 +92,26 @@ def test_mine_finds_the_real_fix_between_releases():
     for row in rows:
         assert {k: row[k] for k in COMPARED} == {k: shipped[row["instance_id"]][k] for k in COMPARED}
         assert row["metadata"]["from_version"] == "3.0.1" and Path(row["metadata"]["file"]).suffix == ".py"
+
+
+@pytest.mark.slow
+def test_mine_cli_names_the_plugin_addopts_need_and_reruns_with_it(tmp_path):
+    """semver's addopts need pytest-cov loaded (autoload is off): without `--pytest-plugin` the
+    command says in one line that the tests did not run; the corrected command, rerun into the
+    same folder, records the plugin in the environment and mines the fix."""
+    from typer.testing import CliRunner
+
+    from swe_srl.cli import app
+
+    out = tmp_path / "my-suite"
+    base = ["tasks", "mine", "semver==3.0.2", "--from", "3.0.1", "--repo", "python-semver/python-semver"]
+    base += ["--out", str(out), "--test-package", "pytest==8.3.3", "--test-package", "pytest-cov==5.0.0"]
+    failed = CliRunner().invoke(app, base)
+    assert failed.exit_code == 2, failed.output
+    assert "error: semver-3.0.2: the release's own tests did not run" in failed.output
+    assert "Traceback" not in failed.output
+    mined = CliRunner().invoke(app, [*base, "--pytest-plugin", "pytest_cov"])
+    assert mined.exit_code == 0, mined.output
+    assert read_environments(out / "environments.jsonl")["semver-3.0.2"].pytest_plugins == ("pytest_cov",)
+    rows = [json.loads(line) for line in (out / "tasks.jsonl").read_text().splitlines()]
+    assert rows and all(r["metadata"]["origin"] == "mined" for r in rows)

@@ -24,7 +24,7 @@ from typing import Any
 from swe_srl.environments.spec import EnvSpec
 from swe_srl.sandbox.base import TESTBED, Sandbox
 from swe_srl.tasks.synth.pipeline import DEFAULT_TEST_TIMEOUT, Progress, open_project_sandbox, unified_diff
-from swe_srl.tasks.synth.project import ProjectConfig
+from swe_srl.tasks.synth.project import ProjectConfig, ProjectError
 from swe_srl.tasks.synth.redact import redact_tree
 from swe_srl.tasks.synth.runs import SuiteRun, failure_options, run_suite
 from swe_srl.tasks.synth.sources import download_sdist, extract_sdist
@@ -157,7 +157,7 @@ def mine_fixes(
     with open_project_sandbox(sandbox_kind, spec, suite_dir) as sandbox:
         after = run_suite(sandbox, spec, config.test_paths, timeout)
         if after.problem:
-            raise RuntimeError(f"{spec.name}: the release's own tests did not run ({after.problem})")
+            raise ProjectError(f"{spec.name}: the release's own tests did not run ({after.problem})")
         for fix in sources:
             setup = fix.reverse().diff() + revert_tests
             before = _without(sandbox, spec, config, fix, timeout)

@@ -26,7 +26,7 @@ from swe_srl.eval.testrun import RUN_OUTPUT_LIMIT
 from swe_srl.records import Task
 from swe_srl.sandbox.base import TESTBED, Sandbox
 from swe_srl.tasks.synth.mutations import OPERATORS, Mutation, mutations
-from swe_srl.tasks.synth.project import ProjectConfig
+from swe_srl.tasks.synth.project import ProjectConfig, ProjectError
 from swe_srl.tasks.synth.runs import SuiteRun, failure_options, run_suite
 from swe_srl.tasks.synth.statement import write_statement
 
@@ -176,7 +176,7 @@ def synthesize(
         first = run_suite(sandbox, spec, config.test_paths, timeout)
         baseline = first.passed
         if first.problem or not baseline:
-            raise RuntimeError(
+            raise ProjectError(
                 f"{spec.name}: no test passes before any bug is injected ({first.problem or 'none passed'})"
             )
         # A bug that makes the suite hang (a loop that never ends) is dropped after a few baseline runs' time.

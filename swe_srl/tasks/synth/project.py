@@ -23,12 +23,16 @@ from swe_srl.environments.spec import (
     read_environments,
     write_environments,
 )
-from swe_srl.records import RecordError
+from swe_srl.records import RecordError, SweSrlError
 from swe_srl.tasks.synth.redact import PLACEHOLDER, Redaction, redact_tree
 from swe_srl.tasks.synth.sources import download_sdist, extract_sdist, resolve_pins, sha256_of
 
 REPOS_DIR = "repos"
 REDACTIONS_FILE = "redactions.json"
+
+
+class ProjectError(SweSrlError):
+    """A project whose own tests cannot serve for tasks (they do not run, or none passes)."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,9 @@ def prepare_project(config: ProjectConfig, suite_dir: Path, cache: Path) -> EnvS
         record_redactions(suite_dir, config.env_name, redacted)
     env_file = suite_dir / ENVIRONMENTS_FILE
     existing = read_environments(env_file) if env_file.is_file() else {}
-    if config.env_name in existing and Path(existing[config.env_name].repo_dir) == tree.resolve():
-        return existing[config.env_name]
+    known = existing.get(config.env_name)
+    if known is not None and Path(known.repo_dir) == tree.resolve() and _same_settings(known, config):
+        return known  # its pins stay as they were resolved
     spec = EnvSpec(
         name=config.env_name,
         repo=config.repo,
@@ -106,6 +111,16 @@ def prepare_project(config: ProjectConfig, suite_dir: Path, cache: Path) -> EnvS
     existing[spec.name] = spec
     write_environments(env_file, sorted(existing.values(), key=lambda s: s.name), base_dir=suite_dir)
     return read_environments(env_file)[spec.name]
+
+
+def _same_settings(spec: EnvSpec, config: ProjectConfig) -> bool:
+    """Whether ``spec`` was recorded with ``config``'s test settings (a corrected command records anew)."""
+    return (spec.test_cmd, spec.log_parser, tuple(spec.pytest_plugins), dict(spec.env)) == (
+        config.test_cmd,
+        config.log_parser,
+        tuple(config.pytest_plugins),
+        dict(config.env),
+    ) and set(config.test_packages) <= set(spec.packages)
 
 
 def record_redactions(suite_dir: Path, env_name: str, redactions: list[Redaction]) -> None:

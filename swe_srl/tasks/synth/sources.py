@@ -3,14 +3,13 @@
 ``download_sdist`` fetches ``name==version`` as a source distribution with pip (this machine's pip
 configuration decides where from), checks its sha256 when one is pinned (pip's ``--require-hashes``),
 and ``extract_sdist`` unpacks it without its top-level folder. ``resolve_pins`` asks pip's resolver
-(``install --dry-run --report``) for the full pinned set an environment needs, so specs list every
-distribution with its exact version.
+(``install --dry-run --report``, in the environment build's sandbox) for the full pinned set an
+environment needs, so specs list every distribution with its exact version.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -90,21 +89,18 @@ def extract_sdist(archive: Path, dest: Path) -> Path:
 
 
 def resolve_pins(tree: Path, extra: list[str], name: str) -> list[str]:
-    """Every distribution installing ``tree`` plus ``extra`` needs, pinned (``name`` itself excluded)."""
-    with tempfile.TemporaryDirectory(prefix="swe-srl-resolve-") as tmp:
-        report = Path(tmp) / "report.json"
-        args = [
-            "install",
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            "--report",
-            str(report),
-            str(tree),
-            *extra,
-        ]
-        _pip(args, f"resolving {name}")
-        data = json.loads(report.read_text())
+    """Every distribution installing ``tree`` plus ``extra`` needs, pinned (``name`` itself excluded).
+
+    pip builds the tree's metadata to resolve it, which runs the sdist's own ``setup.py`` or build
+    backend: that happens in the environment build's sandbox, never on this machine.
+    """
+    from swe_srl.environments.build import resolve_in_buildbox
+    from swe_srl.sandbox.base import SandboxError
+
+    try:
+        data = resolve_in_buildbox(tree, extra, name)
+    except (SandboxError, ValueError) as exc:
+        raise SourceError(f"resolving {name}: {exc}") from exc
     own = name.lower().replace("_", "-")
     pins = {
         item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
