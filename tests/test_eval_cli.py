@@ -190,3 +190,24 @@ def test_results_log_skips_a_torn_last_line_and_rejects_damage_elsewhere(tmp_pat
     log.path.write_text('{"instance_id": "a", "status": "resolved", "resolved": true}\nnot json\n{}\n')
     with pytest.raises(RecordError, match="line 2"):
         log.load()
+
+
+@pytest.mark.slow
+def test_eval_shows_the_model_the_context_its_options_ask_for(tmp_path, tiny_dir):
+    """``--window``/``--obs-budget`` (as ``steps build`` cut the training data) reach the prompts."""
+    runs = {"default": tmp_path / "default", "short": tmp_path / "short"}
+    common = ["--tasks", "sample", "--policy", f"hf:{tiny_dir}", "--max-steps", "3", "--max-tokens", "8"]
+    _eval(*common, "--out", str(runs["default"]))
+    _eval(*common, "--out", str(runs["short"]), "--window", "0", "--obs-budget", "0")
+
+    def prompt_tokens(run: Path) -> list[int]:
+        (traj,) = (run / "trajectories").glob("*.traj.json")
+        steps = json.loads(traj.read_text())["steps"]
+        return [s["metadata"]["model"]["prompt_tokens"] for s in steps]
+
+    default, short = prompt_tokens(runs["default"]), prompt_tokens(runs["short"])
+    assert len(default) == len(short) == 3 and default[0] == short[0]  # nothing to cut before step 1
+    assert short[2] < default[2]  # earlier rounds and their observations left out
+    assert json.loads((runs["short"] / "run.json").read_text())["identity"]["context"]["window"] == 0
+    resumed = CliRunner().invoke(app, ["eval", "--no-progress", *common, "--out", str(runs["short"])])
+    assert resumed.exit_code == 2 and "context" in resumed.output  # another context is another run

@@ -21,7 +21,14 @@ from swe_srl.cli.engine_options import (
     exit_interrupted,
 )
 from swe_srl.cli.errors import EXIT_FAILED, fail
-from swe_srl.cli.options import SandboxKind, TrajectoryFormat
+from swe_srl.cli.options import (
+    LIST_EARLIER,
+    OBS_BUDGET,
+    WINDOW,
+    SandboxKind,
+    TrajectoryFormat,
+    context_config,
+)
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
 steps_app = typer.Typer(help="Build SRL step-instance datasets from trajectories.", no_args_is_help=True)
@@ -102,11 +109,9 @@ def build_cmd(
     out: Path = typer.Option(
         ..., "--out", help="Directory for train/validation .jsonl/.parquet and stats.json."
     ),
-    window: int = typer.Option(2, "--window", min=-1, help="Latest rounds shown in full (-1: all)."),
-    list_earlier: bool = typer.Option(False, "--list-earlier", help="List earlier actions, one line each."),
-    obs_budget: int = typer.Option(
-        2000, "--obs-budget", min=-1, help="Characters per observation (-1: all)."
-    ),
+    window: int = WINDOW,
+    list_earlier: bool = LIST_EARLIER,
+    obs_budget: int = OBS_BUDGET,
     resolved_only: bool = typer.Option(False, "--resolved-only", help="Only trajectories marked resolved."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Most instances per trajectory."),
     tools: list[str] | None = typer.Option(None, "--tool", help="Only targets of this tool (repeatable)."),
@@ -292,6 +297,9 @@ def rollout_cmd(
     task_cpus: float = TASK_CPUS,
     task_memory_gb: float = TASK_MEMORY,
     force_new: bool = FORCE_NEW,
+    window: int = WINDOW,
+    obs_budget: int = OBS_BUDGET,
+    list_earlier: bool = LIST_EARLIER,
 ) -> None:
     """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
     import json
@@ -314,6 +322,7 @@ def rollout_cmd(
         retry_errors=retry_errors,
         force_new=force_new,
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
+        context=context_config(window, obs_budget, list_earlier),
     )
     try:
         with RolloutProgress(config) as progress:

@@ -18,7 +18,7 @@ from swe_srl.cli.engine_options import (
     exit_interrupted,
 )
 from swe_srl.cli.errors import EXIT_FAILED, fail
-from swe_srl.cli.options import SandboxKind
+from swe_srl.cli.options import LIST_EARLIER, OBS_BUDGET, WINDOW, SandboxKind, context_config
 
 
 def eval_command(
@@ -47,6 +47,9 @@ def eval_command(
     task_cpus: float = TASK_CPUS,
     task_memory_gb: float = TASK_MEMORY,
     force_new: bool = FORCE_NEW,
+    window: int = WINDOW,
+    obs_budget: int = OBS_BUDGET,
+    list_earlier: bool = LIST_EARLIER,
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
     from swe_srl.console import output_console
@@ -69,6 +72,7 @@ def eval_command(
         retry_errors=retry_errors,
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
         force_new=force_new,
+        context=context_config(window, obs_budget, list_earlier),
     )
     try:
         report = run_eval(config, show_progress=progress)

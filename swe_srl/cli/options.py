@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import typer
+
+from swe_srl.context import ContextConfig
+from swe_srl.context.prompt import DEFAULT_OBSERVATION_BUDGET, DEFAULT_WINDOW
 from swe_srl.sandbox import SANDBOX_KINDS
 from swe_srl.trajectories.importers import FORMATS
 
@@ -13,3 +17,20 @@ SandboxKind = Literal[SANDBOX_KINDS]  # type: ignore[valid-type]
 
 # The trajectory formats ``--format`` may force: a typo is refused before any file is read or written.
 TrajectoryFormat = Literal[FORMATS]  # type: ignore[valid-type]
+
+# What a policy's prompt shows of the episode: one set of options for `steps build` (training data),
+# `eval` and `rollout`, so a model is evaluated with the context it was trained on.
+WINDOW = typer.Option(DEFAULT_WINDOW, "--window", min=-1, help="Latest rounds shown in full (-1: all).")
+OBS_BUDGET = typer.Option(
+    DEFAULT_OBSERVATION_BUDGET, "--obs-budget", min=-1, help="Characters per observation (-1: all)."
+)
+LIST_EARLIER = typer.Option(False, "--list-earlier", help="List earlier actions, one line each.")
+
+
+def context_config(window: int, obs_budget: int, list_earlier: bool) -> ContextConfig:
+    """The :class:`ContextConfig` of the context options (-1: no limit)."""
+    return ContextConfig(
+        window=None if window < 0 else window,
+        observation_budget=None if obs_budget < 0 else obs_budget,
+        list_earlier=list_earlier,
+    )

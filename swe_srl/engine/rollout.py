@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from swe_srl.context import DEFAULT_CONTEXT, ContextConfig
 from swe_srl.engine.attempt import AttemptSettings, play_and_grade
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
@@ -41,10 +42,16 @@ from swe_srl.engine.preflight import (
     check_sandbox,
     require,
 )
-from swe_srl.engine.runfolder import check_run_folder, open_run_folder, suite_digest, task_fingerprint
+from swe_srl.engine.runfolder import (
+    check_run_folder,
+    context_identity,
+    open_run_folder,
+    suite_digest,
+    task_fingerprint,
+)
 from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.engine.telemetry import write_telemetry
-from swe_srl.policy import PolicySource, open_policy_source
+from swe_srl.policy import PolicyOptions, PolicySource, open_policy_source
 from swe_srl.records import RecordError, Task
 
 KEEP_MODES = ("resolved", "all")
@@ -75,11 +82,12 @@ class RolloutConfig:
     retry_errors: bool = False  # run the attempts recorded as infrastructure errors again
     force_new: bool = False
     engine: EngineSettings = field(default_factory=EngineSettings)
+    context: ContextConfig = DEFAULT_CONTEXT  # what a model's prompt shows
 
     def identity(self, digest: str) -> dict[str, object]:
         return {
             "command": "rollout", "tasks": self.tasks, "suite_digest": digest, "policy": self.policy,
-            "max_steps": self.max_steps,
+            "max_steps": self.max_steps, **context_identity(self.context),
         }  # fmt: skip
 
 
@@ -327,7 +335,7 @@ def run_rollout(
     out = Path(config.out)
     config = replace(config, out=out, engine=replace(config.engine, workers=config.workers))
     log = RolloutLog(out / LOG_NAME)
-    with source or open_policy_source(config.policy) as opened:
+    with source or open_policy_source(config.policy, PolicyOptions(context=config.context)) as opened:
         check_policy(opened)
         previous = log.load() if not config.force_new else []
         if config.retry_errors:

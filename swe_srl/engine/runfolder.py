@@ -10,6 +10,7 @@ from before ``run.json`` existed is resumed as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from swe_srl.context import DEFAULT_CONTEXT, ContextConfig
 from swe_srl.engine.preflight import PreflightError
 from swe_srl.records import Task
 
@@ -37,6 +39,12 @@ def task_fingerprint(task: Task) -> str:
         *task.PASS_TO_PASS,
     )
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def context_identity(context: ContextConfig) -> dict[str, Any]:
+    """The prompt context's part of a run's identity: nothing for the default (so folders written
+    before the context options existed still resume), else every field."""
+    return {} if context == DEFAULT_CONTEXT else {"context": dataclasses.asdict(context)}
 
 
 def suite_digest(tasks: Iterable[Task], broken: Iterable[str] = ()) -> str:

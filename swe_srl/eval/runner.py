@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from swe_srl.context import DEFAULT_CONTEXT, ContextConfig
 from swe_srl.engine.attempt import AttemptOutcome, AttemptSettings, play_and_grade
 from swe_srl.engine.interrupt import RunInterrupted
 from swe_srl.engine.jobs import Job, JobResult, TaskContext
@@ -40,7 +41,7 @@ from swe_srl.engine.preflight import (
     images_of,
     require,
 )
-from swe_srl.engine.runfolder import check_run_folder, open_run_folder, suite_digest
+from swe_srl.engine.runfolder import check_run_folder, context_identity, open_run_folder, suite_digest
 from swe_srl.engine.taxonomy import is_infrastructure_error
 from swe_srl.engine.telemetry import write_telemetry
 from swe_srl.eval.report import RunReport, build_report, write_json_atomic, write_predictions
@@ -73,13 +74,14 @@ class EvalConfig:
     retry_errors: bool = False  # rerun the tasks recorded as infrastructure errors
     engine: EngineSettings = field(default_factory=EngineSettings)
     force_new: bool = False  # start over in ``out`` even if it holds a different run
+    context: ContextConfig = DEFAULT_CONTEXT  # what a model's prompt shows (as its training data did)
 
     def identity(self, digest: str) -> dict[str, object]:
         """What must match for a rerun to resume this run (``run.json``)."""
         return {
             "command": "eval", "tasks": self.tasks, "suite_digest": digest, "policy": self.policy,
             "setting": self.setting, "max_steps": self.max_steps, "max_tokens": self.max_tokens,
-            "time_limit": self.time_limit,
+            "time_limit": self.time_limit, **context_identity(self.context),
         }  # fmt: skip
 
     def meta(self) -> dict[str, str]:
@@ -244,7 +246,7 @@ def run_eval(
     config = dataclasses.replace(config, engine=dataclasses.replace(config.engine, workers=config.workers))
     plan = _plan(config)
     out = Path(config.out)
-    options = PolicyOptions(max_tokens=config.max_tokens)
+    options = PolicyOptions(max_tokens=config.max_tokens, context=config.context)
     with open_policy_source(config.policy, options) as source:
         check_policy(source)
         log = ResultsLog(out / "results.jsonl")
