@@ -108,6 +108,19 @@ def test_an_infrastructure_failure_is_masked_not_scored(sample_tasks, tmp_path):
     assert advantages[0] == pytest.approx((1 - 1 / 3) / (math.sqrt(1 / 3) + 1e-4), rel=1e-4)
 
 
+def test_context_outgrown_by_the_models_rounds_is_graded_not_masked(sample_tasks):
+    """A policy cannot trade a low reward for no signal by growing its context: a later prompt that no
+    longer fits submits the patch so far (here the whole fix: resolved); only a task whose first
+    prompt cannot fit is masked."""
+    from swe_srl.episode import SAMPLE_FIX_SCRIPT
+
+    fix = [*list(SAMPLE_FIX_SCRIPT)[:-1], None]  # the fix made, then the window is full
+    records, _ = _scripted_episodes(sample_tasks, [fix, [None]])
+    assert records[0].reward == 1.0 and not records[0].failure
+    assert records[0].trajectory.metadata["exit_status"] == "submitted"
+    assert records[1].reward is None and records[1].failure.startswith("context:")
+
+
 def test_tests_that_hang_under_the_patch_are_scored_not_masked():
     from swe_srl.records import EvalResult
     from swe_srl.train.episodes import infrastructure_failure

@@ -10,7 +10,8 @@ answers. Sandbox commands and the grading of finished episodes run in the episod
 they overlap one another.
 
 An episode that fails for a reason outside the model (a sandbox or grader error, an issue too long
-for the context) gets the reward ``None``: it is masked from training, never scored 0.
+for the context) gets the reward ``None``: it is masked from training, never scored 0. A prompt that
+outgrows the context later in the episode is the model's doing: the patch so far is graded.
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from swe_srl.records import Step, Task, Trajectory
 
 
 class ContextOverflowError(RuntimeError):
-    """The prompt of a turn does not fit the model's context next to the reply budget."""
+    """The first prompt of an episode (the task alone) does not fit the model's context."""
+
+
+# A later turn's prompt that no longer fits ends the episode the way eval ends it (SWE-agent's
+# exit_context): the patch so far is submitted and graded. The model's own rounds filled the window,
+# so the outcome is its own; masking it would let a policy trade a low reward for no signal by
+# growing its context. This reply is not one of the model's turns (no tokens are trained on).
+CONTEXT_FULL_SUBMIT = (
+    "<think>The context window is full: submitting the patch so far.</think>\n<function=submit>\n</function>"
+)
 
 
 @dataclass
@@ -83,7 +93,7 @@ class TurnBatcher:
         self.build = build
         self._cond = threading.Condition()
         self._waiting: dict[int, list[dict]] = {}
-        self._replies: dict[int, str] = {}
+        self._replies: dict[int, str | None] = {}
         self._done: set[int] = set()
         self._count = count
 
@@ -94,19 +104,21 @@ class TurnBatcher:
             name = "rlvr-student"
 
             def act(self, problem_statement: str, history: list[Step]) -> str:
-                return batcher._act(index, batcher.build(problem_statement, history))
+                reply = batcher._act(index, batcher.build(problem_statement, history))
+                if reply is None and history:
+                    return CONTEXT_FULL_SUBMIT  # the model's own rounds filled it: graded, as in eval
+                if reply is None:
+                    raise ContextOverflowError("the issue alone does not fit the model's context")
+                return reply
 
         return Seat()
 
-    def _act(self, index: int, messages: list[dict]) -> str:
+    def _act(self, index: int, messages: list[dict]) -> str | None:
         with self._cond:
             self._waiting[index] = messages
             self._cond.notify_all()
             self._cond.wait_for(lambda: index in self._replies)
-            reply = self._replies.pop(index)
-        if reply is None:
-            raise ContextOverflowError("the prompt does not fit the model's context")
-        return reply
+            return self._replies.pop(index)
 
     def finish(self, index: int) -> None:
         with self._cond:
@@ -144,7 +156,7 @@ def run_episode_thread(
         record.failure = infrastructure_failure(watched.last_info)
         if not record.failure:
             record.reward = float(record.trajectory.metadata.get("reward", 0.0))
-    except ContextOverflowError as err:
+    except ContextOverflowError as err:  # the task itself is too long for the model: not its doing
         record.failure = f"context: {err}"
     except Exception as err:  # a sandbox or engine failure: not the model's doing, so masked
         record.failure = f"{type(err).__name__}: {err}"
