@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -72,5 +73,13 @@ def wait_until(probe, seconds: float = 5.0):
     return value
 
 
-def host_process_count() -> int:
-    return sum(1 for entry in Path("/proc").iterdir() if entry.name.isdigit())
+def sandboxed_process_count() -> int:
+    """Processes on the host in a pid namespace other than this one's: sandboxes' processes (both
+    backends give each sandbox its own), not the rest of a busy host (Ray, servers, other tests)."""
+    own = os.readlink("/proc/self/ns/pid")
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                count += os.readlink(entry / "ns" / "pid") != own
+    return count

@@ -24,9 +24,9 @@ from attacks import (
     assert_usable,
     bash,
     editor,
-    host_process_count,
     host_processes_running,
     pids_alive,
+    sandboxed_process_count,
     wait_until,
 )
 
@@ -39,16 +39,16 @@ from swe_srl.tools.executor import TIMEOUT_MESSAGE
 PROCS = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"
 
 
-def _peak_host_processes(stop: threading.Event, peak: list[int]) -> None:
+def _peak_sandboxed_processes(stop: threading.Event, peak: list[int]) -> None:
     while not stop.is_set():
-        peak[0] = max(peak[0], host_process_count())
+        peak[0] = max(peak[0], sandboxed_process_count())
         time.sleep(0.05)
 
 
 def test_fork_bomb(sandbox):
-    before = host_process_count()
+    before = sandboxed_process_count()
     stop, peak = threading.Event(), [before]
-    watcher = threading.Thread(target=_peak_host_processes, args=(stop, peak), daemon=True)
+    watcher = threading.Thread(target=_peak_sandboxed_processes, args=(stop, peak), daemon=True)
     watcher.start()
     try:
         bomb = bash(sandbox, ":(){ :|:& };:", timeout=5)  # returns at once: the bomb goes to the background
@@ -62,8 +62,8 @@ def test_fork_bomb(sandbox):
     # the bomb at once: the next step did not hang until its timeout.
     assert time.monotonic() - started < 10, after
     assert "process limit" in bomb.observation + after.observation
-    # The bomb never got past the sandbox's process ceiling (other processes on the host add noise).
-    assert peak[0] - before < TEST_LIMITS.pids + 200, (before, peak[0])
+    # The bomb never got past the sandbox's process ceiling (counted outside the sandbox's view).
+    assert peak[0] - before <= TEST_LIMITS.pids + 16, (before, peak[0])
     assert_usable(sandbox)
     assert int(bash(sandbox, f"{PROCS} | wc -l").observation) < 20
 
