@@ -66,10 +66,12 @@ fi
 # a device) there blocks or feeds it forever, so every diff would wait for its timeout, twice, and
 # the step fail. Such a file makes the repository one git cannot diff, said at once.
 _UNREADABLE_CHECK = r"""
-kinds=(\( -xtype p -o -xtype s -o -xtype c -o -xtype b \))
-odd=$(find -H "$PWD/.git" -mindepth 1 "${kinds[@]}" -print -quit 2>/dev/null)
-[[ -n $odd ]] || odd=$(find . -path ./.git -prune -o \( -name .gitignore -o -name .gitattributes \
-  -o -name .gitmodules \) "${kinds[@]}" -print -quit 2>/dev/null)
+# -type reads the kind from the directory entry (no stat per file); only links are followed (-xtype).
+kinds=(\( -type p -o -type s -o -type c -o -type b -o \( -type l \( -xtype p -o -xtype s -o -xtype c -o -xtype b \) \) \))
+# One walk (one process per diff): .git through its absolute path (followed when it is a link), the
+# working tree's ignore and attribute files through ".", whose own ./.git is pruned.
+odd=$(find -H "$PWD/.git" . -path ./.git -prune -o \( -path "$PWD/.git/*" -o -name .gitignore \
+  -o -name .gitattributes -o -name .gitmodules \) "${kinds[@]}" -print -quit 2>/dev/null)
 [[ -z $odd ]] || { printf '%s is not a regular file\n' "${odd#"$PWD"/}"; exit 1; }
 """
 _DIFF_PRELUDE = _UNREADABLE_CHECK + _GIT_PRELUDE
