@@ -67,7 +67,8 @@ fi
 # the step fail. Such a file makes the repository one git cannot diff, said at once.
 _UNREADABLE_CHECK = r"""
 # -type reads the kind from the directory entry (no stat per file); only links are followed (-xtype).
-kinds=(\( -type p -o -type s -o -type c -o -type b -o \( -type l \( -xtype p -o -xtype s -o -xtype c -o -xtype b \) \) \))
+kinds=(\( -type p -o -type s -o -type c -o -type b
+       -o \( -type l \( -xtype p -o -xtype s -o -xtype c -o -xtype b \) \) \))
 # One walk (one process per diff): .git through its absolute path (followed when it is a link), the
 # working tree's ignore and attribute files through ".", whose own ./.git is pruned.
 odd=$(find -H "$PWD/.git" . -path ./.git -prune -o \( -path "$PWD/.git/*" -o -name .gitignore \
