@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from swe_srl.sandbox.limits import pid_alive
 from swe_srl.sandbox.localfs import remove_tree
 from swe_srl.sandbox.overlay import unmount_under
 
@@ -69,18 +70,6 @@ def write_lease(run_id: str, key: str, sandbox: Any) -> Path:
 
 def drop_lease(path: Path) -> None:
     path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _release_cgroups(dirs: list[str], wait: float = 5.0) -> None:
@@ -134,7 +123,7 @@ def reap_leases(run_id: str | None = None, *, dead_owners_only: bool = True) -> 
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue  # removed meanwhile by its task or another sweep
-            if data.get("host") != host or (dead_owners_only and _alive(int(data.get("pid", 0)))):
+            if data.get("host") != host or (dead_owners_only and pid_alive(int(data.get("pid", 0)))):
                 continue
             reaped.append(_reap(data))
             drop_lease(path)

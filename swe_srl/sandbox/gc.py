@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
+from swe_srl.sandbox.limits import pid_alive
 from swe_srl.sandbox.local import workspace_root
 from swe_srl.sandbox.localfs import remove_tree
 from swe_srl.sandbox.overlay import unmount_under
@@ -24,20 +25,10 @@ class Removed:
     error: str = ""  # empty once it is gone
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owned_by_live_process(owner: str) -> bool:
     """Whether ``host:pid`` names a process that still runs on this host."""
     host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid))
 
 
 def gc_workspaces(older_than: float, root: Path | None = None, now: float | None = None) -> list[Removed]:
@@ -58,7 +49,7 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
         if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
             continue
         age = now - int(parts[2])
-        if age < older_than or (_pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
+        if age < older_than or (pid_alive(int(parts[1])) and int(parts[1]) != 0 and age < 86400):
             continue  # still young, or its owner still runs (unless it is a day old)
         unmount_under(entry)  # a crashed run's overlay: never delete through it
         removed.append(Removed("workspace", str(entry), age, remove_tree(entry) or ""))

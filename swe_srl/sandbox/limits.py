@@ -267,18 +267,23 @@ def docker_pids_events(container_id: str) -> list[Path]:
     return [c / "pids.events" for c in candidates if (c / "pids.events").is_file()]
 
 
-def _owner_alive(name: str) -> bool:
-    """Whether the process named in ``<instance>.<pid>.<created>.<random>`` still runs."""
-    parts = name.rsplit(".", 3)
-    if len(parts) != 4 or not parts[1].isdigit():
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (one owned by another user counts)."""
+    if pid <= 0:
         return False
     try:
-        os.kill(int(parts[1]), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process named in ``<instance>.<pid>.<created>.<random>`` still runs."""
+    parts = name.rsplit(".", 3)
+    return len(parts) == 4 and parts[1].isdigit() and pid_alive(int(parts[1]))
 
 
 def gc_cgroups() -> list[Path]:
