@@ -30,11 +30,26 @@ def test_dead_foreign_and_own_owners_are_not_spared():
 
 
 def _gc_cli(tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """The real command, sweeping only workspaces under ``tmp_path`` (``workspace_root()`` follows TMPDIR)."""
-    swe_srl = Path(sys.executable).with_name("swe-srl")
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    command = [str(swe_srl), "sandbox", "gc", "--no-docker", "--older-than", "0"]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    """The real command, sweeping only workspaces (``workspace_root()`` follows TMPDIR) and snapshots
+    (under SWE_SRL_CACHE) in ``tmp_path``."""
+    return subprocess.run(
+        _gc_cli_argv(), env=_gc_cli_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+
+
+def _gc_cli_argv() -> list[str]:
+    return [
+        str(Path(sys.executable).with_name("swe-srl")),
+        "sandbox",
+        "gc",
+        "--no-docker",
+        "--older-than",
+        "0",
+    ]
+
+
+def _gc_cli_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmp_path), "SWE_SRL_CACHE": str(tmp_path / "cache")}
 
 
 @pytest.fixture
@@ -124,3 +139,102 @@ def test_a_crashed_runs_overlay_is_unmounted_before_its_workspace_is_removed(tmp
     removed = gc_workspaces(older_than=0, root=root)
     assert [r.name for r in removed] == [str(entry)] and not entry.exists()
     assert (lower / "kept.py").read_text() == "x = 1\n"  # nothing was deleted through the mount
+
+
+def _lower(cache: Path, name: str, last_use: float) -> Path:
+    """A snapshot under ``cache``/lower last used at ``last_use`` (its marker's mtime)."""
+    from swe_srl.sandbox.overlay import LOWER_DIRNAME, USED_DIRNAME
+
+    snapshot = cache / LOWER_DIRNAME / name
+    (snapshot / ".git").mkdir(parents=True)
+    (snapshot / "module.py").write_text("x = 1\n")
+    marker = cache / LOWER_DIRNAME / USED_DIRNAME / name
+    marker.parent.mkdir(exist_ok=True)
+    marker.touch()
+    os.utime(marker, (last_use, last_use))
+    return snapshot
+
+
+def test_gc_removes_snapshots_unused_for_a_week_and_keeps_recent_ones(tmp_path):
+    from swe_srl.sandbox.gc import gc_snapshots
+
+    now = time.time()
+    old = _lower(tmp_path, "old", now - 8 * 86400)
+    recent = _lower(tmp_path, "recent", now - 86400)
+    removed = gc_snapshots(cache_root=tmp_path, now=now)
+    assert [(r.name, r.error) for r in removed] == [(str(old), "")]
+    assert removed[0].age_seconds == pytest.approx(8 * 86400, abs=5)
+    assert not old.exists() and (recent / "module.py").is_file()
+    assert not (tmp_path / "lower" / ".used" / "old").exists()
+    assert sorted(p.name for p in (tmp_path / "lower").iterdir()) == [".lock", ".used", "recent"]
+
+
+def test_sandbox_gc_command_removes_unused_snapshots(tmp_path):
+    old = _lower(tmp_path / "cache", "old", time.time() - 3 * 86400)
+    kept = _lower(tmp_path / "cache", "kept", time.time() - 3600)
+    cli = _gc_cli(tmp_path)  # the default (a week) keeps one three days unused
+    assert cli.returncode == 0 and old.is_dir() and "snapshot" not in cli.stdout, cli.stdout + cli.stderr
+    cli = subprocess.run([*_gc_cli_argv(), "--snapshots-unused-for", "86400"], env=_gc_cli_env(tmp_path),
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"removed snapshot {old}" in cli.stdout and "1 snapshot(s) removed" in cli.stdout
+    assert not old.exists() and kept.is_dir()
+
+
+def test_gc_removes_half_made_and_half_removed_snapshots(tmp_path):
+    from swe_srl.sandbox.gc import gc_snapshots
+
+    now = time.time()
+    lower = tmp_path / "lower"
+    for name, age in ((".tmp-a-1", 7200), (".tmp-b-1", 60), (".trash-c-1", 60)):
+        (lower / name / "tree").mkdir(parents=True)
+        os.utime(lower / name, (now - age, now - age))
+    removed = gc_snapshots(older_than=3600, cache_root=tmp_path, now=now)
+    assert sorted(Path(r.name).name for r in removed) == [".tmp-a-1", ".trash-c-1"]
+    assert (lower / ".tmp-b-1").is_dir()  # a snapshot being made right now
+
+
+def test_gc_never_takes_a_snapshot_an_overlay_has_mounted(tmp_path):
+    """A long episode on a snapshot last recorded as used a week ago keeps it; closed, it goes."""
+    from swe_srl.sandbox.gc import gc_snapshots
+    from swe_srl.sandbox.identity import sandbox_user
+    from swe_srl.sandbox.overlay import OverlayWorkspace
+
+    user = sandbox_user()
+    if user is None:
+        pytest.skip("overlays are mounted by swe-srl running as root")
+    snapshot = _lower(tmp_path / "cache", "busy", time.time() - 30 * 86400)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    overlay = OverlayWorkspace(workspace, snapshot, user)
+    try:
+        assert gc_snapshots(cache_root=tmp_path / "cache") == []
+        assert (overlay.merged / "module.py").read_text() == "x = 1\n"
+    finally:
+        overlay.close()
+    assert [r.name for r in gc_snapshots(cache_root=tmp_path / "cache")] == [str(snapshot)]
+
+
+def test_each_use_of_a_snapshot_counts_as_its_last_use(tmp_path):
+    """lower_snapshot records the use, so a snapshot in daily use is never a week unused."""
+    from swe_srl.sandbox.gc import gc_snapshots
+    from swe_srl.sandbox.identity import sandbox_user
+    from swe_srl.sandbox.overlay import lower_snapshot
+
+    user = sandbox_user()
+    if user is None:
+        pytest.skip("overlay snapshots are made by swe-srl running as root")
+    base = tmp_path / "base" / "abc123"
+    base.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(base)], check=True)
+    (base / "module.py").write_text("x = 1\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    first = lower_snapshot(base, user, tmp_path / "cache", scratch)
+    marker = tmp_path / "cache" / "lower" / ".used" / "abc123"
+    week_ago = time.time() - 8 * 86400
+    os.utime(marker, (week_ago, week_ago))
+    assert lower_snapshot(base, user, tmp_path / "cache", scratch) == first  # used again today
+    assert gc_snapshots(cache_root=tmp_path / "cache") == [] and first.is_dir()
+    later = time.time() + 8 * 86400
+    assert [r.name for r in gc_snapshots(cache_root=tmp_path / "cache", now=later)] == [str(first)]

@@ -12,14 +12,17 @@ from swe_srl.sandbox.docker_backend import LABEL, OWNER_LABEL
 from swe_srl.sandbox.limits import pid_alive
 from swe_srl.sandbox.local import workspace_root
 from swe_srl.sandbox.localfs import remove_tree
-from swe_srl.sandbox.overlay import unmount_under
+from swe_srl.sandbox.overlay import LOWER_DIRNAME, take_unused_snapshots, unmount_under
+from swe_srl.sandbox.workspace import default_cache_root
+
+SNAPSHOTS_UNUSED_FOR = 7 * 86400.0  # a snapshot costs a copy of its repository to make again
 
 
 @dataclass(frozen=True)
 class Removed:
     """One sandbox that was removed, or that gc tried to remove and could not (``error`` says why)."""
 
-    kind: str  # "container" | "workspace"
+    kind: str  # "container" | "workspace" | "snapshot"
     name: str
     age_seconds: float
     error: str = ""  # empty once it is gone
@@ -54,6 +57,36 @@ def gc_workspaces(older_than: float, root: Path | None = None, now: float | None
         unmount_under(entry)  # a crashed run's overlay: never delete through it
         removed.append(Removed("workspace", str(entry), age, remove_tree(entry) or ""))
     return removed
+
+
+def gc_snapshots(
+    unused_for: float = SNAPSHOTS_UNUSED_FOR,
+    older_than: float = 3600.0,
+    cache_root: Path | None = None,
+    now: float | None = None,
+) -> list[Removed]:
+    """Remove the overlay workspace's lower snapshots (``<cache>/lower``) unused for ``unused_for`` s,
+    and what a crashed run left there: half-made snapshots older than ``older_than``, half-removed ones.
+
+    A snapshot an overlay has mounted is kept. Nothing to do where overlays were never used (or this
+    process may not read root's snapshot directory).
+    """
+    root = Path(cache_root or default_cache_root()) / LOWER_DIRNAME
+    now = time.time() if now is None else now
+    try:
+        if not root.is_dir() or not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+            return []
+        leftovers = [
+            (entry.name, now - entry.lstat().st_mtime, entry)
+            for entry in sorted(root.iterdir())
+            if entry.name.startswith(".trash-")
+            or (entry.name.startswith(".tmp-") and now - entry.lstat().st_mtime >= older_than)
+        ]
+        taken = take_unused_snapshots(root, unused_for, now)
+    except OSError as exc:
+        return [Removed("snapshot", str(root), 0.0, f"cannot sweep: {exc}")]
+    return [Removed("snapshot", str(root / name), age, remove_tree(path) or "") for name, age, path in
+            leftovers + taken]  # fmt: skip
 
 
 def gc_containers(

@@ -19,7 +19,9 @@ The mount is the host's, so the harness reads and writes files (``read_file``, t
 every process is killed) on the merged tree as before. It is made with ``nosuid,nodev`` and
 ``redirect_dir=on`` (renaming a directory works as on any file system; the redirect attributes
 are the kernel's own, on an upper layer nothing but the kernel can reach), ``metacopy=off`` and
-``index=off``. Mounts a crashed run leaves behind are unmounted by ``swe-srl sandbox gc``.
+``index=off``. Mounts a crashed run leaves behind are unmounted by ``swe-srl sandbox gc``, which
+also removes snapshots no overlay has used for a week (each use touches ``<cache>/lower/.used/NAME``;
+a lock on ``<cache>/lower/.lock`` keeps gc from taking a snapshot a sandbox is about to mount).
 
 bubblewrap's own ``--overlay`` cannot do this here: bubblewrap 0.8 (this machine's) has no such
 option, and an overlay mounted inside the sandbox's user namespace shows the root-owned cache as
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import shutil
 import subprocess
@@ -42,6 +45,8 @@ from swe_srl.sandbox.base import SandboxError
 from swe_srl.sandbox.identity import HostUser
 
 LOWER_DIRNAME = "lower"
+USED_DIRNAME = ".used"  # one empty file per snapshot, touched at each use: its mtime is the last use
+_LOCK_NAME = ".lock"
 _MS_NOSUID, _MS_NODEV = 2, 4
 _MNT_DETACH = 2
 _OPTIONS = "redirect_dir=on,metacopy=off,index=off"
@@ -106,6 +111,14 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def snapshots_locked(root: Path, *, exclusive: bool):
+    """Shared: a sandbox picking (or making) a snapshot; exclusive: gc choosing which to remove."""
+    with open(root / _LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+
+
 def lower_snapshot(base: Path, user: HostUser, cache_root: Path, scratch: Path) -> Path:
     """The account's read-only-by-reach snapshot of the prepared repository ``base`` (made once).
 
@@ -113,9 +126,16 @@ def lower_snapshot(base: Path, user: HostUser, cache_root: Path, scratch: Path) 
     """
     root = _private_dir(Path(cache_root) / LOWER_DIRNAME)
     final = root / base.name
-    if (final / ".git").is_dir():
-        return final
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{base.name}-", dir=root))
+    with snapshots_locked(root, exclusive=False):
+        if not (final / ".git").is_dir():
+            _make_snapshot(base, final, user, scratch)
+        (root / USED_DIRNAME).mkdir(mode=0o700, exist_ok=True)
+        (root / USED_DIRNAME / base.name).touch()  # under the lock: gc sees this use or none of it
+    return final
+
+
+def _make_snapshot(base: Path, final: Path, user: HostUser, scratch: Path) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{base.name}-", dir=final.parent))
     try:
         tree = tmp / "tree"
         subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(tree)], check=True)
@@ -130,7 +150,45 @@ def lower_snapshot(base: Path, user: HostUser, cache_root: Path, scratch: Path) 
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+
+def lower_dirs_in_use() -> set[str]:
+    """The lower layers of every overlay mounted now (this run's and any other's)."""
+    used: set[str] = set()
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            fs_type, _, rest = line.partition(" - ")[2].partition(" ")
+            if fs_type != "overlay":
+                continue
+            options = rest.partition(" ")[2].strip()
+            for option in options.split(","):
+                if option.startswith("lowerdir="):
+                    lowers = option.removeprefix("lowerdir=").split(":")
+                    used.update(p.encode().decode("unicode_escape") for p in lowers)
+    return used
+
+
+def take_unused_snapshots(root: Path, unused_for: float, now: float) -> list[tuple[str, float, Path]]:
+    """Move aside the snapshots under ``root`` that no overlay has used for ``unused_for`` seconds.
+
+    Returns (name, seconds since last use, where it now lies) for each; the caller removes them.
+    A mounted snapshot is never taken, however old its last recorded use.
+    """
+    taken = []
+    with snapshots_locked(root, exclusive=True):
+        in_use = lower_dirs_in_use()
+        for entry in sorted(root.iterdir()):
+            if entry.name.startswith(".") or not entry.is_dir() or str(entry) in in_use:
+                continue
+            marker = root / USED_DIRNAME / entry.name
+            last_use = (marker if marker.exists() else entry).lstat().st_mtime
+            if now - last_use < unused_for:
+                continue
+            trash = root / f".trash-{entry.name}-{time.monotonic_ns()}"
+            os.rename(entry, trash)  # gone for every later sandbox at once; removal can take long
+            marker.unlink(missing_ok=True)
+            taken.append((entry.name, now - last_use, trash))
+    return taken
 
 
 def _refresh_index(tree: Path, user: HostUser, scratch: Path) -> None:
