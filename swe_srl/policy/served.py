@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swe_srl.policy.chat import ChatBackend, ChatPolicy, ContextWindow
-from swe_srl.policy.client import ChatClient
+from swe_srl.policy.client import ChatClient, default_in_flight
 from swe_srl.policy.errors import PolicyError
 from swe_srl.policy.window import context_length, context_window, special_token_ids
 from swe_srl.records import Task
@@ -43,6 +43,15 @@ def parse_openai(spec: str, arg: str) -> tuple[str, str]:
     if not sep or not model or not url:
         raise PolicySpecError(f"policy spec {spec!r}: expected openai:MODEL@URL")
     return model, url
+
+
+def cuda_visible() -> bool:
+    """Whether a server started from this process finds a GPU (``transformers serve --device auto``)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def _local_dir(name: str) -> str:
@@ -137,6 +146,9 @@ class ModelPolicySource:
 
     def _client(self, url: str, model: str, dialect: str, server: ManagedServer | None) -> ChatClient:
         o = self.options
+        in_flight = o.max_concurrency
+        if in_flight is None and server is not None:  # a server of ours: we know where it runs
+            in_flight = default_in_flight(dialect, server_on_gpu=cuda_visible())
         return ChatClient(
             url,
             model,
@@ -144,7 +156,7 @@ class ModelPolicySource:
             dialect=dialect,
             timeout=o.request_timeout,
             retries=o.retries,
-            max_concurrency=o.max_concurrency,
+            max_concurrency=in_flight,
             server=server,
         )
 

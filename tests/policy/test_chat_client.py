@@ -12,7 +12,15 @@ from swe_srl.context import TokenCounter, build_messages
 from swe_srl.eval.oracle import oracle_prompt
 from swe_srl.policy import ModelServerError, PolicyError, PolicyOptions, open_policy_source
 from swe_srl.policy.chat import ChatPolicy, ContextWindow, ContextWindowError, Reply
-from swe_srl.policy.client import IN_FLIGHT, ChatClient, Sampling, dialect_of, reply_text, request_body
+from swe_srl.policy.client import (
+    IN_FLIGHT,
+    ChatClient,
+    Sampling,
+    default_in_flight,
+    dialect_of,
+    reply_text,
+    request_body,
+)
 from swe_srl.records import Action, Step
 from swe_srl.tasks import load_tasks
 
@@ -138,6 +146,21 @@ def test_a_source_copied_to_another_process_uses_the_same_server_and_leaves_it_r
     assert copy.for_task(task).act(task.problem_statement, []).metadata["model"]["completion_tokens"] > 0
     copy.close()
     assert hf_source.server.pid is not None  # only the process that started the server stops it
+
+
+def test_a_managed_transformers_server_on_a_gpu_takes_more_requests_in_flight():
+    """On a CPU more than 4 requests slow transformers serve down; on a GPU they batch (H200: 3.5x at 8)."""
+    assert default_in_flight("transformers", server_on_gpu=False) == IN_FLIGHT["transformers"] == 4
+    assert default_in_flight("transformers", server_on_gpu=True) >= 16
+    assert default_in_flight("vllm", server_on_gpu=True) == IN_FLIGHT["vllm"]
+
+
+@pytest.mark.slow
+def test_the_managed_servers_client_takes_the_cap_of_where_the_server_runs(hf_source):
+    from swe_srl.policy.served import cuda_visible
+
+    expected = default_in_flight("transformers", server_on_gpu=cuda_visible())
+    assert hf_source.backend.max_concurrency == expected == (64 if cuda_visible() else 4)
 
 
 @pytest.mark.slow
