@@ -15,13 +15,21 @@ Configurations, all measured in this one run:
 
 Ratios are against ``served`` with 1 episode at a time, and against the in-process path with one
 worker. Time per episode is split into generation (request wall time), sandbox (reset, commands,
-close) and grading.
+close) and grading; where the CPU went is measured too: the server's CPU seconds per episode and
+the machine's busy cores (all processes, from ``/proc/stat``) over the configuration's run.
 
 Torch runs one thread per process (``--threads``): on a busy 2-core machine a second thread makes
-CPU generation several times slower, not faster. On two cores the episodes' total CPU work bounds
-throughput: generation of replies to ~2.5k-token prompts is compute-bound there, so serving mostly
-buys the overlap of one episode's sandbox and grading with the others' generation; the batching
-gains continuous batching is built for show on GPUs (``vllm serve``).
+CPU generation several times slower, not faster. Two things bound throughput on two cores: the
+episodes' total CPU work (sandbox and grading are about half of it), and the server, one process
+whose CPU cost per episode does not fall with concurrency on a CPU: transformers' continuous
+batching packs the batch's sequences into one attention call with a block mask (``sdpa`` or
+``paged|eager``, the only kinds it runs on a CPU), so every query token attends over the keys of
+every sequence in the batch and the attention work of one request grows with the number of
+requests beside it (about 45% of the server's samples at 8 episodes, profiled with py-spy). Serving
+on a CPU therefore mostly buys the overlap of one episode's sandbox and grading with the others'
+generation; the batching gains continuous batching is built for show on GPUs, whose attention
+kernels read each sequence's own pages (``vllm serve``, or ``transformers serve`` with flash
+attention).
 
 Run: ``.venv/bin/python benchmarks/bench_serve.py [--tasks 16] [--max-tokens 64] [--max-steps 8]``
 Writes ``benchmarks/results/bench_serve.json``.
@@ -89,12 +97,31 @@ def play(task: Task, source, grader: SandboxGrader, max_steps: int) -> dict:
     }
 
 
+def process_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of this machine spent on anything but idling, since boot."""
+    counters = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(counters) - counters[3] - counters[4]) / os.sysconf("SC_CLK_TCK")  # idle, iowait
+
+
 def measure(label: str, source, tasks: list[Task], workers: int, max_steps: int) -> dict:
     grader = SandboxGrader("local", test_timeout=120)
+    server = getattr(source, "server", None)
+    server_pid = server.pid if server is not None else None
+    cpu_before, busy_before = process_cpu_seconds(server_pid), machine_busy_seconds()
     start = time.monotonic()
     with ThreadPoolExecutor(workers) as pool:
         episodes = list(pool.map(lambda task: play(task, source, grader, max_steps), tasks))
     wall = time.monotonic() - start
+    busy = machine_busy_seconds() - busy_before
+    server_cpu = process_cpu_seconds(server_pid) - cpu_before
     n = len(episodes)
     return {
         "path": label,
@@ -109,6 +136,8 @@ def measure(label: str, source, tasks: list[Task], workers: int, max_steps: int)
             part: round(sum(e[f"{part}_s"] for e in episodes) / n, 3)
             for part in ("generation", "sandbox", "grading")
         },
+        "server_cpu_s_per_episode": round(server_cpu / n, 3) if server_pid else None,
+        "busy_cores": round(busy / wall, 2),
     }
 
 
@@ -145,6 +174,8 @@ def report(rows: list[dict], args) -> dict:
     for column in ("path", "workers", "episodes/h", "tokens/s", "vs served 1", "vs in-process 1"):
         table.add_column(column, justify="right")
     table.add_column("per episode: generation / sandbox / grading (s)", justify="right")
+    table.add_column("server CPU s/episode", justify="right")
+    table.add_column("busy cores", justify="right")
     for r in rows:
         parts = r["per_episode_s"]
         table.add_row(
@@ -155,6 +186,8 @@ def report(rows: list[dict], args) -> dict:
             f"{r['ratio_vs_served_1']:.2f}x",
             f"{r['ratio_vs_in_process_1']:.2f}x",
             f"{parts['generation']:.2f} / {parts['sandbox']:.2f} / {parts['grading']:.2f}",
+            "-" if r["server_cpu_s_per_episode"] is None else f"{r['server_cpu_s_per_episode']:.2f}",
+            f"{r['busy_cores']:.2f}",
         )
     Console(width=160).print(table)
     return {
