@@ -37,13 +37,15 @@ from swe_srl.actions import action_from_tool_call, render_action
 from swe_srl.policy.errors import ModelServerError, PolicyError
 
 DIALECTS = ("openai", "vllm", "transformers")
-# Requests in flight per client unless set. transformers serve's continuous batching on a CPU
-# attends over every running sequence's cache at every step (no flash kernel there): measured on
-# 2 cores with the tiny model, its throughput peaks at about 4 requests and falls to a third of that
-# at 16, so more episodes than that queue in the client (their sandbox work still overlaps). On a
-# GPU its attention reads each sequence's own pages: on one H200 with the tiny model, 8 requests in
-# flight gave 3.5x the throughput of one and 16 gave 3.7x, where a cap of 4 held them at 2.6x / 2.8x.
-IN_FLIGHT = {"openai": 64, "vllm": 256, "transformers": 4}
+# Requests in flight per client unless set. transformers serve's continuous batching on a CPU packs
+# the running sequences into one attention call with a block mask (no flash kernel there), so a
+# request's prefill attends over the keys of every sequence beside it and costs more the more run at
+# once. Measured on 2 cores with the tiny model and episodes' 2.5k-token prompts (bench_serve.py):
+# 2 in flight gave about 15% more episodes/hour than 4 at 4, 8 and 16 episodes, and 1 no more than 2;
+# more episodes than that queue in the client while their sandbox work overlaps. On a GPU its
+# attention reads each sequence's own pages: on one H200 with the tiny model, 8 requests in flight
+# gave 3.5x the throughput of one and 16 gave 3.7x, where a cap of 4 held them at 2.6x / 2.8x.
+IN_FLIGHT = {"openai": 64, "vllm": 256, "transformers": 2}
 IN_FLIGHT_TRANSFORMERS_GPU = 64
 
 
