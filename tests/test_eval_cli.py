@@ -211,3 +211,40 @@ def test_eval_shows_the_model_the_context_its_options_ask_for(tmp_path, tiny_dir
     assert json.loads((runs["short"] / "run.json").read_text())["identity"]["context"]["window"] == 0
     resumed = CliRunner().invoke(app, ["eval", "--no-progress", *common, "--out", str(runs["short"])])
     assert resumed.exit_code == 2 and "context" in resumed.output  # another context is another run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["eval", "rollout"])
+def test_max_in_flight_caps_the_model_requests_of_a_run(tmp_path, tiny_dir, monkeypatch, command):
+    """``--max-in-flight 1``: however many episodes run, one request at a time reaches the server."""
+    import threading
+
+    from swe_srl.policy.client import ChatClient
+
+    clients, lock, now, peak = [], threading.Lock(), [0], [0]
+    post_init, request = ChatClient.__post_init__, ChatClient._request
+
+    def record(self):
+        post_init(self)
+        clients.append(self)
+
+    def counted(self, *args, **kwargs):
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return request(self, *args, **kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(ChatClient, "__post_init__", record)
+    monkeypatch.setattr(ChatClient, "_request", counted)
+    args = ["--tasks", "sample", "--policy", f"hf:{tiny_dir}", "--max-steps", "2", "--workers", "3"]
+    args += ["--out", str(tmp_path / "run"), "--max-in-flight", "1"]
+    if command == "eval":
+        args += ["--no-progress", "--max-tokens", "8"]
+    result = CliRunner().invoke(app, [command, *args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert clients and all(c.max_concurrency == 1 for c in clients)
+    assert peak[0] == 1

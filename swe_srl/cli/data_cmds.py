@@ -23,6 +23,7 @@ from swe_srl.cli.engine_options import (
 from swe_srl.cli.errors import EXIT_FAILED, fail
 from swe_srl.cli.options import (
     LIST_EARLIER,
+    MAX_IN_FLIGHT,
     OBS_BUDGET,
     WINDOW,
     SandboxKind,
@@ -300,6 +301,7 @@ def rollout_cmd(
     window: int = WINDOW,
     obs_budget: int = OBS_BUDGET,
     list_earlier: bool = LIST_EARLIER,
+    max_in_flight: int = MAX_IN_FLIGHT,
 ) -> None:
     """Generate verified trajectories by rejection sampling: run, grade, keep only what resolves."""
     import json
@@ -323,6 +325,7 @@ def rollout_cmd(
         force_new=force_new,
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
         context=context_config(window, obs_budget, list_earlier),
+        max_in_flight=max_in_flight or None,
     )
     try:
         with RolloutProgress(config) as progress:

@@ -18,7 +18,14 @@ from swe_srl.cli.engine_options import (
     exit_interrupted,
 )
 from swe_srl.cli.errors import EXIT_FAILED, fail
-from swe_srl.cli.options import LIST_EARLIER, OBS_BUDGET, WINDOW, SandboxKind, context_config
+from swe_srl.cli.options import (
+    LIST_EARLIER,
+    MAX_IN_FLIGHT,
+    OBS_BUDGET,
+    WINDOW,
+    SandboxKind,
+    context_config,
+)
 
 
 def eval_command(
@@ -50,6 +57,7 @@ def eval_command(
     window: int = WINDOW,
     obs_budget: int = OBS_BUDGET,
     list_earlier: bool = LIST_EARLIER,
+    max_in_flight: int = MAX_IN_FLIGHT,
 ) -> None:
     """Run a policy on a task suite, grade every patch, and report the resolve rate."""
     from swe_srl.console import output_console
@@ -73,6 +81,7 @@ def eval_command(
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
         force_new=force_new,
         context=context_config(window, obs_budget, list_earlier),
+        max_in_flight=max_in_flight or None,
     )
     try:
         report = run_eval(config, show_progress=progress)

@@ -25,6 +25,10 @@ OBS_BUDGET = typer.Option(
     DEFAULT_OBSERVATION_BUDGET, "--obs-budget", min=-1, help="Characters per observation (-1: all)."
 )
 LIST_EARLIER = typer.Option(False, "--list-earlier", help="List earlier actions, one line each.")
+# Requests a run keeps in flight to its model server (0: what suits the server, see swe_srl.policy.client).
+MAX_IN_FLIGHT = typer.Option(
+    0, "--max-in-flight", min=0, help="Model requests in flight at once (0: by server kind)."
+)
 
 
 def context_config(window: int, obs_budget: int, list_earlier: bool) -> ContextConfig:

@@ -83,6 +83,7 @@ class RolloutConfig:
     force_new: bool = False
     engine: EngineSettings = field(default_factory=EngineSettings)
     context: ContextConfig = DEFAULT_CONTEXT  # what a model's prompt shows
+    max_in_flight: int | None = None  # model requests at once (None: by server kind); not in identity
 
     def identity(self, digest: str) -> dict[str, object]:
         return {
@@ -335,7 +336,8 @@ def run_rollout(
     out = Path(config.out)
     config = replace(config, out=out, engine=replace(config.engine, workers=config.workers))
     log = RolloutLog(out / LOG_NAME)
-    with source or open_policy_source(config.policy, PolicyOptions(context=config.context)) as opened:
+    options = PolicyOptions(context=config.context, max_concurrency=config.max_in_flight)
+    with source or open_policy_source(config.policy, options) as opened:
         check_policy(opened)
         previous = log.load() if not config.force_new else []
         if config.retry_errors:

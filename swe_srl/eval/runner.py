@@ -75,6 +75,7 @@ class EvalConfig:
     engine: EngineSettings = field(default_factory=EngineSettings)
     force_new: bool = False  # start over in ``out`` even if it holds a different run
     context: ContextConfig = DEFAULT_CONTEXT  # what a model's prompt shows (as its training data did)
+    max_in_flight: int | None = None  # model requests at once (None: by server kind); not in identity
 
     def identity(self, digest: str) -> dict[str, object]:
         """What must match for a rerun to resume this run (``run.json``)."""
@@ -246,7 +247,9 @@ def run_eval(
     config = dataclasses.replace(config, engine=dataclasses.replace(config.engine, workers=config.workers))
     plan = _plan(config)
     out = Path(config.out)
-    options = PolicyOptions(max_tokens=config.max_tokens, context=config.context)
+    options = PolicyOptions(
+        max_tokens=config.max_tokens, context=config.context, max_concurrency=config.max_in_flight
+    )
     with open_policy_source(config.policy, options) as source:
         check_policy(source)
         log = ResultsLog(out / "results.jsonl")
