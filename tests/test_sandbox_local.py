@@ -154,3 +154,17 @@ def test_overlay_index_matches_the_files_so_diffs_hash_nothing(tiny_task, tmp_pa
             assert box.workspace_mode == "overlay"
             assert box.run("git diff-files --name-only | wc -l").output == "0\n"
             assert not (box.root / "upper" / ".git" / "index").exists()  # nothing rewrote it either
+
+
+@pytest.mark.parametrize("mode", ["auto", "copy"])
+def test_sandbox_starts_on_a_host_without_etc_gitconfig(tiny_task, cache_root, monkeypatch, mode):
+    """Many hosts have no /etc/gitconfig; bubblewrap cannot bind over a file the read-only /etc lacks."""
+    from swe_srl.sandbox import bwrap
+
+    monkeypatch.setattr(bwrap, "HOST_GITCONFIG", "/etc/swe-srl-no-such-gitconfig")
+    with make_sandbox("local", tiny_task, cache_root=cache_root, workspace=mode) as box:
+        assert box.run("git config --system --get user.email").output == "swe-srl@localhost\n"
+        assert box.run(f"echo '[user]name=agent' >> {bwrap.FALLBACK_GITCONFIG}").exit_code != 0
+        listing = "safe.directory=*\nuser.email=swe-srl@localhost\nuser.name=swe-srl\n"
+        assert box.run("git config --system --list").output == listing  # nothing of the host's
+        assert box.run("ls /usr/local; git status --short; echo done").output == "done\n"

@@ -30,6 +30,12 @@ from swe_srl.sandbox.shell import CONTROL_DIR, SHELL_ARGV
 _SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
 _SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d", "/etc/docker", "/etc/containerd")
 _ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# The sandbox's git configuration (safe.directory, an identity: as the Docker base image's) is bound
+# over the host's system file, hiding what that holds (credential helpers). A host without one has
+# nothing to hide, and bubblewrap cannot make a mount point on the read-only /etc: the file is bound
+# on the sandbox's own root (a tmpfs until the end of the setup) and named by GIT_CONFIG_SYSTEM.
+HOST_GITCONFIG = "/etc/gitconfig"
+FALLBACK_GITCONFIG = "/run/swe-srl-gitconfig"
 _BWRAP_VERSIONS: dict[str, tuple[int, ...]] = {}
 
 
@@ -142,7 +148,12 @@ def bwrap_argv(
             argv += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             argv += ["--ro-bind", path, path]
-    argv += ["--ro-bind", "/etc", "/etc", "--ro-bind", str(gitconfig), "/etc/gitconfig"]
+    argv += ["--ro-bind", "/etc", "/etc"]
+    if os.path.isfile(HOST_GITCONFIG):
+        argv += ["--ro-bind", str(gitconfig), HOST_GITCONFIG]
+    else:
+        argv += ["--ro-bind", str(gitconfig), FALLBACK_GITCONFIG]
+        env = {**env, "GIT_CONFIG_SYSTEM": FALLBACK_GITCONFIG}
     argv += [arg for f in _SECRET_FILES if os.path.exists(f) for arg in ("--ro-bind", str(mask), f)]
     for d in _SECRET_DIRS:
         if os.path.isdir(d):
