@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 want_docker=1
 [ "${1:-}" = "--no-docker" ] && want_docker=0
-log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+if [ -t 1 ]; then log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+else log() { printf '[setup] %s\n' "$*"; }; fi  # no escape codes in CI logs and files
 
 need_pkgs=()
 for pkg in bubblewrap git python3-pytest patch tmux gcc python3-dev util-linux passwd; do

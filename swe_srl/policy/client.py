@@ -57,6 +57,9 @@ def default_in_flight(dialect: str, *, server_on_gpu: bool) -> int:
 
 
 TRANSIENT_HTTP = (408, 429)
+# The preflight's requests wait this long, not a generation's timeout: a server that accepts the
+# connection and never answers fails the run's check in seconds rather than after retried 10 minutes.
+PREFLIGHT_TIMEOUT = 60.0
 PROBE = [{"role": "user", "content": "Reply with one word."}]
 
 
@@ -222,13 +225,20 @@ class ChatClient:
     def endpoint(self) -> str:
         return self.base_url + "/chat/completions"
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Completion:
-        """One reply to ``messages`` (``max_tokens`` overrides the sampling's for this request)."""
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int | None = None,
+        *,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> Completion:
+        """One reply to ``messages`` (``max_tokens``, ``timeout``, ``retries``: this request's own)."""
         body = request_body(
             self.model, messages, self.sampling, self.dialect, max_tokens=max_tokens, eos=self.eos
         )
         start = time.monotonic()
-        data = self._with_retries(lambda: self._request(self.endpoint, body))
+        data = self._with_retries(lambda: self._request(self.endpoint, body, timeout=timeout), retries)
         text = reply_text(data, self.endpoint)  # raises unless data holds choices[0].message
         usage = data.get("usage") or {}
         return Completion(
@@ -241,8 +251,9 @@ class ChatClient:
 
     def check(self) -> ServerInfo:
         """Preflight: the server answers, serves ``model``, and generates one token with these parameters."""
+        wait = min(self.timeout, PREFLIGHT_TIMEOUT)
         try:
-            listing = self._request(self.base_url + "/models", None, retry_http=False)
+            listing = self._request(self.base_url + "/models", None, retry_http=False, timeout=wait)
         except _Transient as err:
             raise ModelServerError(f"model server at {self.base_url} is unreachable: {err}") from None
         except ModelServerError:
@@ -259,7 +270,7 @@ class ChatClient:
             self.dialect = dialect_of(entry)
             self._slots = self._new_slots()  # before any task's request: nobody holds a slot yet
         try:
-            self.complete(PROBE, max_tokens=1)
+            self.complete(PROBE, max_tokens=1, timeout=wait, retries=min(self.retries, 1))
         except PolicyError as err:
             raise type(err)(f"one-token probe failed: {err}") from None
         limit = entry.get("max_model_len")
@@ -270,15 +281,16 @@ class ChatClient:
         root = self.base_url.removesuffix("/v1")
         return self._with_retries(lambda: self._request(root + path, body))
 
-    def _with_retries(self, call):
+    def _with_retries(self, call, retries: int | None = None):
+        retries = self.retries if retries is None else retries
         last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        for attempt in range(retries + 1):
             try:
                 with self._slots:
                     return call()
             except _Transient as err:
                 last = err
-                if attempt == self.retries:
+                if attempt == retries:
                     break
                 if self.server is not None:
                     if not self.server.wait_ready(self.timeout):
@@ -287,16 +299,18 @@ class ChatClient:
                         ) from None
                 else:
                     time.sleep(min(30.0, self.backoff * 2**attempt))
-        raise ModelServerError(f"{self.base_url}: {last} (after {self.retries + 1} attempts)")
+        raise ModelServerError(f"{self.base_url}: {last} (after {retries + 1} attempts)")
 
-    def _request(self, url: str, body: dict[str, Any] | None, retry_http: bool = True) -> Any:
+    def _request(
+        self, url: str, body: dict[str, Any] | None, retry_http: bool = True, timeout: float | None = None
+    ) -> Any:
         headers = {"Content-Type": "application/json"}
         if key := os.environ.get("OPENAI_API_KEY"):
             headers["Authorization"] = f"Bearer {key}"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data, headers, method="GET" if body is None else "POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as err:
             detail = err.read().decode("utf-8", "replace")[:300].strip()

@@ -92,6 +92,22 @@ def test_a_bad_endpoint_fails_the_preflight_in_one_line():
     assert time.monotonic() - start < 10
 
 
+def test_a_server_that_never_answers_fails_the_preflight_in_seconds(monkeypatch):
+    """A listener that accepts and stays silent (a hung server) is not waited on for the run's timeout."""
+    import socket
+
+    from swe_srl.policy import client as client_module
+
+    monkeypatch.setattr(client_module, "PREFLIGHT_TIMEOUT", 1.0)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(ModelServerError) as caught:
+            open_policy_source(f"openai:m@http://127.0.0.1:{port}/v1").preflight()  # 600 s per request
+    assert "unreachable" in str(caught.value) and "timed out" in str(caught.value)
+    assert "\n" not in str(caught.value) and time.monotonic() - start < 10
+
+
 @pytest.mark.slow
 def test_a_model_the_server_does_not_serve_fails_the_preflight(hf_source):
     url = hf_source.server.base_url
