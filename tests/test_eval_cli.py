@@ -248,3 +248,17 @@ def test_max_in_flight_caps_the_model_requests_of_a_run(tmp_path, tiny_dir, monk
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert clients and all(c.max_concurrency == 1 for c in clients)
     assert peak[0] == 1
+
+
+def test_a_run_writing_to_a_file_logs_one_line_per_finished_task(tmp_path):
+    """A batch job's log has no terminal for the progress bar: each finished task is a line of its own."""
+    swe_srl = Path(sys.executable).with_name("swe-srl")
+    with open(tmp_path / "job.log", "w") as log:
+        done = subprocess.run(
+            [str(swe_srl), "eval", "--tasks", "sample", "--policy", "gold", "--out", str(tmp_path / "run")],
+            stdout=log, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("eval ")]
+    assert len(lines) == 1 and lines[0].endswith(" swe-srl__durata-1: resolved"), done.stderr
+    assert lines[0].split()[1] == "1/1"

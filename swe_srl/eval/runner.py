@@ -22,6 +22,8 @@ be judged is recorded with status ``error`` and its cause, and the run goes on.
 from __future__ import annotations
 
 import dataclasses
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,29 +293,43 @@ def run_eval(
 
 
 class _progress:
-    """A rich progress bar over finished tasks (a no-op when disabled)."""
+    """A rich progress bar over finished tasks; off a terminal (a batch job's log file), one line per
+    finished task on stderr instead; a no-op when disabled."""
 
     def __init__(self, enabled: bool, total: int):
         self.enabled, self.total, self._bar = enabled, total, None
+        self._lines, self._done, self._began = False, 0, time.monotonic()
 
     def __enter__(self) -> Callable[[EvalResult], None]:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        if not self.enabled:
+            return self.advance
+        from rich.console import Console
 
-            self._bar = Progress(
-                TextColumn("[bold]eval"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-            )
-            self._bar.start()
-            self._id = self._bar.add_task("", total=self.total)
+        if not Console(stderr=True).is_terminal:
+            self._lines = True
+            return self.advance
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+        )
+        self._bar.start()
+        self._id = self._bar.add_task("", total=self.total)
         return self.advance
 
     def advance(self, result: EvalResult) -> None:
         if self._bar is not None:
             self._bar.update(self._id, advance=1, description=f"{result.instance_id}: {result.status}")
+        elif self._lines:
+            self._done += 1
+            elapsed = int(time.monotonic() - self._began)
+            clock = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+            print(f"eval {self._done}/{self.total} {clock} {result.instance_id}: {result.status}",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
