@@ -262,3 +262,23 @@ def test_a_run_writing_to_a_file_logs_one_line_per_finished_task(tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.startswith("eval ")]
     assert len(lines) == 1 and lines[0].endswith(" swe-srl__durata-1: resolved"), done.stderr
     assert lines[0].split()[1] == "1/1"
+
+
+def test_every_command_selects_tasks_the_same_way(tmp_path):
+    """``-i A``, ``--instance A``, ``--instances A,B``: one option on eval, rollout, validate, builds."""
+    from swe_srl.cli.options import instance_ids
+
+    assert instance_ids(["a", "b,c", " c , d ", ""]) == ("a", "b", "c", "d")
+    ids = [t.instance_id for t in load_tasks("bundled")[:3]]
+    _eval("--tasks", "bundled", "--policy", "gold", "--out", str(tmp_path / "run"),
+          "-i", ids[0], "--instances", f"{ids[1]},{ids[2]}", "--instance", ids[0])  # fmt: skip
+    assert sorted(r["instance_id"] for r in _results(tmp_path / "run")) == sorted(ids)
+    import typer.main
+
+    root = typer.main.get_command(app)
+    for path in (["eval"], ["rollout"], ["images", "build"], ["tasks", "validate"], ["envs", "build"]):
+        command = root
+        for name in path:
+            command = command.commands[name]
+        options = {opt for param in command.params for opt in param.opts}
+        assert {"-i", "--instance", "--instances"} <= options, path

@@ -22,6 +22,7 @@ from swe_srl.cli.engine_options import (
 )
 from swe_srl.cli.errors import EXIT_FAILED, fail
 from swe_srl.cli.options import (
+    INSTANCES,
     LIST_EARLIER,
     MAX_IN_FLIGHT,
     OBS_BUDGET,
@@ -29,6 +30,7 @@ from swe_srl.cli.options import (
     SandboxKind,
     TrajectoryFormat,
     context_config,
+    instance_ids,
 )
 
 trajectories_app = typer.Typer(help="Import and inspect expert trajectories.", no_args_is_help=True)
@@ -287,7 +289,7 @@ def rollout_cmd(
     sandbox: SandboxKind = typer.Option("local", "--sandbox", help="local | docker"),
     workers: int = typer.Option(1, "--workers", min=1, help="Tasks run in parallel."),
     max_steps: int = typer.Option(50, "--max-steps", min=1),
-    instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
+    instances: list[str] = INSTANCES,
     json_out: Path | None = typer.Option(None, "--json", help="Also write the summary as JSON here."),
     retry_errors: bool = typer.Option(
         False, "--retry-errors", help="On a rerun, run the attempts masked by infrastructure errors again."
@@ -320,7 +322,7 @@ def rollout_cmd(
         sandbox=sandbox,
         workers=workers,
         max_steps=max_steps,
-        instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
+        instances=instance_ids(instances),
         retry_errors=retry_errors,
         force_new=force_new,
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),

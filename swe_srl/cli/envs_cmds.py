@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from swe_srl.cli.engine_options import EXECUTOR, RAY_ADDRESS, ExecutorKind, engine_settings, exit_interrupted
+from swe_srl.cli.options import INSTANCES, instance_ids
 
 envs_app = typer.Typer(help="Task environments: interpreter, pinned packages, install and test commands.")
 
@@ -26,7 +27,7 @@ def envs_build(
     spec: str = typer.Argument(..., help="Suite name, tasks file or folder."),
     docker: bool = typer.Option(False, "--docker", help="Also build each environment's Docker image."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when cached."),
-    instance: list[str] = typer.Option([], "--instance", "-i", help="Only the environments of these tasks."),
+    instance: list[str] = INSTANCES,
     workers: int = typer.Option(1, "--workers", min=1, help="Builds running at once (across nodes)."),
     executor: ExecutorKind = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
@@ -46,7 +47,12 @@ def envs_build(
 
     try:
         results = build_environments(
-            spec, instances=tuple(instance), docker=docker, force=force, engine=settings, on_result=show
+            spec,
+            instances=instance_ids(instance),
+            docker=docker,
+            force=force,
+            engine=settings,
+            on_result=show,
         )
     except RunInterrupted as err:
         exit_interrupted(err, resumes=False)

@@ -19,12 +19,14 @@ from swe_srl.cli.engine_options import (
 )
 from swe_srl.cli.errors import EXIT_FAILED, fail
 from swe_srl.cli.options import (
+    INSTANCES,
     LIST_EARLIER,
     MAX_IN_FLIGHT,
     OBS_BUDGET,
     WINDOW,
     SandboxKind,
     context_config,
+    instance_ids,
 )
 
 
@@ -40,7 +42,7 @@ def eval_command(
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_tokens: int = typer.Option(2048, "--max-tokens", min=1),
     time_limit: float = typer.Option(0.0, "--time-limit", help="Seconds per episode (0: none)."),
-    instances: str = typer.Option("", "--instances", help="Comma-separated instance ids to run."),
+    instances: list[str] = INSTANCES,
     test_timeout: float = typer.Option(
         300.0, "--test-timeout", help="Seconds the tests may run when grading."
     ),
@@ -75,7 +77,7 @@ def eval_command(
         max_steps=max_steps,
         max_tokens=max_tokens,
         time_limit=time_limit or None,
-        instances=tuple(i.strip() for i in instances.split(",") if i.strip()),
+        instances=instance_ids(instances),
         test_timeout=test_timeout,
         retry_errors=retry_errors,
         engine=engine_settings(executor, ray_address, workers, task_budget, task_cpus, task_memory_gb),
@@ -94,7 +96,7 @@ def eval_command(
 
 def images_build(
     suite: str = typer.Argument(..., help="Suite name (envs/<suite>) or tasks JSONL file."),
-    instances: str = typer.Option("", "--instances", help="Comma-separated instance ids (default: all)."),
+    instances: list[str] = INSTANCES,
     export: Path = typer.Option(
         None, "--export", help="Also write the suite as a swebench dataset JSONL here."
     ),
@@ -107,7 +109,7 @@ def images_build(
     from swe_srl.engine.builds import build_images, export_images
     from swe_srl.engine.interrupt import RunInterrupted
 
-    wanted = tuple(i.strip() for i in instances.split(",") if i.strip())
+    wanted = instance_ids(instances)
     settings = engine_settings(executor, ray_address, workers, 0, 1.0, 0)
 
     def show(image) -> None:

@@ -38,3 +38,15 @@ def context_config(window: int, obs_budget: int, list_earlier: bool) -> ContextC
         observation_budget=None if obs_budget < 0 else obs_budget,
         list_earlier=list_earlier,
     )
+
+
+# Which tasks a command takes, the same on every command: `-i A -i B`, `--instances A,B`, or both.
+INSTANCES = typer.Option(
+    [], "--instance", "-i", "--instances", help="Only these instance ids (repeatable, or comma-separated)."
+)
+
+
+def instance_ids(values: list[str]) -> tuple[str, ...]:
+    """The ids the instance options name, in order, each once (an empty tuple: every task)."""
+    ids = (part.strip() for value in values for part in value.split(","))
+    return tuple(dict.fromkeys(i for i in ids if i))

@@ -15,7 +15,7 @@ from swe_srl.cli.engine_options import (
     exit_interrupted,
 )
 from swe_srl.cli.errors import EXIT_FAILED
-from swe_srl.cli.options import SandboxKind
+from swe_srl.cli.options import INSTANCES, SandboxKind, instance_ids
 
 tasks_app = typer.Typer(help="Task suites: list them, show their tasks, validate them in a sandbox.")
 
@@ -50,7 +50,7 @@ def tasks_validate(
     spec: str = typer.Argument(..., help="Suite name, tasks file or folder."),
     sandbox: SandboxKind = typer.Option("local", "--sandbox", help="Sandbox kind: local or docker."),
     workers: int = typer.Option(2, "--workers", min=1, help="Sandboxes at a time."),
-    instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
+    instance: list[str] = INSTANCES,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the results as JSONL here."),
     out: Path | None = typer.Option(
         None,
@@ -83,8 +83,8 @@ def tasks_validate(
     outputs = [*([output] if output else []), *([out / "validation.jsonl"] if out else [])]
     try:
         results = validate_suite(
-            spec, sandbox, instance_ids=instance, timeout=timeout, engine=settings, outputs=outputs,
-            log_dir=out / "logs" if out is not None else None, run_dir=out, on_result=show,
+            spec, sandbox, instance_ids=instance_ids(instance), timeout=timeout, engine=settings,
+            outputs=outputs, log_dir=out / "logs" if out is not None else None, run_dir=out, on_result=show,
         )  # fmt: skip
     except RunInterrupted as err:
         exit_interrupted(err, resumes=False)
