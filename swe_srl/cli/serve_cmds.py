@@ -52,6 +52,7 @@ def serve_command(
         typer.echo(f"use: --policy 'openai:{running.model_name}@{running.base_url}'  (Ctrl-C stops)")
 
     serve_until_stopped(server, ready)
+    typer.echo(f"stopped {spec.model_name} (log: {server.log_path})")
 
 
 def register(app: typer.Typer) -> None:

@@ -202,10 +202,14 @@ def rlvr_command(
 
 
 def doctor_command() -> None:
-    """What is installed, which GPUs are visible, and which training features are usable here."""
+    """What is installed, which GPUs are visible, which training features and sandboxes are usable."""
+    from swe_srl.engine.preflight import sandbox_checks
     from swe_srl.train.doctor import diagnose, render
 
     typer.echo(render(diagnose()))
+    typer.echo("sandboxes:")
+    for name, usable, reason in sandbox_checks():
+        typer.echo(f"  [{'yes' if usable else 'no '}] {name}: {reason}")
 
 
 def register(app: typer.Typer) -> None:

@@ -141,3 +141,44 @@ def check_policy(source) -> None:
         source.preflight()
     except Exception as err:
         raise PreflightError(f"--policy {source.spec}: {err}") from err
+
+
+def sandbox_checks() -> list[tuple[str, bool, str]]:
+    """``swe-srl doctor``: for each sandbox kind, (name, usable, why or what it runs on).
+
+    A backend that passes the preflight is also tried: a sandbox of the bundled sample task starts
+    and runs a command, so what only shows when a sandbox starts (a bind bubblewrap refuses, a
+    missing account) shows here too.
+    """
+    from swe_srl.sandbox import make_sandbox
+    from swe_srl.tasks import load_tasks
+
+    found = []
+    for kind in ("local", "docker"):
+        problem = backend_problem(kind)
+        if not problem:
+            try:
+                with make_sandbox(kind, load_tasks("sample")[0]) as sandbox:
+                    result = sandbox.run("true", timeout=60)
+                    detail = getattr(sandbox, "workspace_mode", "")
+                if result.exit_code != 0:
+                    problem = (
+                        f"a sandbox started but `true` exited {result.exit_code}: {result.output[-200:]}"
+                    )
+            except Exception as err:  # what the user needs is the reason, whatever its type
+                problem = f"a sandbox of the sample task did not start: {one_line(err)}"
+        if problem:
+            found.append((f"{kind} sandbox", False, problem))
+        elif kind == "local":
+            found.append(("local sandbox", True, f"bubblewrap, {detail} workspace" + _as_account()))
+        else:
+            found.append(("docker sandbox", True, f"engine reachable, {BASE_IMAGE} present"))
+    return found
+
+
+def _as_account() -> str:
+    from swe_srl.sandbox.identity import SANDBOX_USER, USER_ENV_VAR
+
+    if os.geteuid() != 0:
+        return ", as this user"
+    return f", as the account {os.environ.get(USER_ENV_VAR) or SANDBOX_USER}"

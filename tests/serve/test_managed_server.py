@@ -58,6 +58,7 @@ def test_serve_stops_cleanly_on_sigterm_and_its_clients_get_a_model_server_error
         assert policy.act("an issue", []).metadata["model"]["completion_tokens"] <= 4
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=60) == 0
+        assert f"stopped {name}" in cli.stdout.read()  # says so, rather than exiting in silence
         assert _gone(server_pid, within=5)
         with pytest.raises(ModelServerError, match="after 2 attempts"):
             policy.act("an issue", [])  # an external server that died: an infrastructure error
