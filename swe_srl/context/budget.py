@@ -111,7 +111,7 @@ class TrimReport:
         return {
             "tokens_before": self.tokens_before,
             "tokens": self.tokens,
-            "prompt_budget": self.max_tokens,  # tokens the prompt may take (the window less the reply)
+            "prompt_budget": self.max_tokens,  # the most tokens the prompt may take (not the reply's)
             "observations_trimmed": self.observations_trimmed,
             "rounds_dropped": self.rounds_dropped,
             "fits": self.fits,
