@@ -148,7 +148,8 @@ class ModelPolicySource:
         o = self.options
         in_flight = o.max_concurrency
         if in_flight is None and server is not None:  # a server of ours: we know where it runs
-            in_flight = default_in_flight(dialect, server_on_gpu=cuda_visible())
+            on_gpu = dialect == "transformers" and cuda_visible()  # vLLM's cap is the same on any device
+            in_flight = default_in_flight(dialect, server_on_gpu=on_gpu)
         return ChatClient(
             url,
             model,
