@@ -153,7 +153,7 @@ def _make_snapshot(base: Path, final: Path, user: HostUser, scratch: Path) -> No
 
 
 def lower_dirs_in_use() -> set[str]:
-    """The lower layers of every overlay mounted now (this run's and any other's)."""
+    """The lower layers of every overlay mounted now (this run's and any other's), as real paths."""
     used: set[str] = set()
     with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -164,7 +164,7 @@ def lower_dirs_in_use() -> set[str]:
             for option in options.split(","):
                 if option.startswith("lowerdir="):
                     lowers = option.removeprefix("lowerdir=").split(":")
-                    used.update(p.encode().decode("unicode_escape") for p in lowers)
+                    used.update(os.path.realpath(p.encode().decode("unicode_escape")) for p in lowers)
     return used
 
 
@@ -178,7 +178,7 @@ def take_unused_snapshots(root: Path, unused_for: float, now: float) -> list[tup
     with snapshots_locked(root, exclusive=True):
         in_use = lower_dirs_in_use()
         for entry in sorted(root.iterdir()):
-            if entry.name.startswith(".") or not entry.is_dir() or str(entry) in in_use:
+            if entry.name.startswith(".") or not entry.is_dir() or os.path.realpath(entry) in in_use:
                 continue
             marker = root / USED_DIRNAME / entry.name
             last_use = (marker if marker.exists() else entry).lstat().st_mtime
