@@ -243,16 +243,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 INFLECTION = "inflection-0.5.1"  # an environment of the pypi suite: a real PyPI project
 
 

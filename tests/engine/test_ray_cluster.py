@@ -20,7 +20,6 @@ from engine_helpers import (
     INFLECTION,
     LeaseWatcher,
     ModelServerDouble,
-    alive,
     descendants,
     inflection_suite,
     leftovers,
@@ -33,6 +32,7 @@ from swe_srl.engine.loop import EngineSettings
 from swe_srl.engine.rollout import RolloutConfig, RolloutLog, run_rollout
 from swe_srl.engine.telemetry import read_telemetry
 from swe_srl.eval.runner import EvalConfig, run_eval
+from swe_srl.sandbox.limits import pid_alive
 from swe_srl.tasks.loader import read_tasks
 
 try:
@@ -130,7 +130,7 @@ def test_a_hung_task_is_stopped_by_its_budget_and_reaped_on_its_node(cluster, tm
     [row] = results(tmp_path / "run")
     assert (row["status"], row["cause"]) == ("error", "timeout") and "cancelled" in row["reason"]
     assert seconds < 60
-    assert watcher.pids and not any(alive(p) for p in watcher.pids)  # its worker was killed
+    assert watcher.pids and not any(pid_alive(p) for p in watcher.pids)  # its worker was killed
     assert leftovers(cluster.tmp, watcher.pids) == []
 
 
@@ -228,5 +228,5 @@ def test_ctrl_c_twice_cancels_ray_tasks_and_reaps_their_nodes(cluster, tmp_path)
         _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "cancelling 2 running task(s)" in stderr and "every sandbox was reaped" in stderr
-    assert len(watcher.pids) == 2 and not any(alive(p) for p in watcher.pids)  # killed workers
+    assert len(watcher.pids) == 2 and not any(pid_alive(p) for p in watcher.pids)  # killed workers
     assert leftovers(cluster.tmp, watcher.pids) == []
