@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -238,3 +239,69 @@ def test_each_use_of_a_snapshot_counts_as_its_last_use(tmp_path):
     assert gc_snapshots(cache_root=tmp_path / "cache") == [] and first.is_dir()
     later = time.time() + 8 * 86400
     assert [r.name for r in gc_snapshots(cache_root=tmp_path / "cache", now=later)] == [str(first)]
+
+
+REMOVER = """
+import signal, sys
+from pathlib import Path
+from swe_srl.sandbox.localfs import remove_tree
+signal.signal(signal.SIGINT, lambda *_: None)  # as a run does while it closes its sandboxes
+print("removing", flush=True)
+print(repr(remove_tree(Path(sys.argv[1]))), flush=True)
+"""
+
+
+def _children_named(pid: int, name: str) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm, _, rest = text.partition("(")[2].rpartition(")")
+        if int(rest.split()[1]) == pid and comm == name:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _remover_signalled_while_rm_runs(doomed: Path) -> subprocess.Popen | None:
+    """A remover of ``doomed`` sent Ctrl-C while its ``rm`` runs; None if ``rm`` ended unseen."""
+    for d in range(20):
+        (doomed / str(d)).mkdir(parents=True)
+        for f in range(1000):
+            (doomed / str(d) / str(f)).touch()
+    remover = subprocess.Popen(
+        [sys.executable, "-c", REMOVER, str(doomed)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert remover.stdout.readline() == "removing\n"
+    while not _children_named(remover.pid, "rm"):
+        if remover.poll() is not None:
+            remover.communicate()
+            return None
+        time.sleep(0.002)
+    os.killpg(remover.pid, signal.SIGINT)  # what the terminal sends
+    return remover
+
+
+def test_ctrl_c_does_not_cut_short_the_removal_of_a_workspace(tmp_path):
+    """A terminal's Ctrl-C reaches the whole foreground group: the `rm` of a closing sandbox too."""
+    import tempfile
+
+    # Enough files that `rm` is seen running; on a tmpfs where there is one, as making them on a
+    # busy disk takes longer than removing them.
+    shm = Path("/dev/shm")
+    scratch = Path(tempfile.mkdtemp(dir=shm if os.access(shm, os.W_OK) else tmp_path))
+    try:
+        for _ in range(10):  # a starved test process may not see a quick `rm` at all: try again
+            remover = _remover_signalled_while_rm_runs(scratch / "workspace")
+            if remover is not None:
+                break
+        else:
+            pytest.fail("rm was never seen running")
+        assert remover.communicate(timeout=120)[0] == "None\n"
+        assert not (scratch / "workspace").exists()
+    finally:
+        remove_tree(scratch)

@@ -97,14 +97,18 @@ def remove_tree(root: Path) -> str | None:
     a link (Python's ``rmtree`` recurses, and a few thousand nested directories overflow it). Never
     raises: returns ``None`` once ``root`` is gone, else why it is still there (``rm``'s first
     complaint), for a caller that reports it (``swe-srl sandbox gc``).
+
+    Both run in a session of their own: a terminal's Ctrl-C goes to its whole foreground process
+    group, and the clean-up a run does after it (closing its sandboxes) must not die of it.
     """
     if not os.path.lexists(root):
         return None
     if os.geteuid() != 0:  # root is not stopped by permission bits
-        subprocess.run(["chmod", "-R", "u+rwX", "--", str(root)], stderr=subprocess.DEVNULL)
+        chmod = ["chmod", "-R", "u+rwX", "--", str(root)]
+        subprocess.run(chmod, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         argv = ["rm", "-rf", "--one-file-system", "--", str(root)]
-        rm = subprocess.run(argv, stderr=subprocess.PIPE, text=True, errors="replace")
+        rm = subprocess.run(argv, stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
     except OSError as exc:
         return f"cannot run rm: {exc}"
     if not os.path.lexists(root):
